@@ -1,0 +1,1 @@
+//! Local decisions (mode "bucketing"): Flagship's allocation and targeting, evaluated in Rust.

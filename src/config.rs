@@ -1,0 +1,225 @@
+//! Validated module options and their defaults.
+//!
+//! The browser edge (`crate::browser::options`) reads the page's options object field by field and
+//! uses the checks here, so every rule about a value lives in plain Rust and is tested natively.
+//! There is deliberately no visitor ID here: it comes from Segment.
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::identity::IdPolicy;
+
+/// AB Tasty's production hosts.
+pub const DEFAULT_DECISION_URL: &str = "https://decision.flagship.io";
+/// Flagship's hit collector.
+pub const DEFAULT_EVENTS_URL: &str = "https://events.flagship.io";
+/// Where bucketing files are served.
+pub const DEFAULT_CDN_URL: &str = "https://cdn.flagship.io";
+
+/// Base URLs of every service the module talks to, without trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Decision API base (`/v2/{env}/campaigns`, `/v2/activate`).
+    pub decision: String,
+    /// Hit collector URL.
+    pub events: String,
+    /// Bucketing file base.
+    pub cdn: String,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Endpoints {
+            decision: DEFAULT_DECISION_URL.into(),
+            events: DEFAULT_EVENTS_URL.into(),
+            cdn: DEFAULT_CDN_URL.into(),
+        }
+    }
+}
+
+/// What to do when analytics.js cannot be reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fallback {
+    /// Strict: no decision call, defaults served, status `SEGMENT_UNAVAILABLE`.
+    #[default]
+    None,
+    /// Read the IDs Segment stored in cookies or localStorage (read-only, never minted).
+    Storage,
+}
+
+/// Console verbosity. IDs and keys are redacted at every level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Nothing.
+    None,
+    /// Failures that leave the page on default values.
+    Error,
+    /// Also recoverable problems.
+    #[default]
+    Warn,
+    /// Also lifecycle steps.
+    Info,
+    /// Also every request.
+    Debug,
+}
+
+/// Every option of `start`, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Flagship environment ID.
+    pub env_id: String,
+    /// Flagship API key.
+    pub api_key: String,
+    /// Service base URLs.
+    pub endpoints: Endpoints,
+    /// Decision API timeout; the request is aborted after it.
+    pub timeout_ms: u32,
+    /// How long to wait for analytics.js to initialise.
+    pub segment_timeout_ms: u32,
+    /// Name of the global analytics.js lives on.
+    pub global_key: String,
+    /// Behaviour when Segment is unavailable.
+    pub fallback: Fallback,
+    /// How the visitor ID is chosen.
+    pub id_policy: IdPolicy,
+    /// Page-supplied targeting attributes.
+    pub context: Context,
+    /// `visitor_consent` sent with decisions.
+    pub consent: bool,
+    /// Console verbosity.
+    pub log_level: LogLevel,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            env_id: String::new(),
+            api_key: String::new(),
+            endpoints: Endpoints::default(),
+            timeout_ms: 2000,
+            segment_timeout_ms: 3000,
+            global_key: "analytics".into(),
+            fallback: Fallback::None,
+            id_policy: IdPolicy::UserThenAnonymous,
+            context: Context::new(),
+            consent: true,
+            log_level: LogLevel::Warn,
+        }
+    }
+}
+
+/// Longest env ID / API key accepted; real ones are 20 and 40 characters.
+const MAX_CREDENTIAL_CHARS: usize = 128;
+/// Upper bound for any timeout option, so a typo cannot hang the page for hours.
+pub const MAX_TIMEOUT_MS: f64 = 60_000.0;
+
+/// Checks `envId` / `apiKey`: present, short, and safe to put in a URL path or header.
+pub fn check_credential(field: &str, value: &str) -> Result<String, Error> {
+    if value.is_empty() {
+        return Err(Error::option(
+            field,
+            "is required and must be a non-empty string",
+        ));
+    }
+    if value.len() > MAX_CREDENTIAL_CHARS {
+        return Err(Error::option(field, "is longer than 128 characters"));
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        return Err(Error::option(
+            field,
+            "may contain only letters, digits, '-', '_' and '.'",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Checks a base URL and removes its trailing slashes.
+pub fn check_base_url(field: &str, value: &str) -> Result<String, Error> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(|| Error::option(field, "must be an http(s) URL"))?;
+    if rest.is_empty()
+        || rest.starts_with('/')
+        || value.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::option(field, "must be an http(s) URL"));
+    }
+    if value.contains(['?', '#']) {
+        return Err(Error::option(field, "must not contain a query or fragment"));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+/// Checks a millisecond option: a finite number in `0..=60000`.
+pub fn check_millis(field: &str, value: f64) -> Result<u32, Error> {
+    if !value.is_finite() || !(0.0..=MAX_TIMEOUT_MS).contains(&value) {
+        return Err(Error::option(
+            field,
+            "must be a number of milliseconds between 0 and 60000",
+        ));
+    }
+    Ok(value.round() as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_point_at_production() {
+        let c = Config::default();
+        assert_eq!(c.endpoints.decision, "https://decision.flagship.io");
+        assert_eq!((c.timeout_ms, c.segment_timeout_ms), (2000, 3000));
+        assert_eq!(c.global_key, "analytics");
+        assert!(c.consent);
+    }
+
+    #[test]
+    fn credentials() {
+        assert_eq!(
+            check_credential("envId", "c0n4j3l5hj").unwrap(),
+            "c0n4j3l5hj"
+        );
+        for bad in ["", "a/b", "a b", "key\n", "é"] {
+            let e = check_credential("envId", bad).unwrap_err();
+            assert_eq!(e.code(), "INVALID_OPTIONS", "{bad:?}");
+            assert!(e.to_string().contains("`envId`"));
+        }
+        assert!(check_credential("apiKey", &"k".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            check_base_url("e", "http://127.0.0.1:8787/").unwrap(),
+            "http://127.0.0.1:8787"
+        );
+        assert_eq!(
+            check_base_url("e", "https://x.test/base//").unwrap(),
+            "https://x.test/base"
+        );
+        for bad in [
+            "",
+            "ftp://x",
+            "https://",
+            "https:///x",
+            "x.test",
+            "https://x.test/?a",
+            "https://x .test",
+        ] {
+            assert!(check_base_url("e", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn millis() {
+        assert_eq!(check_millis("t", 1500.4).unwrap(), 1500);
+        assert_eq!(check_millis("t", 0.0).unwrap(), 0);
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 60_001.0] {
+            assert!(check_millis("t", bad).is_err());
+        }
+    }
+}

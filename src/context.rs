@@ -1,0 +1,78 @@
+//! The visitor context: the key/value attributes Flagship targets on.
+//!
+//! Values are limited to what the Decision API accepts (string, number, bool). The module adds
+//! `fs_users` (the visitor ID), `fs_client` and `fs_version` itself; a page cannot override them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// One context value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ContextValue {
+    /// A string attribute.
+    String(String),
+    /// A numeric attribute; always finite.
+    Number(f64),
+    /// A boolean attribute.
+    Bool(bool),
+}
+
+/// Context keys the module owns. A page value for one of these is ignored with a warning.
+pub const RESERVED_KEYS: [&str; 3] = ["fs_users", "fs_client", "fs_version"];
+
+/// Value of `x-sdk-client` and `fs_client`.
+pub const SDK_CLIENT: &str = "flagship-segment";
+/// Value of `x-sdk-version` and `fs_version`.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Attributes in key order, so request bodies are deterministic.
+pub type Context = BTreeMap<String, ContextValue>;
+
+/// The context sent for `visitor_id`: the page's attributes plus the reserved keys.
+pub fn full_context(page: &Context, visitor_id: &str) -> Context {
+    let mut context: Context = page
+        .iter()
+        .filter(|(key, _)| !RESERVED_KEYS.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    context.insert("fs_client".into(), ContextValue::String(SDK_CLIENT.into()));
+    context.insert(
+        "fs_version".into(),
+        ContextValue::String(SDK_VERSION.into()),
+    );
+    context.insert("fs_users".into(), ContextValue::String(visitor_id.into()));
+    context
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_keys_come_from_the_module() {
+        let mut page = Context::new();
+        page.insert("plan".into(), ContextValue::String("pro".into()));
+        page.insert("fs_users".into(), ContextValue::String("spoofed".into()));
+        let full = full_context(&page, "A");
+        assert_eq!(full["fs_users"], ContextValue::String("A".into()));
+        assert_eq!(full["plan"], ContextValue::String("pro".into()));
+        assert_eq!(
+            full["fs_client"],
+            ContextValue::String("flagship-segment".into())
+        );
+        assert_eq!(full.len(), 4);
+    }
+
+    #[test]
+    fn serialises_as_plain_json_values() {
+        let mut page = Context::new();
+        page.insert("n".into(), ContextValue::Number(3.5));
+        page.insert("b".into(), ContextValue::Bool(true));
+        assert_eq!(
+            serde_json::to_string(&page).unwrap(),
+            r#"{"b":true,"n":3.5}"#
+        );
+    }
+}

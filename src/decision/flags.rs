@@ -1,0 +1,276 @@
+//! The flag store: typed reads with defaults over one decision.
+//!
+//! Built once per decision so that a read is a hash lookup and a type check. The store also says
+//! whether a read should expose the visitor (send an activation), which keeps that rule next to
+//! the typing rule it depends on.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::model::{Campaign, Decision};
+
+/// The JS type a caller expects, taken from the default it passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// `boolean`.
+    Bool,
+    /// `number`.
+    Number,
+    /// `string`.
+    String,
+    /// An array.
+    Array,
+    /// A plain object.
+    Object,
+    /// The default was `null`/`undefined`: any non-null value is accepted.
+    Any,
+}
+
+impl ValueKind {
+    fn accepts(self, value: &Value) -> bool {
+        matches!(
+            (self, value),
+            (ValueKind::Any, _)
+                | (ValueKind::Bool, Value::Bool(_))
+                | (ValueKind::Number, Value::Number(_))
+                | (ValueKind::String, Value::String(_))
+                | (ValueKind::Array, Value::Array(_))
+                | (ValueKind::Object, Value::Object(_))
+        )
+    }
+}
+
+/// Why a read returned what it returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// The flag's value, of the expected type.
+    Value,
+    /// No campaign sets this key (or panic mode): default, no exposure.
+    Missing,
+    /// The visitor's variation leaves this key unset (`null`): default, exposure still sent, because
+    /// the visitor did see that variation.
+    NullValue,
+    /// The value is of another type than the default: default, no exposure, so a broken read does
+    /// not pollute the campaign's statistics.
+    TypeMismatch,
+}
+
+/// Result of [`FlagStore::read`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlagRead<'a> {
+    /// `Some` only for [`ReadOutcome::Value`]; otherwise the caller returns its default.
+    pub value: Option<&'a Value>,
+    /// The campaign to expose the visitor to, if this read should send an activation.
+    pub expose: Option<&'a Campaign>,
+    /// What happened.
+    pub outcome: ReadOutcome,
+}
+
+/// Where a flag's value comes from, in the shape of the official SDK's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlagMetadata<'a> {
+    /// Campaign ID.
+    pub campaign_id: &'a str,
+    /// Campaign name.
+    pub campaign_name: Option<&'a str>,
+    /// Campaign slug.
+    pub slug: Option<&'a str>,
+    /// Campaign type.
+    pub campaign_type: Option<&'a str>,
+    /// Variation group ID.
+    pub variation_group_id: &'a str,
+    /// Variation group name.
+    pub variation_group_name: Option<&'a str>,
+    /// Variation ID.
+    pub variation_id: &'a str,
+    /// Variation name.
+    pub variation_name: Option<&'a str>,
+    /// True for the reference variation.
+    pub is_reference: bool,
+}
+
+impl<'a> FlagMetadata<'a> {
+    /// Metadata of `campaign`.
+    pub fn of(campaign: &'a Campaign) -> Self {
+        FlagMetadata {
+            campaign_id: &campaign.id,
+            campaign_name: campaign.name.as_deref(),
+            slug: campaign.slug.as_deref(),
+            campaign_type: campaign.kind.as_deref(),
+            variation_group_id: &campaign.variation_group_id,
+            variation_group_name: campaign.variation_group_name.as_deref(),
+            variation_id: &campaign.variation.id,
+            variation_name: campaign.variation.name.as_deref(),
+            is_reference: campaign.variation.reference,
+        }
+    }
+}
+
+/// Flags of one decision, indexed by key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlagStore {
+    campaigns: Vec<Campaign>,
+    /// Flag key → index of the campaign that sets it.
+    index: HashMap<String, usize>,
+    panic: bool,
+}
+
+impl FlagStore {
+    /// Indexes `decision`. When two campaigns set the same key, the first in server order wins,
+    /// as in the Decision API's own `/flags` answer.
+    pub fn new(decision: Decision) -> Self {
+        let mut index = HashMap::new();
+        for (i, campaign) in decision.campaigns.iter().enumerate() {
+            for key in campaign.variation.modifications.value.keys() {
+                index.entry(key.clone()).or_insert(i);
+            }
+        }
+        FlagStore {
+            campaigns: decision.campaigns,
+            index,
+            panic: decision.panic,
+        }
+    }
+
+    /// True in panic mode: every read returns its default and nothing is exposed.
+    pub fn is_panic(&self) -> bool {
+        self.panic
+    }
+
+    /// The campaigns behind the flags.
+    pub fn campaigns(&self) -> &[Campaign] {
+        &self.campaigns
+    }
+
+    fn lookup(&self, key: &str) -> Option<(&Campaign, &Value)> {
+        let campaign = &self.campaigns[*self.index.get(key)?];
+        Some((campaign, campaign.variation.modifications.value.get(key)?))
+    }
+
+    /// Reads `key` expecting `kind`.
+    pub fn read(&self, key: &str, kind: ValueKind) -> FlagRead<'_> {
+        let (value, expose, outcome) = match self.lookup(key) {
+            None => (None, None, ReadOutcome::Missing),
+            Some((campaign, Value::Null)) => (None, Some(campaign), ReadOutcome::NullValue),
+            Some((campaign, value)) if kind.accepts(value) => {
+                (Some(value), Some(campaign), ReadOutcome::Value)
+            }
+            Some(_) => (None, None, ReadOutcome::TypeMismatch),
+        };
+        FlagRead {
+            value,
+            expose,
+            outcome,
+        }
+    }
+
+    /// The campaign behind `key`, for metadata and explicit exposure.
+    pub fn campaign_of(&self, key: &str) -> Option<&Campaign> {
+        self.lookup(key).map(|(campaign, _)| campaign)
+    }
+
+    /// Every flag with a non-null value, as key → value.
+    pub fn values(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.index.keys().filter_map(|key| {
+            let (_, value) = self.lookup(key)?;
+            (!value.is_null()).then_some((key.as_str(), value))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::model::parse_decision;
+    use serde_json::json;
+
+    fn store() -> FlagStore {
+        let body = json!({"visitorId": "A", "campaigns": [
+            {"id": "c1", "name": "Buttons", "variationGroupId": "vg1",
+             "variation": {"id": "v1", "name": "Blue", "modifications": {"type": "FLAG",
+                "value": {"btnColor": "blue", "discount": null, "size": 3, "on": true,
+                          "list": [1, 2], "obj": {"a": 1}}}}},
+            {"id": "c2", "variationGroupId": "vg2",
+             "variation": {"id": "v9", "reference": true, "modifications": {"type": "FLAG",
+                "value": {"btnColor": "green", "banner": "sale"}}}}
+        ]});
+        FlagStore::new(parse_decision(&body.to_string()).unwrap())
+    }
+
+    #[test]
+    fn typed_reads() {
+        let s = store();
+        let r = s.read("btnColor", ValueKind::String);
+        assert_eq!(
+            (r.value, r.outcome),
+            (Some(&json!("blue")), ReadOutcome::Value)
+        );
+        assert_eq!(r.expose.unwrap().id, "c1");
+        assert_eq!(s.read("size", ValueKind::Number).value, Some(&json!(3)));
+        assert_eq!(s.read("on", ValueKind::Bool).value, Some(&json!(true)));
+        assert_eq!(s.read("list", ValueKind::Array).value, Some(&json!([1, 2])));
+        assert_eq!(
+            s.read("obj", ValueKind::Object).value,
+            Some(&json!({"a": 1}))
+        );
+        assert_eq!(s.read("size", ValueKind::Any).value, Some(&json!(3)));
+    }
+
+    #[test]
+    fn defaults_and_exposure_rules() {
+        let s = store();
+        let missing = s.read("nope", ValueKind::String);
+        assert_eq!(
+            (missing.value, missing.expose, missing.outcome),
+            (None, None, ReadOutcome::Missing)
+        );
+        let null = s.read("discount", ValueKind::Number);
+        assert_eq!((null.value, null.outcome), (None, ReadOutcome::NullValue));
+        assert_eq!(null.expose.unwrap().variation.id, "v1");
+        let mismatch = s.read("btnColor", ValueKind::Number);
+        assert_eq!(
+            (mismatch.value, mismatch.expose, mismatch.outcome),
+            (None, None, ReadOutcome::TypeMismatch)
+        );
+        assert_eq!(
+            s.read("list", ValueKind::Object).outcome,
+            ReadOutcome::TypeMismatch
+        );
+    }
+
+    #[test]
+    fn first_campaign_wins_a_shared_key() {
+        let s = store();
+        assert_eq!(s.campaign_of("btnColor").unwrap().id, "c1");
+        assert_eq!(s.campaign_of("banner").unwrap().id, "c2");
+    }
+
+    #[test]
+    fn metadata_has_the_official_shape() {
+        let s = store();
+        let m = serde_json::to_value(FlagMetadata::of(s.campaign_of("banner").unwrap())).unwrap();
+        assert_eq!(
+            m,
+            json!({"campaignId": "c2", "campaignName": null, "slug": null, "campaignType": null,
+            "variationGroupId": "vg2", "variationGroupName": null, "variationId": "v9",
+            "variationName": null, "isReference": true})
+        );
+    }
+
+    #[test]
+    fn values_skip_nulls() {
+        let s = store();
+        let mut keys: Vec<_> = s.values().map(|(k, _)| k).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["banner", "btnColor", "list", "obj", "on", "size"]);
+    }
+
+    #[test]
+    fn empty_store_reads_defaults() {
+        let s = FlagStore::default();
+        assert_eq!(s.read("x", ValueKind::Any).outcome, ReadOutcome::Missing);
+    }
+}

@@ -1,0 +1,10 @@
+//! Decisions: the Decision API's wire model, the request we send, and the flag store built from
+//! the answer. Pure rules only; the HTTP call lives in `crate::browser::http`.
+
+pub mod flags;
+pub mod model;
+pub mod request;
+
+pub use flags::{FlagMetadata, FlagRead, FlagStore, ReadOutcome, ValueKind};
+pub use model::{parse_decision, Campaign, Decision, Modifications, Variation};
+pub use request::{campaigns_request, interpret_campaigns_response, HttpRequest};

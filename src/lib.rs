@@ -1,0 +1,25 @@
+//! flagship-segment: AB Tasty Flagship decisions, exposures and hits keyed by the visitor ID that
+//! Segment analytics.js already knows.
+//!
+//! The crate is split like the architecture in the README: a functional core that knows nothing
+//! of the browser ([`identity`], [`decision`], [`bucketing`], [`tracking`], [`config`], [`context`],
+//! [`error`]) and, on `wasm32` only, a browser shell (`browser`) and the exported JS facade
+//! (`facade`). The visitor ID is never an input: the shell reads it from Segment and the core builds
+//! every request from that one identity.
+
+#![deny(missing_docs, missing_debug_implementations)]
+
+pub mod bucketing;
+pub mod config;
+pub mod context;
+pub mod decision;
+pub mod error;
+pub mod identity;
+pub mod tracking;
+
+#[cfg(target_arch = "wasm32")]
+mod browser;
+#[cfg(target_arch = "wasm32")]
+mod facade;
+
+pub use error::Error;

@@ -1,0 +1,5 @@
+//! What the module reports to AB Tasty: exposures (activations) now, hits later. Pure rules only.
+
+pub mod activation;
+
+pub use activation::{activation_request, Activation, ExposureLog};

@@ -47,6 +47,9 @@ pub enum Error {
     /// The Decision API answered for another visitor than the one asked about.
     #[error("decision api answered for another visitor than the one sent")]
     VisitorMismatch,
+    /// A bucketing file is not of the documented shape or exceeds a safety limit.
+    #[error("bucketing file malformed: {0}")]
+    BucketingMalformed(&'static str),
     /// A request was aborted because the identity it was made for is no longer current.
     #[error("request aborted: the segment identity changed")]
     StaleIdentity,
@@ -65,6 +68,7 @@ impl Error {
             Error::DecisionHttp { .. } => "DECISION_HTTP",
             Error::DecisionMalformed(_) => "DECISION_MALFORMED",
             Error::VisitorMismatch => "VISITOR_MISMATCH",
+            Error::BucketingMalformed(_) => "BUCKETING_MALFORMED",
             Error::StaleIdentity => "STALE_IDENTITY",
         }
     }
@@ -97,6 +101,7 @@ mod tests {
             },
             Error::DecisionMalformed("campaigns is not an array"),
             Error::VisitorMismatch,
+            Error::BucketingMalformed("campaigns is not an array"),
             Error::StaleIdentity,
         ];
         let codes: Vec<_> = all.iter().map(Error::code).collect();
@@ -112,6 +117,7 @@ mod tests {
                 "DECISION_HTTP",
                 "DECISION_MALFORMED",
                 "VISITOR_MISMATCH",
+                "BUCKETING_MALFORMED",
                 "STALE_IDENTITY",
             ]
         );

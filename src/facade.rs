@@ -1,1 +1,241 @@
-//! The exported JS surface.
+//! The exported JS surface, all in one place. Nothing here accepts a visitor ID.
+//!
+//! Flag reads never throw into the page: a bad key or default returns the default. Only `start`
+//! rejects, and only for invalid options (`INVALID_OPTIONS`); every other problem resolves with a
+//! status and `lastError`, so a page always gets its defaults.
+
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+
+use crate::browser::session::Session;
+use crate::browser::{js, log, options};
+use crate::decision::ValueKind;
+use crate::error::Error;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Base URLs of the services flagship-segment talks to. Defaults are AB Tasty's production hosts. */
+export interface Endpoints {
+  /** Decision API base; default "https://decision.flagship.io". */
+  decision?: string;
+  /** Hit collector; default "https://events.flagship.io". */
+  events?: string;
+  /** Bucketing file base; default "https://cdn.flagship.io". */
+  cdn?: string;
+}
+
+/** A targeting attribute value accepted by the Decision API. */
+export type ContextValue = string | number | boolean;
+
+/** Options of `start`. There is deliberately no visitor ID: it comes from Segment. */
+export interface StartOptions {
+  /** Flagship environment ID (required). */
+  envId: string;
+  /** Flagship API key (required). */
+  apiKey: string;
+  /** Service base URLs. */
+  endpoints?: Endpoints;
+  /** Decision API timeout in ms, after which the request is aborted; default 2000. */
+  timeoutMs?: number;
+  /** How long to wait for analytics.js to load, in ms; default 3000. */
+  segmentTimeoutMs?: number;
+  /** Name of the global analytics.js lives on; default "analytics". */
+  globalKey?: string;
+  /** An analytics-next `AnalyticsBrowser` or loaded `Analytics` instance, instead of the global. */
+  analytics?: { user(): unknown };
+  /** When Segment is unavailable: "none" (default, no request, defaults served) or "storage"
+   *  (read the IDs Segment stored in cookies/localStorage; never minted). */
+  fallback?: "none" | "storage";
+  /** "user" (default): userId once identified, else anonymousId, with the anonymousId sent
+   *  alongside; "anonymous": always the anonymousId. */
+  idPolicy?: "user" | "anonymous";
+  /** Targeting attributes sent with every decision. `fs_users`, `fs_client`, `fs_version` are set
+   *  by the module. */
+  context?: Record<string, ContextValue>;
+  /** `visitor_consent` sent with decisions; default true. */
+  consent?: boolean;
+  /** Console verbosity; default "warn". IDs and keys are redacted at every level. */
+  logLevel?: "none" | "error" | "warn" | "info" | "debug";
+}
+
+/** Where the module stands. Every status but "READY" serves defaults. */
+export type Status =
+  | "STARTING" | "READY" | "PANIC" | "SEGMENT_UNAVAILABLE" | "INVALID_VISITOR_ID"
+  | "FETCH_FAILED" | "CLOSED";
+
+/** Stable error codes, found on `error.code` and `lastError.code`. */
+export type ErrorCode =
+  | "INVALID_OPTIONS" | "SEGMENT_UNAVAILABLE" | "SEGMENT_TIMEOUT" | "INVALID_VISITOR_ID"
+  | "DECISION_TIMEOUT" | "DECISION_NETWORK" | "DECISION_HTTP" | "DECISION_MALFORMED"
+  | "VISITOR_MISMATCH" | "BUCKETING_MALFORMED" | "STALE_IDENTITY";
+
+/** The last failure, as plain data. */
+export interface FlagshipError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Which campaign and variation a flag's value comes from. */
+export interface FlagMetadata {
+  campaignId: string;
+  campaignName: string | null;
+  slug: string | null;
+  campaignType: string | null;
+  variationGroupId: string;
+  variationGroupName: string | null;
+  variationId: string;
+  variationName: string | null;
+  isReference: boolean;
+}
+
+/** A flag value as the Decision API can return it. */
+export type FlagValue = string | number | boolean | FlagValue[] | { [key: string]: FlagValue };
+
+/** A started module. */
+export class FlagshipSegment {
+  private constructor();
+  /** The visitor ID in use (Segment's userId or anonymousId), or null if none could be read. */
+  readonly visitorId: string | null;
+  /** The anonymousId sent beside an identified visitor, else null. */
+  readonly anonymousId: string | null;
+  /** Current status. */
+  readonly status: Status;
+  /** The last failure, or null. */
+  readonly lastError: FlagshipError | null;
+  /** Reads a flag. Returns `defaultValue` when the flag is missing, null, or of another JS type
+   *  than `defaultValue`. The first read of a flag sends one exposure unless `expose` is false. */
+  getFlag<T extends FlagValue | null | undefined>(key: string, defaultValue: T, expose?: boolean): T;
+  /** Sends the exposure of a flag read earlier with `expose = false`; false if there is none. */
+  exposeFlag(key: string): boolean;
+  /** Metadata of the campaign that sets `key`, or null. */
+  flagMetadata(key: string): FlagMetadata | null;
+  /** Every flag with a value, without sending exposures. */
+  getFlags(): Record<string, FlagValue>;
+  /** Stops the module: later reads return defaults and nothing more is sent. */
+  close(): void;
+  free(): void;
+}
+
+/** Reads the visitor from Segment, fetches its decision, and resolves once flags can be read.
+ *  Rejects only for invalid options (error.code === "INVALID_OPTIONS"). */
+export function start(options: StartOptions): Promise<FlagshipSegment>;
+"#;
+
+/// A started module, as seen by the page.
+#[wasm_bindgen(skip_typescript)]
+#[derive(Debug)]
+pub struct FlagshipSegment {
+    session: Rc<Session>,
+}
+
+/// Reads the visitor from Segment and fetches its decision.
+#[wasm_bindgen(skip_typescript)]
+pub async fn start(options: JsValue) -> Result<FlagshipSegment, JsValue> {
+    let read = options::read(&options).map_err(|e| to_js_error(&e))?;
+    log::set_level(read.config.log_level);
+    for warning in &read.warnings {
+        log::warn(warning);
+    }
+    let session = Session::start(read.config, read.source).await;
+    Ok(FlagshipSegment { session })
+}
+
+#[wasm_bindgen]
+impl FlagshipSegment {
+    /// The visitor ID in use, or `null`.
+    #[wasm_bindgen(getter, js_name = visitorId)]
+    pub fn visitor_id(&self) -> Option<String> {
+        self.session.visitor_id()
+    }
+
+    /// The anonymousId sent beside an identified visitor, or `null`.
+    #[wasm_bindgen(getter, js_name = anonymousId)]
+    pub fn anonymous_id(&self) -> Option<String> {
+        self.session.anonymous_id()
+    }
+
+    /// Current status string.
+    #[wasm_bindgen(getter)]
+    pub fn status(&self) -> String {
+        self.session.status().as_str().to_owned()
+    }
+
+    /// `{code, message}` of the last failure, or `null`.
+    #[wasm_bindgen(getter, js_name = lastError)]
+    pub fn last_error(&self) -> JsValue {
+        match self.session.last_error() {
+            Some(error) => {
+                let object = js_sys::Object::new();
+                js::set(&object, "code", &JsValue::from_str(error.code()));
+                js::set(&object, "message", &JsValue::from_str(&error.to_string()));
+                object.into()
+            }
+            None => JsValue::NULL,
+        }
+    }
+
+    /// Reads a flag, falling back to `default_value`; never throws.
+    #[wasm_bindgen(js_name = getFlag)]
+    pub fn get_flag(&self, key: JsValue, default_value: JsValue, expose: Option<bool>) -> JsValue {
+        let Some(key) = key.as_string() else {
+            log::warn("getFlag: key must be a string; default returned");
+            return default_value;
+        };
+        let kind = kind_of(&default_value);
+        self.session
+            .read_flag(&key, kind, expose.unwrap_or(true))
+            .unwrap_or(default_value)
+    }
+
+    /// Sends the exposure of a flag; false when no campaign sets it.
+    #[wasm_bindgen(js_name = exposeFlag)]
+    pub fn expose_flag(&self, key: JsValue) -> bool {
+        key.as_string()
+            .is_some_and(|key| self.session.expose_flag(&key))
+    }
+
+    /// Metadata of the campaign that sets `key`, or `null`.
+    #[wasm_bindgen(js_name = flagMetadata)]
+    pub fn flag_metadata(&self, key: JsValue) -> JsValue {
+        match key.as_string() {
+            Some(key) => self.session.flag_metadata(&key),
+            None => JsValue::NULL,
+        }
+    }
+
+    /// Every flag with a value, without exposure.
+    #[wasm_bindgen(js_name = getFlags)]
+    pub fn get_flags(&self) -> JsValue {
+        self.session.flags_snapshot()
+    }
+
+    /// Stops the module.
+    pub fn close(&self) {
+        self.session.close();
+    }
+}
+
+/// The kind of value a default asks for: `typeof`, with arrays told apart from objects.
+fn kind_of(default_value: &JsValue) -> ValueKind {
+    if default_value.is_undefined() || default_value.is_null() {
+        ValueKind::Any
+    } else if default_value.as_bool().is_some() {
+        ValueKind::Bool
+    } else if default_value.as_f64().is_some() {
+        ValueKind::Number
+    } else if default_value.is_string() {
+        ValueKind::String
+    } else if js_sys::Array::is_array(default_value) {
+        ValueKind::Array
+    } else {
+        ValueKind::Object
+    }
+}
+
+/// A JS `Error` with the message and a `code` property.
+fn to_js_error(error: &Error) -> JsValue {
+    let js_error = js_sys::Error::new(&error.to_string());
+    js::set(&js_error, "code", &JsValue::from_str(error.code()));
+    js_error.into()
+}

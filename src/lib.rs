@@ -15,6 +15,7 @@ pub mod context;
 pub mod decision;
 pub mod error;
 pub mod identity;
+pub mod status;
 pub mod tracking;
 
 #[cfg(target_arch = "wasm32")]
@@ -23,3 +24,6 @@ mod browser;
 mod facade;
 
 pub use error::Error;
+
+#[cfg(target_arch = "wasm32")]
+pub use facade::{start, FlagshipSegment};

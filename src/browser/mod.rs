@@ -1,1 +1,12 @@
-//! Browser shell (wasm32 only).
+//! The browser shell (wasm32 only): everything that touches `window`, `fetch`, storage or
+//! analytics.js. Each file wraps one browser facility thinly; the rules they apply come from the
+//! core modules.
+
+pub(crate) mod http;
+pub(crate) mod js;
+pub(crate) mod log;
+pub(crate) mod options;
+pub(crate) mod segment;
+pub(crate) mod session;
+pub(crate) mod stored_ids;
+pub(crate) mod timer;

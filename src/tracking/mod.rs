@@ -1,5 +1,6 @@
 //! What the module reports to AB Tasty: exposures (activations) now, hits later. Pure rules only.
 
 pub mod activation;
+pub mod retry;
 
 pub use activation::{activation_request, Activation, ExposureLog};

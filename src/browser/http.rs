@@ -1,0 +1,89 @@
+//! One POST over `window.fetch`, with a timeout that really aborts the request.
+//!
+//! A non-2xx status is data, not an error (as in gloo-net): the core decides what a status means.
+//! Only "no answer" is an error here: a timeout or a network failure.
+
+use js_sys::{Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, RequestInit, Response};
+
+use super::timer::Timeout;
+use crate::decision::HttpRequest;
+
+/// An answer of any status.
+#[derive(Debug)]
+pub(crate) struct HttpResponse {
+    /// HTTP status.
+    pub(crate) status: u16,
+    /// Body text.
+    pub(crate) body: String,
+}
+
+/// Why no answer came back.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SendError {
+    /// The timeout fired and the request was aborted.
+    Timeout,
+    /// `fetch` rejected: offline, DNS, CORS, refused connection; holds the browser's message.
+    Network(String),
+}
+
+/// Sends `request` as a POST and reads the whole body, giving up after `timeout_ms`.
+pub(crate) async fn post(
+    request: &HttpRequest,
+    timeout_ms: u32,
+    keepalive: bool,
+) -> Result<HttpResponse, SendError> {
+    let window = web_sys::window().ok_or_else(|| SendError::Network("no window".into()))?;
+    let controller = AbortController::new().map_err(network)?;
+    let headers = Headers::new().map_err(network)?;
+    for (name, value) in &request.headers {
+        headers.set(name, value).map_err(network)?;
+    }
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    init.set_body(&JsValue::from_str(&request.body));
+    init.set_signal(Some(&controller.signal()));
+    if keepalive {
+        // web-sys has no setter for `keepalive`; the property is standard in every engine we target.
+        super::js::set(&init, "keepalive", &JsValue::TRUE);
+    }
+
+    let timed_out = std::rc::Rc::new(std::cell::Cell::new(false));
+    let _timeout = {
+        let (controller, timed_out) = (controller.clone(), timed_out.clone());
+        Timeout::new(timeout_ms, move || {
+            timed_out.set(true);
+            controller.abort();
+        })
+    };
+    let fail = |e: JsValue| {
+        if timed_out.get() {
+            SendError::Timeout
+        } else {
+            network(e)
+        }
+    };
+
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(&request.url, &init))
+        .await
+        .map_err(fail)?
+        .dyn_into()
+        .map_err(fail)?;
+    let text: Promise = response.text().map_err(fail)?;
+    let body = JsFuture::from(text).await.map_err(fail)?;
+    Ok(HttpResponse {
+        status: response.status(),
+        body: body.as_string().unwrap_or_default(),
+    })
+}
+
+fn network(error: JsValue) -> SendError {
+    let message = Reflect::get(&error, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| "fetch failed".into());
+    SendError::Network(message)
+}

@@ -1,0 +1,66 @@
+//! Small, infallible helpers over `js_sys::Reflect` for objects we do not own (analytics.js, the
+//! page's options). Every call that could throw is caught: a hostile getter on the page must not
+//! unwind through Rust.
+
+use js_sys::{Array, Function, Object, Reflect};
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// `target[key]`, or `undefined` when the lookup throws or `target` is not an object.
+pub(crate) fn get(target: &JsValue, key: &str) -> JsValue {
+    if !target.is_object() && !target.is_function() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Calls method `name` of `target` with no argument. `None` when it is not a function or throws.
+pub(crate) fn call0(target: &JsValue, name: &str) -> Option<JsValue> {
+    let method = get(target, name).dyn_into::<Function>().ok()?;
+    method.call0(target).ok()
+}
+
+/// True when `value` is a function-valued property `name` of `target`.
+pub(crate) fn has_method(target: &JsValue, name: &str) -> bool {
+    get(target, name).is_function()
+}
+
+/// True for a thenable (a Promise or a promise-like object).
+pub(crate) fn is_thenable(value: &JsValue) -> bool {
+    (value.is_object() || value.is_function()) && has_method(value, "then")
+}
+
+/// Sets `target[key] = value` on an object we created.
+pub(crate) fn set(target: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// Converts a JSON value (flag values, metadata) to a plain JS value. Objects become plain objects,
+/// never `Map`s, so the page can read them with dot notation.
+pub(crate) fn to_js(value: &Value) -> JsValue {
+    match value {
+        Value::Null => JsValue::NULL,
+        Value::Bool(b) => JsValue::from_bool(*b),
+        Value::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => JsValue::from_str(s),
+        Value::Array(items) => items.iter().map(to_js).collect::<Array>().into(),
+        Value::Object(map) => {
+            let object = Object::new();
+            for (key, item) in map {
+                set(&object, key, &to_js(item));
+            }
+            object.into()
+        }
+    }
+}
+
+/// Own enumerable string keys of a plain object.
+pub(crate) fn keys(object: &JsValue) -> Vec<String> {
+    match object.dyn_ref::<Object>() {
+        Some(o) => Object::keys(o)
+            .iter()
+            .filter_map(|k| k.as_string())
+            .collect(),
+        None => Vec::new(),
+    }
+}

@@ -1,0 +1,41 @@
+//! Reads the IDs Segment stored (cookie first, then localStorage, as analytics.js 2.0 does) for
+//! `fallback: "storage"`. Read-only: nothing here writes, and nothing calls analytics.js, whose
+//! `anonymousId()` would mint a new ID.
+
+use wasm_bindgen::JsCast;
+
+use crate::identity::{find_cookie, parse_stored_id, SegmentIds};
+
+/// The IDs found in Segment's storage; fields are `None` when nothing usable is stored.
+pub(crate) fn read() -> SegmentIds {
+    SegmentIds {
+        user_id: read_one("ajs_user_id"),
+        anonymous_id: read_one("ajs_anonymous_id"),
+    }
+}
+
+fn read_one(name: &str) -> Option<String> {
+    cookie(name)
+        .and_then(|raw| parse_stored_id(&raw))
+        .or_else(|| local_storage(name).and_then(|raw| parse_stored_id(&raw)))
+}
+
+fn cookie(name: &str) -> Option<String> {
+    let document = web_sys::window()?.document()?;
+    // `document.cookie` throws in sandboxed documents; treat that as "no cookie".
+    let jar = document
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()?
+        .cookie()
+        .ok()?;
+    find_cookie(&jar, name).map(str::to_owned)
+}
+
+fn local_storage(name: &str) -> Option<String> {
+    // Both the getter and getItem throw when storage is disabled.
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(name)
+        .ok()?
+}

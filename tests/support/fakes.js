@@ -1,0 +1,168 @@
+// Test doubles for the browser suites: a scripted `window.fetch` that records every request, and
+// fake Segment analytics.js instances in each state a page can be in. No network, no real Segment.
+
+const state = { calls: [], routes: [] };
+
+function headersOf(init) {
+  const out = {};
+  new Headers((init && init.headers) || {}).forEach((v, k) => { out[k] = v; });
+  return out;
+}
+
+export function fetchInstall() {
+  state.calls = [];
+  state.routes = [];
+  window.fetch = (url, init) => {
+    const call = {
+      url: String(url),
+      method: (init && init.method) || "GET",
+      headers: headersOf(init),
+      body: init && typeof init.body === "string" ? init.body : null,
+      keepalive: !!(init && init.keepalive),
+      aborted: false,
+      at: performance.now(),
+    };
+    state.calls.push(call);
+    const route = state.routes.find((r) => call.url.includes(r.match));
+    const reply = !route
+      ? { status: 404, body: '{"message":"no route in test"}' }
+      : route.replies.length > 1 ? route.replies.shift() : route.replies[0];
+    return new Promise((resolve, reject) => {
+      const signal = init && init.signal;
+      if (signal) {
+        signal.addEventListener("abort", () => {
+          call.aborted = true;
+          reject(new DOMException("The operation was aborted.", "AbortError"));
+        });
+      }
+      if (reply.hang) return;
+      const settle = () => {
+        if (call.aborted) return;
+        if (reply.networkError) return reject(new TypeError("Failed to fetch"));
+        const body = reply.status === 204 ? null : reply.body;
+        resolve(new Response(body, { status: reply.status, headers: { "content-type": "application/json" } }));
+      };
+      setTimeout(settle, reply.delayMs || 0);
+    });
+  };
+}
+
+// `replies` is a JSON array of {status, body, delayMs?, hang?, networkError?}; the last one repeats.
+export function fetchRoute(match, replies) {
+  state.routes.push({ match, replies: JSON.parse(replies) });
+}
+
+export function fetchCalls() {
+  return JSON.stringify(state.calls);
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function fakeUser(ids) {
+  // Deliberately no `userId()`: the real User has none, and calling it would throw.
+  return {
+    id: () => ids.userId,
+    anonymousId: () => ids.anonymousId,
+    traits: () => ({}),
+  };
+}
+
+function loadedInstance(ids) {
+  const user = fakeUser(ids);
+  return { initialized: true, VERSION: "1.70.0", user: () => user, on() {}, track() {}, page() {}, identify() {} };
+}
+
+export function clearAnalytics(key) {
+  delete window[key];
+}
+
+// analytics.js 2.0, already loaded.
+export function installLoaded(key, userId, anonymousId) {
+  window[key] = loadedInstance({ userId, anonymousId });
+}
+
+// The snippet stub: an array with buffered methods and no `user`. If `loadAfterMs` >= 0, the real
+// instance replaces it after that delay, as analytics.js does on load.
+export function installStub(key, loadAfterMs, userId, anonymousId) {
+  const stub = [];
+  stub.invoked = true;
+  for (const m of ["track", "page", "identify", "reset", "on", "ready", "register", "setAnonymousId"]) {
+    stub[m] = (...args) => { stub.push([m, ...args]); return stub; };
+  }
+  window[key] = stub;
+  if (loadAfterMs >= 0) {
+    setTimeout(() => { window[key] = loadedInstance({ userId, anonymousId }); }, loadAfterMs);
+  }
+}
+
+// Classic analytics.js: the instance exists before `initialize()`, with `initialized === false`,
+// and until then its user has not been loaded from storage (it would mint a fresh ID).
+export function installClassic(key, initAfterMs, userId, anonymousId) {
+  const instance = {
+    initialized: false,
+    VERSION: "4.1.0",
+    user: () => (instance.initialized ? fakeUser({ userId, anonymousId }) : fakeUser({ userId: null, anonymousId: "minted-too-early" })),
+  };
+  window[key] = instance;
+  setTimeout(() => { instance.initialized = true; }, initAfterMs);
+}
+
+// An analytics-next AnalyticsBrowser: `user()` returns a Promise that settles once loaded
+// (never, if `resolveAfterMs` < 0, as when the CDN is blocked).
+export function npmInstance(resolveAfterMs, userId, anonymousId) {
+  const user = fakeUser({ userId, anonymousId });
+  return {
+    user: () => new Promise((resolve) => { if (resolveAfterMs >= 0) setTimeout(() => resolve(user), resolveAfterMs); }),
+    then(resolve) { resolve([{}, {}]); },
+  };
+}
+
+export function setCookie(name, value) {
+  document.cookie = `${name}=${value}; path=/`;
+}
+
+export function clearStorage() {
+  for (const name of ["ajs_user_id", "ajs_anonymous_id"]) {
+    document.cookie = `${name}=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT`;
+    localStorage.removeItem(name);
+  }
+}
+
+export function setLocal(name, value) {
+  localStorage.setItem(name, value);
+}
+
+export function getLocal(name) {
+  return localStorage.getItem(name);
+}
+
+export function cookies() {
+  return document.cookie;
+}
+
+export function consoleCapture() {
+  const lines = [];
+  for (const level of ["log", "info", "warn", "error", "debug"]) {
+    console[level] = (...args) => { lines.push(args.map(String).join(" ")); };
+  }
+  window.__consoleLines = lines;
+}
+
+export function consoleLines() {
+  return JSON.stringify(window.__consoleLines || []);
+}
+
+export function throwingObject() {
+  return { get user() { throw new Error("hostile getter"); } };
+}
+
+export function symbolValue() {
+  return Symbol("not a key");
+}
+
+// A loaded instance whose user was identified with a number (`identify(42)`).
+export function installNumericUser(key, userId, anonymousId) {
+  window[key] = loadedInstance({ userId, anonymousId });
+}

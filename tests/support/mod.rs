@@ -1,0 +1,173 @@
+//! Shared helpers of the browser suites: JS fakes and small Rust wrappers around them.
+
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen(module = "/tests/support/fakes.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = fetchInstall)]
+    pub fn fetch_install();
+    #[wasm_bindgen(js_name = fetchRoute)]
+    fn fetch_route(matcher: &str, replies: &str);
+    #[wasm_bindgen(js_name = fetchCalls)]
+    fn fetch_calls() -> String;
+    #[wasm_bindgen(js_name = sleep)]
+    fn sleep_promise(ms: u32) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = clearAnalytics)]
+    pub fn clear_analytics(key: &str);
+    #[wasm_bindgen(js_name = installLoaded)]
+    pub fn install_loaded(key: &str, user_id: Option<String>, anonymous_id: Option<String>);
+    #[wasm_bindgen(js_name = installStub)]
+    pub fn install_stub(
+        key: &str,
+        load_after_ms: i32,
+        user_id: Option<String>,
+        anonymous_id: Option<String>,
+    );
+    #[wasm_bindgen(js_name = installClassic)]
+    pub fn install_classic(
+        key: &str,
+        init_after_ms: i32,
+        user_id: Option<String>,
+        anonymous_id: Option<String>,
+    );
+    #[wasm_bindgen(js_name = installNumericUser)]
+    pub fn install_numeric_user(key: &str, user_id: f64, anonymous_id: &str);
+    #[wasm_bindgen(js_name = npmInstance)]
+    pub fn npm_instance(
+        resolve_after_ms: i32,
+        user_id: Option<String>,
+        anonymous_id: Option<String>,
+    ) -> JsValue;
+    #[wasm_bindgen(js_name = setCookie)]
+    pub fn set_cookie(name: &str, value: &str);
+    #[wasm_bindgen(js_name = setLocal)]
+    pub fn set_local(name: &str, value: &str);
+    #[wasm_bindgen(js_name = getLocal)]
+    pub fn get_local(name: &str) -> Option<String>;
+    #[wasm_bindgen(js_name = clearStorage)]
+    pub fn clear_storage();
+    #[wasm_bindgen(js_name = cookies)]
+    pub fn cookies() -> String;
+    #[wasm_bindgen(js_name = consoleCapture)]
+    pub fn console_capture();
+    #[wasm_bindgen(js_name = consoleLines)]
+    fn console_lines_json() -> String;
+    #[wasm_bindgen(js_name = throwingObject)]
+    pub fn throwing_object() -> JsValue;
+    #[wasm_bindgen(js_name = symbolValue)]
+    pub fn symbol_value() -> JsValue;
+}
+
+/// One request the module sent, as the fake fetch saw it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub url: String,
+    pub method: String,
+    pub headers: Value,
+    pub body: Value,
+    pub keepalive: bool,
+    pub aborted: bool,
+}
+
+/// Every request sent since `fetch_install`.
+pub fn calls() -> Vec<Call> {
+    let raw: Vec<Value> = serde_json::from_str(&fetch_calls()).unwrap();
+    raw.into_iter()
+        .map(|c| Call {
+            url: c["url"].as_str().unwrap().to_owned(),
+            method: c["method"].as_str().unwrap().to_owned(),
+            headers: c["headers"].clone(),
+            body: c["body"]
+                .as_str()
+                .map_or(Value::Null, |b| serde_json::from_str(b).unwrap()),
+            keepalive: c["keepalive"].as_bool().unwrap(),
+            aborted: c["aborted"].as_bool().unwrap(),
+        })
+        .collect()
+}
+
+/// Requests whose URL contains `part`.
+pub fn calls_to(part: &str) -> Vec<Call> {
+    calls()
+        .into_iter()
+        .filter(|c| c.url.contains(part))
+        .collect()
+}
+
+/// Scripts the answers for URLs containing `matcher`; the last reply repeats.
+pub fn route(matcher: &str, replies: Value) {
+    fetch_route(matcher, &replies.to_string());
+}
+
+/// A 200 `/campaigns` answer for `visitor` with the standard test campaigns.
+pub fn decision_for(visitor: &str) -> Value {
+    json!({"status": 200, "body": json!({"visitorId": visitor, "campaigns": [
+        {"id": "c1", "name": "Checkout", "slug": "checkout", "type": "ab",
+         "variationGroupId": "vg1", "variationGroupName": "Everyone",
+         "variation": {"id": "v1", "name": "Blue", "reference": false,
+            "modifications": {"type": "FLAG", "value": {
+                "btnColor": "blue", "discount": null, "size": 3, "newCheckout": true,
+                "tiers": [1, 2], "copy": {"title": "Hi"}}}}},
+        {"id": "c2", "variationGroupId": "vg2",
+         "variation": {"id": "v9", "reference": true,
+            "modifications": {"type": "FLAG", "value": {"banner": "sale", "btnColor": "green"}}}}
+    ]}).to_string()})
+}
+
+/// Console lines written since `console_capture`.
+pub fn console_lines() -> Vec<String> {
+    serde_json::from_str(&console_lines_json()).unwrap()
+}
+
+pub async fn sleep(ms: u32) {
+    JsFuture::from(sleep_promise(ms)).await.unwrap();
+}
+
+/// Builds an options object from JSON, optionally with an analytics instance.
+pub fn options(value: Value) -> JsValue {
+    let json = value.to_string();
+    js_sys::JSON::parse(&json).unwrap()
+}
+
+/// Options pointing at a test host with short timeouts.
+pub fn base_options() -> Value {
+    json!({
+        "envId": "env_test", "apiKey": "key_test_123456",
+        "endpoints": {"decision": "https://decision.test", "events": "https://events.test"},
+        "segmentTimeoutMs": 300, "timeoutMs": 300, "logLevel": "none"
+    })
+}
+
+/// Fresh page state for a test: fake fetch, no analytics, no stored IDs. Waits first so that
+/// exposures spawned by the previous test (the suites share one page) reach the old fake.
+pub async fn reset() {
+    sleep(30).await;
+    fetch_install();
+    clear_analytics("analytics");
+    clear_analytics("segment");
+    clear_storage();
+}
+
+pub fn some(s: &str) -> Option<String> {
+    Some(s.to_owned())
+}
+
+/// The message of a JS error.
+pub fn message_of(error: &JsValue) -> String {
+    js_sys::Reflect::get(error, &"message".into())
+        .unwrap()
+        .as_string()
+        .unwrap_or_default()
+}
+
+/// The `code` property of a JS error.
+pub fn code_of(error: &JsValue) -> String {
+    js_sys::Reflect::get(error, &"code".into())
+        .unwrap()
+        .as_string()
+        .unwrap_or_default()
+}

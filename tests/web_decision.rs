@@ -1,0 +1,188 @@
+//! Browser suite: the Decision API call and every way its answer can go wrong.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use flagship_segment::{start, FlagshipSegment};
+use serde_json::json;
+use support::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+async fn started_with(reply: serde_json::Value) -> FlagshipSegment {
+    reset().await;
+    install_loaded("analytics", some("user-1"), some("anon-1"));
+    route("/campaigns", json!([reply]));
+    start(options(base_options()))
+        .await
+        .expect("start resolves")
+}
+
+#[wasm_bindgen_test]
+async fn request_is_exactly_the_contract() {
+    reset().await;
+    install_loaded("analytics", some("user-1"), some("anon-1"));
+    route("/campaigns", json!([decision_for("user-1")]));
+    let mut opts = base_options();
+    opts["context"] = json!({"plan": "pro", "visits": 3, "beta": true, "fs_users": "spoof"});
+    opts["consent"] = json!(false);
+    start(options(opts)).await.unwrap();
+    let calls = calls_to("/campaigns");
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(
+        call.url,
+        "https://decision.test/v2/env_test/campaigns?exposeAllKeys=true"
+    );
+    assert_eq!(call.method, "POST");
+    assert_eq!(call.headers["x-api-key"], "key_test_123456");
+    assert_eq!(call.headers["x-sdk-client"], "flagship-segment");
+    assert_eq!(call.headers["x-sdk-version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(call.headers["content-type"], "application/json");
+    assert_eq!(
+        call.body,
+        json!({
+            "visitor_id": "user-1", "anonymous_id": "anon-1", "trigger_hit": false,
+            "visitor_consent": false,
+            "context": {"plan": "pro", "visits": 3.0, "beta": true, "fs_users": "user-1",
+                        "fs_client": "flagship-segment", "fs_version": env!("CARGO_PKG_VERSION")}
+        })
+    );
+}
+
+#[wasm_bindgen_test]
+async fn default_endpoints_are_production() {
+    reset().await;
+    install_loaded("analytics", None, some("anon-1"));
+    route("decision.flagship.io", json!([decision_for("anon-1")]));
+    let opts = json!({"envId": "env_test", "apiKey": "key_test", "logLevel": "none"});
+    let fs = start(options(opts)).await.unwrap();
+    assert_eq!(fs.status(), "READY");
+    assert_eq!(
+        calls()[0].url,
+        "https://decision.flagship.io/v2/env_test/campaigns?exposeAllKeys=true"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn success_is_ready() {
+    let fs = started_with(decision_for("user-1")).await;
+    assert_eq!(fs.status(), "READY");
+    assert!(fs.last_error().is_null());
+}
+
+#[wasm_bindgen_test]
+async fn panic_mode_serves_defaults() {
+    let body = json!({"visitorId": "user-1", "campaigns": [], "panic": true}).to_string();
+    let fs = started_with(json!({"status": 200, "body": body})).await;
+    assert_eq!(fs.status(), "PANIC");
+    assert_eq!(
+        fs.get_flag("btnColor".into(), "red".into(), None)
+            .as_string()
+            .as_deref(),
+        Some("red")
+    );
+    sleep(30).await;
+    assert!(
+        calls_to("/activate").is_empty(),
+        "no exposure in panic mode"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn http_errors_carry_status_and_message() {
+    for (status, body, message) in [
+        (403, r#"{"message":"Forbidden"}"#, "http 403: Forbidden"),
+        (429, "", "http 429: rate limited"),
+        (500, "<html>oops</html>", "http 500: no message"),
+    ] {
+        let fs = started_with(json!({"status": status, "body": body})).await;
+        assert_eq!(fs.status(), "FETCH_FAILED");
+        let error = fs.last_error();
+        assert_eq!(code_of(&error), "DECISION_HTTP");
+        assert!(
+            message_of(&error).contains(message),
+            "{}",
+            message_of(&error)
+        );
+        assert_eq!(
+            fs.get_flag("btnColor".into(), "red".into(), None)
+                .as_string()
+                .as_deref(),
+            Some("red")
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn malformed_and_wrong_typed_bodies() {
+    for body in [
+        "not json",
+        "[]",
+        r#"{"visitorId":"user-1","campaigns":"nope"}"#,
+        r#"{"campaigns":[]}"#,
+    ] {
+        let fs = started_with(json!({"status": 200, "body": body})).await;
+        assert_eq!(fs.status(), "FETCH_FAILED", "{body}");
+        assert_eq!(code_of(&fs.last_error()), "DECISION_MALFORMED", "{body}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_malformed_campaign_does_not_spoil_the_others() {
+    let body = json!({"visitorId": "user-1", "campaigns": [
+        {"id": "bad", "variation": 7},
+        {"id": "c1", "variationGroupId": "vg1", "variation": {"id": "v1",
+            "modifications": {"type": "FLAG", "value": {"btnColor": "blue"}}}}
+    ]})
+    .to_string();
+    let fs = started_with(json!({"status": 200, "body": body})).await;
+    assert_eq!(fs.status(), "READY");
+    assert_eq!(
+        fs.get_flag("btnColor".into(), "red".into(), Some(false))
+            .as_string()
+            .as_deref(),
+        Some("blue")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn response_for_another_visitor_is_refused() {
+    let fs = started_with(decision_for("someone-else")).await;
+    assert_eq!(fs.status(), "FETCH_FAILED");
+    assert_eq!(code_of(&fs.last_error()), "VISITOR_MISMATCH");
+    assert_eq!(
+        fs.get_flag("btnColor".into(), "red".into(), None)
+            .as_string()
+            .as_deref(),
+        Some("red")
+    );
+    sleep(30).await;
+    assert!(calls_to("/activate").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn timeout_really_aborts_the_request() {
+    let fs = started_with(json!({"hang": true})).await;
+    assert_eq!(fs.status(), "FETCH_FAILED");
+    assert_eq!(code_of(&fs.last_error()), "DECISION_TIMEOUT");
+    let calls = calls_to("/campaigns");
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].aborted, "the fetch signal was aborted");
+}
+
+#[wasm_bindgen_test]
+async fn slow_body_within_timeout_is_fine() {
+    let mut reply = decision_for("user-1");
+    reply["delayMs"] = json!(150);
+    let fs = started_with(reply).await;
+    assert_eq!(fs.status(), "READY");
+}
+
+#[wasm_bindgen_test]
+async fn network_failure_is_reported() {
+    let fs = started_with(json!({"networkError": true})).await;
+    assert_eq!(fs.status(), "FETCH_FAILED");
+    assert_eq!(code_of(&fs.last_error()), "DECISION_NETWORK");
+}

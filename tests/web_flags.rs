@@ -1,0 +1,234 @@
+//! Browser suite: flag reads, typing, metadata and exposure.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use flagship_segment::{start, FlagshipSegment};
+use serde_json::json;
+use support::*;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+async fn ready(user: Option<&str>) -> FlagshipSegment {
+    reset().await;
+    install_loaded("analytics", user.map(str::to_owned), some("anon-1"));
+    route(
+        "/campaigns",
+        json!([decision_for(user.unwrap_or("anon-1"))]),
+    );
+    route("/activate", json!([{"status": 204, "body": ""}]));
+    let fs = start(options(base_options())).await.unwrap();
+    assert_eq!(fs.status(), "READY");
+    fs
+}
+
+fn read(fs: &FlagshipSegment, key: &str, default: JsValue) -> JsValue {
+    fs.get_flag(key.into(), default, None)
+}
+
+fn json_of(value: &JsValue) -> serde_json::Value {
+    serde_json::from_str(&js_sys::JSON::stringify(value).unwrap().as_string().unwrap()).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn typed_reads_return_values_of_the_default_type() {
+    let fs = ready(None).await;
+    assert_eq!(
+        read(&fs, "btnColor", "red".into()).as_string().as_deref(),
+        Some("blue")
+    );
+    assert_eq!(
+        read(&fs, "size", JsValue::from_f64(1.0)).as_f64(),
+        Some(3.0)
+    );
+    assert_eq!(
+        read(&fs, "newCheckout", JsValue::FALSE).as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        json_of(&read(&fs, "tiers", js_sys::Array::new().into())),
+        json!([1, 2])
+    );
+    assert_eq!(
+        json_of(&read(&fs, "copy", js_sys::Object::new().into())),
+        json!({"title": "Hi"})
+    );
+    assert_eq!(
+        read(&fs, "banner", JsValue::UNDEFINED)
+            .as_string()
+            .as_deref(),
+        Some("sale")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn defaults_for_missing_null_and_other_types() {
+    let fs = ready(None).await;
+    assert_eq!(
+        read(&fs, "missing", "red".into()).as_string().as_deref(),
+        Some("red")
+    );
+    assert_eq!(
+        read(&fs, "discount", JsValue::from_f64(5.0)).as_f64(),
+        Some(5.0)
+    );
+    assert_eq!(
+        read(&fs, "btnColor", JsValue::from_f64(7.0)).as_f64(),
+        Some(7.0)
+    );
+    assert!(!read(&fs, "tiers", js_sys::Object::new().into()).is_array());
+}
+
+#[wasm_bindgen_test]
+async fn first_read_sends_one_exposure_with_the_segment_ids() {
+    let fs = ready(Some("user-1")).await;
+    for _ in 0..50 {
+        read(&fs, "btnColor", "red".into());
+    }
+    sleep(50).await;
+    let activations = calls_to("/activate");
+    assert_eq!(
+        activations.len(),
+        1,
+        "deduplicated per visitor and variation"
+    );
+    let call = &activations[0];
+    assert_eq!(call.url, "https://decision.test/v2/activate");
+    assert_eq!(call.headers["x-api-key"], "key_test_123456");
+    assert!(call.keepalive);
+    let item = &call.body["batch"][0];
+    assert_eq!(call.body["cid"], "env_test");
+    assert_eq!(
+        (&item["vid"], &item["aid"]),
+        (&json!("user-1"), &json!("anon-1"))
+    );
+    assert_eq!(
+        (&item["caid"], &item["vaid"]),
+        (&json!("vg1"), &json!("v1"))
+    );
+    assert!(item["qt"].as_u64().unwrap() < 1000);
+}
+
+#[wasm_bindgen_test]
+async fn each_variation_is_exposed_once() {
+    let fs = ready(None).await;
+    read(&fs, "btnColor", "red".into());
+    read(&fs, "size", JsValue::from_f64(0.0));
+    read(&fs, "banner", "none".into());
+    sleep(50).await;
+    let exposed: Vec<_> = calls_to("/activate")
+        .iter()
+        .map(|c| c.body["batch"][0]["vaid"].clone())
+        .collect();
+    assert_eq!(exposed, [json!("v1"), json!("v9")]);
+    for call in calls_to("/activate") {
+        assert_eq!(call.body["batch"][0]["vid"], "anon-1");
+        assert_eq!(call.body["batch"][0]["aid"], json!(null));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn null_value_exposes_missing_and_mismatch_do_not() {
+    let fs = ready(None).await;
+    read(&fs, "missing", "red".into());
+    read(&fs, "btnColor", JsValue::from_f64(1.0));
+    sleep(30).await;
+    assert!(calls_to("/activate").is_empty());
+    read(&fs, "discount", JsValue::from_f64(5.0));
+    sleep(30).await;
+    assert_eq!(calls_to("/activate").len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn reading_without_exposure_then_exposing() {
+    let fs = ready(None).await;
+    let value = fs.get_flag("btnColor".into(), "red".into(), Some(false));
+    assert_eq!(value.as_string().as_deref(), Some("blue"));
+    sleep(30).await;
+    assert!(calls_to("/activate").is_empty());
+    assert!(fs.expose_flag("btnColor".into()));
+    assert!(!fs.expose_flag("missing".into()));
+    sleep(30).await;
+    assert_eq!(calls_to("/activate").len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn failed_exposure_is_retried_on_next_read_but_client_errors_are_not() {
+    reset().await;
+    install_loaded("analytics", None, some("anon-1"));
+    route("/campaigns", json!([decision_for("anon-1")]));
+    route(
+        "/activate",
+        json!([{"networkError": true}, {"status": 400, "body": "{}"}]),
+    );
+    let fs = start(options(base_options())).await.unwrap();
+    read(&fs, "btnColor", "red".into());
+    sleep(30).await;
+    read(&fs, "btnColor", "red".into());
+    sleep(30).await;
+    read(&fs, "btnColor", "red".into());
+    sleep(30).await;
+    assert_eq!(
+        calls_to("/activate").len(),
+        2,
+        "retried after a network failure, not after a 400"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn metadata_and_snapshot() {
+    let fs = ready(None).await;
+    assert_eq!(
+        json_of(&fs.flag_metadata("btnColor".into())),
+        json!({"campaignId": "c1", "campaignName": "Checkout", "slug": "checkout", "campaignType": "ab",
+               "variationGroupId": "vg1", "variationGroupName": "Everyone", "variationId": "v1",
+               "variationName": "Blue", "isReference": false})
+    );
+    assert!(fs.flag_metadata("missing".into()).is_null());
+    assert_eq!(
+        json_of(&fs.get_flags()),
+        json!({"btnColor": "blue", "size": 3, "newCheckout": true, "tiers": [1, 2],
+               "copy": {"title": "Hi"}, "banner": "sale"})
+    );
+    sleep(30).await;
+    assert!(
+        calls_to("/activate").is_empty(),
+        "metadata and snapshot do not expose"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn bad_keys_never_throw() {
+    let fs = ready(None).await;
+    for key in [
+        JsValue::UNDEFINED,
+        JsValue::NULL,
+        JsValue::from_f64(3.0),
+        symbol_value(),
+        js_sys::Object::new().into(),
+    ] {
+        assert_eq!(
+            fs.get_flag(key.clone(), "red".into(), None)
+                .as_string()
+                .as_deref(),
+            Some("red")
+        );
+        assert!(fs.flag_metadata(key.clone()).is_null());
+        assert!(!fs.expose_flag(key));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn close_stops_everything() {
+    let fs = ready(None).await;
+    fs.close();
+    assert_eq!(fs.status(), "CLOSED");
+    assert_eq!(
+        read(&fs, "btnColor", "red".into()).as_string().as_deref(),
+        Some("red")
+    );
+    sleep(30).await;
+    assert!(calls_to("/activate").is_empty());
+}

@@ -5,11 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use crate::json::{write_number, write_string, ObjectWriter};
 
 /// One context value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ContextValue {
     /// A string attribute.
     String(String),
@@ -46,6 +45,19 @@ pub fn full_context(page: &Context, visitor_id: &str) -> Context {
     context
 }
 
+/// Appends `context` as a JSON object.
+pub fn write_context(out: &mut String, context: &Context) {
+    let mut writer = ObjectWriter::new(out);
+    for (key, value) in context {
+        writer = writer.with(key, |out| match value {
+            ContextValue::String(s) => write_string(out, s),
+            ContextValue::Number(n) => write_number(out, *n),
+            ContextValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        });
+    }
+    writer.finish();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,9 +82,9 @@ mod tests {
         let mut page = Context::new();
         page.insert("n".into(), ContextValue::Number(3.5));
         page.insert("b".into(), ContextValue::Bool(true));
-        assert_eq!(
-            serde_json::to_string(&page).unwrap(),
-            r#"{"b":true,"n":3.5}"#
-        );
+        page.insert("s".into(), ContextValue::String("x\"y".into()));
+        let mut out = String::new();
+        write_context(&mut out, &page);
+        assert_eq!(out, r#"{"b":true,"n":3.5,"s":"x\"y"}"#);
     }
 }

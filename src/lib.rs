@@ -15,6 +15,7 @@ pub mod context;
 pub mod decision;
 pub mod error;
 pub mod identity;
+pub mod json;
 pub mod status;
 pub mod tracking;
 

@@ -45,7 +45,7 @@ async fn request_is_exactly_the_contract() {
         json!({
             "visitor_id": "user-1", "anonymous_id": "anon-1", "trigger_hit": false,
             "visitor_consent": false,
-            "context": {"plan": "pro", "visits": 3.0, "beta": true, "fs_users": "user-1",
+            "context": {"plan": "pro", "visits": 3, "beta": true, "fs_users": "user-1",
                         "fs_client": "flagship-segment", "fs_version": env!("CARGO_PKG_VERSION")}
         })
     );

@@ -3,8 +3,10 @@
 //! unwind through Rust.
 
 use js_sys::{Array, Function, Object, Reflect};
-use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
+
+use crate::decision::FlagMetadata;
+use crate::json::Value;
 
 /// `target[key]`, or `undefined` when the lookup throws or `target` is not an object.
 pub(crate) fn get(target: &JsValue, key: &str) -> JsValue {
@@ -41,12 +43,12 @@ pub(crate) fn to_js(value: &Value) -> JsValue {
     match value {
         Value::Null => JsValue::NULL,
         Value::Bool(b) => JsValue::from_bool(*b),
-        Value::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(f64::NAN)),
+        Value::Number(n) => JsValue::from_f64(*n),
         Value::String(s) => JsValue::from_str(s),
         Value::Array(items) => items.iter().map(to_js).collect::<Array>().into(),
         Value::Object(map) => {
             let object = Object::new();
-            for (key, item) in map {
+            for (key, item) in map.iter() {
                 set(&object, key, &to_js(item));
             }
             object.into()
@@ -63,4 +65,24 @@ pub(crate) fn keys(object: &JsValue) -> Vec<String> {
             .collect(),
         None => Vec::new(),
     }
+}
+
+/// Flag metadata as a plain object with the official SDK's field names.
+pub(crate) fn metadata(m: &FlagMetadata<'_>) -> JsValue {
+    let object = Object::new();
+    let text = |s: Option<&str>| s.map_or(JsValue::NULL, JsValue::from_str);
+    set(&object, "campaignId", &JsValue::from_str(m.campaign_id));
+    set(&object, "campaignName", &text(m.campaign_name));
+    set(&object, "slug", &text(m.slug));
+    set(&object, "campaignType", &text(m.campaign_type));
+    set(
+        &object,
+        "variationGroupId",
+        &JsValue::from_str(m.variation_group_id),
+    );
+    set(&object, "variationGroupName", &text(m.variation_group_name));
+    set(&object, "variationId", &JsValue::from_str(m.variation_id));
+    set(&object, "variationName", &text(m.variation_name));
+    set(&object, "isReference", &JsValue::from_bool(m.is_reference));
+    object.into()
 }

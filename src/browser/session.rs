@@ -12,7 +12,8 @@ use super::timer::now_ms;
 use super::{js, log, stored_ids};
 use crate::config::{Config, Fallback};
 use crate::decision::{
-    campaigns_request, interpret_campaigns_response, FlagStore, ReadOutcome, ValueKind,
+    campaigns_request, interpret_campaigns_response, FlagMetadata, FlagStore, ReadOutcome,
+    ValueKind,
 };
 use crate::error::Error;
 use crate::identity::{redact, resolve, Identity, SegmentIds};
@@ -211,9 +212,7 @@ impl Session {
     pub(crate) fn flag_metadata(&self, key: &str) -> JsValue {
         let state = self.state.borrow();
         match state.flags.campaign_of(key) {
-            Some(campaign) => serde_json::to_value(crate::decision::FlagMetadata::of(campaign))
-                .map(|v| js::to_js(&v))
-                .unwrap_or(JsValue::NULL),
+            Some(campaign) => js::metadata(&FlagMetadata::of(campaign)),
             None => JsValue::NULL,
         }
     }

@@ -6,10 +6,8 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-use serde_json::Value;
-
 use super::model::{Campaign, Decision};
+use crate::json::Value;
 
 /// The JS type a caller expects, taken from the default it passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,8 +67,7 @@ pub struct FlagRead<'a> {
 }
 
 /// Where a flag's value comes from, in the shape of the official SDK's metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlagMetadata<'a> {
     /// Campaign ID.
     pub campaign_id: &'a str,
@@ -124,8 +121,8 @@ impl FlagStore {
     pub fn new(decision: Decision) -> Self {
         let mut index = HashMap::new();
         for (i, campaign) in decision.campaigns.iter().enumerate() {
-            for key in campaign.variation.modifications.value.keys() {
-                index.entry(key.clone()).or_insert(i);
+            for (key, _) in campaign.variation.modifications.value.iter() {
+                index.entry(key.to_owned()).or_insert(i);
             }
         }
         FlagStore {
@@ -185,7 +182,13 @@ impl FlagStore {
 mod tests {
     use super::*;
     use crate::decision::model::parse_decision;
+    use crate::json::{self, Value};
     use serde_json::json;
+
+    /// A core value from JSON text written with `json!`.
+    fn v(value: serde_json::Value) -> Value {
+        json::parse(&value.to_string()).unwrap()
+    }
 
     fn store() -> FlagStore {
         let body = json!({"visitorId": "A", "campaigns": [
@@ -206,17 +209,20 @@ mod tests {
         let r = s.read("btnColor", ValueKind::String);
         assert_eq!(
             (r.value, r.outcome),
-            (Some(&json!("blue")), ReadOutcome::Value)
+            (Some(&v(json!("blue"))), ReadOutcome::Value)
         );
         assert_eq!(r.expose.unwrap().id, "c1");
-        assert_eq!(s.read("size", ValueKind::Number).value, Some(&json!(3)));
-        assert_eq!(s.read("on", ValueKind::Bool).value, Some(&json!(true)));
-        assert_eq!(s.read("list", ValueKind::Array).value, Some(&json!([1, 2])));
+        assert_eq!(s.read("size", ValueKind::Number).value, Some(&v(json!(3))));
+        assert_eq!(s.read("on", ValueKind::Bool).value, Some(&v(json!(true))));
+        assert_eq!(
+            s.read("list", ValueKind::Array).value,
+            Some(&v(json!([1, 2])))
+        );
         assert_eq!(
             s.read("obj", ValueKind::Object).value,
-            Some(&json!({"a": 1}))
+            Some(&v(json!({"a": 1})))
         );
-        assert_eq!(s.read("size", ValueKind::Any).value, Some(&json!(3)));
+        assert_eq!(s.read("size", ValueKind::Any).value, Some(&v(json!(3))));
     }
 
     #[test]
@@ -249,14 +255,27 @@ mod tests {
     }
 
     #[test]
-    fn metadata_has_the_official_shape() {
+    fn metadata_comes_from_the_campaign_behind_the_key() {
         let s = store();
-        let m = serde_json::to_value(FlagMetadata::of(s.campaign_of("banner").unwrap())).unwrap();
+        let m = FlagMetadata::of(s.campaign_of("banner").unwrap());
         assert_eq!(
             m,
-            json!({"campaignId": "c2", "campaignName": null, "slug": null, "campaignType": null,
-            "variationGroupId": "vg2", "variationGroupName": null, "variationId": "v9",
-            "variationName": null, "isReference": true})
+            FlagMetadata {
+                campaign_id: "c2",
+                campaign_name: None,
+                slug: None,
+                campaign_type: None,
+                variation_group_id: "vg2",
+                variation_group_name: None,
+                variation_id: "v9",
+                variation_name: None,
+                is_reference: true,
+            }
+        );
+        let c1 = FlagMetadata::of(s.campaign_of("btnColor").unwrap());
+        assert_eq!(
+            (c1.campaign_name, c1.variation_name),
+            (Some("Buttons"), Some("Blue"))
         );
     }
 

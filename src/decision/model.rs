@@ -5,62 +5,100 @@
 //! network. A campaign that is not of the documented shape is skipped and counted; a body whose top
 //! level is wrong is refused whole.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-
 use crate::error::Error;
+use crate::json::{self, Object, Value};
 
 /// Bodies larger than this are refused unparsed. Real responses are a few KB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// One campaign the visitor is assigned to, with the variation chosen for them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Campaign {
     /// Campaign ID.
     pub id: String,
     /// Campaign name, when the environment exposes it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Campaign slug (custom ID), when set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slug: Option<String>,
     /// Campaign type (`ab`, `toggle`, `perso`, …).
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// The variation group the visitor matched; sent as `caid` on activation.
     pub variation_group_id: String,
     /// Variation group name, when exposed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variation_group_name: Option<String>,
     /// The variation allocated to the visitor.
     pub variation: Variation,
 }
 
 /// A campaign's variation and the flags it sets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Variation {
     /// Variation ID; sent as `vaid` on activation.
     pub id: String,
     /// Variation name, when exposed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// True for the reference (control) variation.
-    #[serde(default)]
     pub reference: bool,
     /// The flags this variation sets.
     pub modifications: Modifications,
 }
 
 /// Flag values of a variation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Modifications {
     /// Always `"FLAG"` in current environments; kept for completeness.
-    #[serde(default, rename = "type")]
     pub kind: String,
     /// Flag key → value. `null` means the key exists in another variation only (`exposeAllKeys`).
-    pub value: Map<String, Value>,
+    pub value: Object,
+}
+
+/// An optional string member: absent and `null` are both `None`; another type is malformed.
+fn optional_string(object: &Object, key: &str) -> Result<Option<String>, ()> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(()),
+    }
+}
+
+fn required_string(object: &Object, key: &str) -> Result<String, ()> {
+    object.str(key).map(str::to_owned).ok_or(())
+}
+
+impl Modifications {
+    /// Reads `{type, value: {flagKey: value}}`.
+    pub fn from_json(value: &Value) -> Option<Modifications> {
+        let object = value.as_object()?;
+        Some(Modifications {
+            kind: optional_string(object, "type").ok()?.unwrap_or_default(),
+            value: object.get("value")?.as_object()?.clone(),
+        })
+    }
+}
+
+impl Campaign {
+    /// Reads one campaign of a Decision API answer; `None` if it is not of the documented shape.
+    pub fn from_json(value: &Value) -> Option<Campaign> {
+        let object = value.as_object()?;
+        let variation = object.get("variation")?.as_object()?;
+        Some(Campaign {
+            id: required_string(object, "id").ok()?,
+            name: optional_string(object, "name").ok()?,
+            slug: optional_string(object, "slug").ok()?,
+            kind: optional_string(object, "type").ok()?,
+            variation_group_id: required_string(object, "variationGroupId").ok()?,
+            variation_group_name: optional_string(object, "variationGroupName").ok()?,
+            variation: Variation {
+                id: required_string(variation, "id").ok()?,
+                name: optional_string(variation, "name").ok()?,
+                reference: match variation.get("reference") {
+                    None | Some(Value::Null) => false,
+                    Some(v) => v.as_bool()?,
+                },
+                modifications: Modifications::from_json(variation.get("modifications")?)?,
+            },
+        })
+    }
 }
 
 /// A parsed Decision API answer.
@@ -81,12 +119,11 @@ pub fn parse_decision(body: &str) -> Result<Decision, Error> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Error::DecisionMalformed("body larger than 1 MiB"));
     }
-    let value: Value =
-        serde_json::from_str(body).map_err(|_| Error::DecisionMalformed("body is not JSON"))?;
+    let value = json::parse(body).map_err(|_| Error::DecisionMalformed("body is not JSON"))?;
     let Value::Object(mut top) = value else {
         return Err(Error::DecisionMalformed("body is not a JSON object"));
     };
-    let visitor_id = match top.remove("visitorId") {
+    let visitor_id = match top.take("visitorId") {
         Some(Value::String(id)) => id,
         _ => {
             return Err(Error::DecisionMalformed(
@@ -94,12 +131,12 @@ pub fn parse_decision(body: &str) -> Result<Decision, Error> {
             ))
         }
     };
-    let panic = match top.remove("panic") {
+    let panic = match top.take("panic") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(panic)) => panic,
         Some(_) => return Err(Error::DecisionMalformed("panic is not a boolean")),
     };
-    let raw_campaigns = match top.remove("campaigns") {
+    let raw_campaigns = match top.take("campaigns") {
         Some(Value::Array(list)) => list,
         None | Some(Value::Null) if panic => Vec::new(),
         _ => {
@@ -108,18 +145,20 @@ pub fn parse_decision(body: &str) -> Result<Decision, Error> {
             ))
         }
     };
-    let total = raw_campaigns.len();
-    let campaigns: Vec<Campaign> = if panic {
-        Vec::new()
-    } else {
-        raw_campaigns
-            .into_iter()
-            .filter_map(|c| serde_json::from_value(c).ok())
-            .collect()
-    };
+    if panic {
+        return Ok(Decision {
+            visitor_id,
+            panic,
+            ..Decision::default()
+        });
+    }
+    let campaigns: Vec<Campaign> = raw_campaigns
+        .iter()
+        .filter_map(Campaign::from_json)
+        .collect();
     Ok(Decision {
         visitor_id,
-        skipped_campaigns: if panic { 0 } else { total - campaigns.len() },
+        skipped_campaigns: raw_campaigns.len() - campaigns.len(),
         campaigns,
         panic,
     })
@@ -127,21 +166,20 @@ pub fn parse_decision(body: &str) -> Result<Decision, Error> {
 
 /// The `{message}` of an error body, if there is one; bounded so a hostile body cannot flood logs.
 pub fn parse_error_message(body: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct ErrorBody {
-        message: String,
+    if body.len() > MAX_BODY_BYTES {
+        return None;
     }
-    let ErrorBody { message } = serde_json::from_str(body).ok()?;
-    Some(message.chars().take(200).collect())
+    let value = json::parse(body).ok()?;
+    Some(value.get("message")?.as_str()?.chars().take(200).collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use serde_json::json;
+    use serde_json::{json, Value as J};
 
-    fn campaign_json() -> Value {
+    fn campaign_json() -> J {
         json!({
             "id": "c1", "name": "Checkout button", "slug": "checkout", "type": "ab",
             "variationGroupId": "vg1", "variationGroupName": "All users",
@@ -168,8 +206,14 @@ mod tests {
             ),
             ("c1", "vg1", "v2")
         );
-        assert_eq!(c.variation.modifications.value["btnColor"], json!("blue"));
-        assert_eq!(c.variation.modifications.value["discount"], Value::Null);
+        assert_eq!(
+            c.variation.modifications.value.get("btnColor"),
+            Some(&Value::from("blue"))
+        );
+        assert_eq!(
+            c.variation.modifications.value.get("discount"),
+            Some(&Value::Null)
+        );
     }
 
     #[test]
@@ -284,17 +328,17 @@ mod tests {
         );
     }
 
-    fn arb_json() -> impl Strategy<Value = Value> {
+    fn arb_json() -> impl Strategy<Value = J> {
         let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<f64>().prop_map(Value::from),
-            ".{0,8}".prop_map(Value::String),
+            Just(J::Null),
+            any::<bool>().prop_map(J::Bool),
+            any::<i64>().prop_map(J::from),
+            any::<f64>().prop_map(J::from),
+            ".{0,8}".prop_map(J::String),
         ];
         leaf.prop_recursive(4, 64, 6, |inner| {
             prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(inner.clone(), 0..6).prop_map(J::Array),
                 prop::collection::btree_map(
                     prop_oneof![
                         Just("visitorId".to_owned()),
@@ -310,7 +354,7 @@ mod tests {
                     inner,
                     0..6
                 )
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+                .prop_map(|m| J::Object(m.into_iter().collect())),
             ]
         })
     }

@@ -1,12 +1,11 @@
 //! The `/campaigns` request we send and how its answer is judged, with no I/O.
 
-use serde::Serialize;
-
 use super::model::{parse_decision, parse_error_message, Decision};
 use crate::config::Config;
-use crate::context::{full_context, Context, SDK_CLIENT, SDK_VERSION};
+use crate::context::{full_context, write_context, Context, SDK_CLIENT, SDK_VERSION};
 use crate::error::Error;
 use crate::identity::Identity;
+use crate::json::ObjectWriter;
 
 /// A request ready to be sent by whatever transport the caller has.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,15 +16,6 @@ pub struct HttpRequest {
     pub headers: Vec<(&'static str, String)>,
     /// JSON body.
     pub body: String,
-}
-
-#[derive(Serialize)]
-struct CampaignsBody<'a> {
-    visitor_id: &'a str,
-    anonymous_id: Option<&'a str>,
-    trigger_hit: bool,
-    visitor_consent: bool,
-    context: Context,
 }
 
 /// Headers of every authenticated Decision API call.
@@ -42,20 +32,23 @@ pub fn api_headers(api_key: &str) -> Vec<(&'static str, String)> {
 ///
 /// `trigger_hit` is always false: exposure is sent per flag read, never for every campaign returned.
 pub fn campaigns_request(config: &Config, identity: &Identity, context: &Context) -> HttpRequest {
-    let body = CampaignsBody {
-        visitor_id: identity.visitor_id(),
-        anonymous_id: identity.anonymous_id(),
-        trigger_hit: false,
-        visitor_consent: config.consent,
-        context: full_context(context, identity.visitor_id()),
-    };
+    let mut body = String::with_capacity(256);
+    ObjectWriter::new(&mut body)
+        .string("visitor_id", identity.visitor_id())
+        .opt_string("anonymous_id", identity.anonymous_id())
+        .bool("trigger_hit", false)
+        .bool("visitor_consent", config.consent)
+        .with("context", |out| {
+            write_context(out, &full_context(context, identity.visitor_id()))
+        })
+        .finish();
     HttpRequest {
         url: format!(
             "{}/v2/{}/campaigns?exposeAllKeys=true",
             config.endpoints.decision, config.env_id
         ),
         headers: api_headers(&config.api_key),
-        body: serde_json::to_string(&body).expect("unreachable: context values are finite"),
+        body,
     }
 }
 

@@ -9,9 +9,9 @@
 pub fn parse_stored_id(stored: &str) -> Option<String> {
     let decoded = percent_decode(stored.trim());
     let value = match decoded.strip_prefix('"') {
-        Some(_) => match serde_json::from_str::<Option<String>>(&decoded) {
-            Ok(inner) => inner?,
-            Err(_) => return None,
+        Some(_) => match crate::json::parse(&decoded) {
+            Ok(crate::json::Value::String(inner)) => inner,
+            _ => return None,
         },
         None if decoded == "null" || decoded == "undefined" => return None,
         None => decoded,

@@ -5,12 +5,11 @@
 
 use std::collections::HashSet;
 
-use serde::Serialize;
-
 use crate::config::Config;
 use crate::decision::request::{api_headers, HttpRequest};
 use crate::decision::Campaign;
 use crate::identity::Identity;
+use crate::json::ObjectWriter;
 
 /// One pending exposure.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,40 +47,32 @@ impl Activation {
     }
 }
 
-#[derive(Serialize)]
-struct ActivateItem<'a> {
-    vid: &'a str,
-    aid: Option<&'a str>,
-    caid: &'a str,
-    vaid: &'a str,
-    qt: u64,
-}
-
-#[derive(Serialize)]
-struct ActivateBody<'a> {
-    cid: &'a str,
-    batch: Vec<ActivateItem<'a>>,
-}
-
 /// The `/v2/activate` request for `batch`, with `qt` = time spent waiting since each read.
 pub fn activation_request(config: &Config, batch: &[Activation], now_ms: f64) -> HttpRequest {
-    let body = ActivateBody {
-        cid: &config.env_id,
-        batch: batch
-            .iter()
-            .map(|a| ActivateItem {
-                vid: &a.visitor_id,
-                aid: a.anonymous_id.as_deref(),
-                caid: &a.variation_group_id,
-                vaid: &a.variation_id,
-                qt: (now_ms - a.created_at_ms).max(0.0) as u64,
-            })
-            .collect(),
-    };
+    let mut body = String::with_capacity(64 + 128 * batch.len());
+    ObjectWriter::new(&mut body)
+        .string("cid", &config.env_id)
+        .with("batch", |out| {
+            out.push('[');
+            for (i, a) in batch.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                ObjectWriter::new(out)
+                    .string("vid", &a.visitor_id)
+                    .opt_string("aid", a.anonymous_id.as_deref())
+                    .string("caid", &a.variation_group_id)
+                    .string("vaid", &a.variation_id)
+                    .number("qt", (now_ms - a.created_at_ms).max(0.0).round())
+                    .finish();
+            }
+            out.push(']');
+        })
+        .finish();
     HttpRequest {
         url: format!("{}/v2/activate", config.endpoints.decision),
         headers: api_headers(&config.api_key),
-        body: serde_json::to_string(&body).expect("unreachable: plain strings and integers"),
+        body,
     }
 }
 

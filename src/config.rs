@@ -87,6 +87,10 @@ pub struct Config {
     pub consent: bool,
     /// Console verbosity.
     pub log_level: LogLevel,
+    /// Segment traits copied into the context (allowlist).
+    pub traits: Vec<String>,
+    /// Whether reads return the previous flags while a new identity's decision is fetched.
+    pub keep_flags_during_refresh: bool,
 }
 
 impl Default for Config {
@@ -103,6 +107,8 @@ impl Default for Config {
             context: Context::new(),
             consent: true,
             log_level: LogLevel::Warn,
+            traits: Vec::new(),
+            keep_flags_during_refresh: true,
         }
     }
 }

@@ -8,10 +8,18 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
+use std::cell::RefCell;
+
+use js_sys::{Function, Object, Promise};
+
+use crate::browser::events::Event;
+use crate::browser::segment::SegmentSource;
 use crate::browser::session::Session;
 use crate::browser::{js, log, options};
+use crate::context::SDK_VERSION;
 use crate::decision::ValueKind;
 use crate::error::Error;
+use crate::identity::ChangeHint;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -57,11 +65,28 @@ export interface StartOptions {
   consent?: boolean;
   /** Console verbosity; default "warn". IDs and keys are redacted at every level. */
   logLevel?: "none" | "error" | "warn" | "info" | "debug";
+  /** Segment traits copied into the context (allowlist, at most 50). String, number and boolean
+   *  values are sent; others are skipped. A context value set by the page wins. Default none. */
+  traits?: string[];
+  /** While a new identity's decision is fetched, serve the previous flags (true, default) or
+   *  defaults (false). Nothing is exposed meanwhile either way. */
+  keepFlagsDuringRefresh?: boolean;
+}
+
+/** Options of `flagshipSegmentPlugin`: those of `start` except `analytics`, which Segment hands
+ *  to the plugin itself. */
+export type PluginOptions = Omit<StartOptions, "analytics" | "globalKey">;
+
+/** Payload of `change` events. */
+export interface ChangeEvent {
+  visitorId: string | null;
+  anonymousId: string | null;
+  reason: "identify" | "reset" | "anonymous-id" | "refresh";
 }
 
 /** Where the module stands. Every status but "READY" serves defaults. */
 export type Status =
-  | "STARTING" | "READY" | "PANIC" | "SEGMENT_UNAVAILABLE" | "INVALID_VISITOR_ID"
+  | "STARTING" | "READY" | "REFRESHING" | "PANIC" | "SEGMENT_UNAVAILABLE" | "INVALID_VISITOR_ID"
   | "FETCH_FAILED" | "CLOSED";
 
 /** Stable error codes, found on `error.code` and `lastError.code`. */
@@ -112,10 +137,36 @@ export class FlagshipSegment {
   flagMetadata(key: string): FlagMetadata | null;
   /** Every flag with a value, without sending exposures. */
   getFlags(): Record<string, FlagValue>;
-  /** Stops the module: later reads return defaults and nothing more is sent. */
+  /** Listens to identity changes (`change`) or to newly applied flags (`flags`). A listener
+   *  that throws is logged and does not affect the module. */
+  on(event: "change", listener: (event: ChangeEvent) => void): void;
+  on(event: "flags", listener: (flags: Record<string, FlagValue>) => void): void;
+  /** Removes a listener added with `on`. */
+  off(event: "change" | "flags", listener: (...args: any[]) => void): void;
+  /** Merges attributes into the context and fetches decisions again if that changed anything.
+   *  Resolves when the new decision is applied; rejects with INVALID_OPTIONS for bad values. */
+  updateContext(context: Record<string, ContextValue>): Promise<void>;
+  /** Stops the module: later reads return defaults, nothing more is sent, listeners are removed. */
   close(): void;
   free(): void;
 }
+
+/** An analytics-next plugin that starts flagship-segment with the Segment instance that loads it
+ *  and reacts to `identify` before Segment's own event fires. It has no `ready()`, so it never
+ *  delays `analytics.ready`. Register it with `analytics.register(plugin)`. */
+export interface FlagshipSegmentPlugin {
+  name: "Flagship Segment";
+  type: "enrichment";
+  version: string;
+  isLoaded(): boolean;
+  load(ctx: unknown, analytics: unknown): Promise<void>;
+  identify(ctx: unknown): unknown;
+  /** Resolves with the started module once Segment has loaded the plugin. */
+  flagship: Promise<FlagshipSegment>;
+}
+
+/** Builds the Segment plugin; throws INVALID_OPTIONS for bad options. */
+export function flagshipSegmentPlugin(options: PluginOptions): FlagshipSegmentPlugin;
 
 /** Reads the visitor from Segment, fetches its decision, and resolves once flags can be read.
  *  Rejects only for invalid options (error.code === "INVALID_OPTIONS"). */
@@ -210,10 +261,114 @@ impl FlagshipSegment {
         self.session.flags_snapshot()
     }
 
+    /// Adds a listener for `"change"` or `"flags"`; unknown events and non-functions are ignored
+    /// with a warning rather than thrown.
+    pub fn on(&self, event: JsValue, listener: JsValue) {
+        if let Some((event, listener)) = listener_args(&event, listener) {
+            self.session.on(event, listener);
+        }
+    }
+
+    /// Removes a listener.
+    pub fn off(&self, event: JsValue, listener: JsValue) {
+        if let Some((event, listener)) = listener_args(&event, listener) {
+            self.session.off(event, &listener);
+        }
+    }
+
+    /// Merges `context` into the context and re-decides if it changed.
+    #[wasm_bindgen(js_name = updateContext)]
+    pub fn update_context(&self, context: JsValue) -> Promise {
+        let mut warnings = Vec::new();
+        let context = match options::context(&context, &mut warnings) {
+            Ok(context) => context,
+            Err(error) => return Promise::reject(&to_js_error(&error)),
+        };
+        for warning in &warnings {
+            log::warn(warning);
+        }
+        if !self.session.update_context(context) {
+            return Promise::resolve(&JsValue::UNDEFINED);
+        }
+        let session = Rc::clone(&self.session);
+        wasm_bindgen_futures::future_to_promise(async move {
+            session.decide().await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// Stops the module.
     pub fn close(&self) {
         self.session.close();
     }
+}
+
+fn listener_args(event: &JsValue, listener: JsValue) -> Option<(Event, Function)> {
+    let Some(event) = event.as_string().as_deref().and_then(Event::parse) else {
+        log::warn("on/off: event must be \"change\" or \"flags\"");
+        return None;
+    };
+    match listener.dyn_into::<Function>() {
+        Ok(listener) => Some((event, listener)),
+        Err(_) => {
+            log::warn("on/off: listener must be a function");
+            None
+        }
+    }
+}
+
+/// Builds the analytics-next plugin.
+#[wasm_bindgen(js_name = flagshipSegmentPlugin, skip_typescript)]
+pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
+    let read = options::read(&options).map_err(|e| to_js_error(&e))?;
+    log::set_level(read.config.log_level);
+    for warning in &read.warnings {
+        log::warn(warning);
+    }
+    let config = read.config;
+    let session: Rc<RefCell<Option<Rc<Session>>>> = Rc::default();
+    let mut resolve_started = None;
+    let started = Promise::new(&mut |resolve, _| resolve_started = Some(resolve));
+
+    let plugin = Object::new();
+    js::set(&plugin, "name", &JsValue::from_str("Flagship Segment"));
+    js::set(&plugin, "type", &JsValue::from_str("enrichment"));
+    js::set(&plugin, "version", &JsValue::from_str(SDK_VERSION));
+    js::set(&plugin, "flagship", &started);
+    let is_loaded = Closure::<dyn FnMut() -> bool>::new(|| true);
+    js::set(&plugin, "isLoaded", &is_loaded.into_js_value());
+
+    let loaded = Rc::clone(&session);
+    let load = Closure::<dyn FnMut(JsValue, JsValue) -> Promise>::new(
+        move |_ctx: JsValue, analytics: JsValue| {
+            // Segment awaits load() before delivering events: start in the background so the page's
+            // analytics never waits for a Decision API round trip.
+            if let (Some(resolve), None) = (resolve_started.take(), loaded.borrow().as_ref()) {
+                let (config, slot) = (config.clone(), Rc::clone(&loaded));
+                wasm_bindgen_futures::spawn_local(async move {
+                    let started = Session::start(config, SegmentSource::Instance(analytics)).await;
+                    *slot.borrow_mut() = Some(Rc::clone(&started));
+                    let _ = resolve.call1(
+                        &JsValue::UNDEFINED,
+                        &FlagshipSegment { session: started }.into(),
+                    );
+                });
+            }
+            Promise::resolve(&JsValue::UNDEFINED)
+        },
+    );
+    js::set(&plugin, "load", &load.into_js_value());
+
+    // Segment calls enrichment plugins with the identify event before delivering it, and after
+    // `user()` already holds the new userId: the module switches before Segment's own event fires.
+    let identify = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |ctx: JsValue| {
+        if let Some(session) = session.borrow().as_ref() {
+            session.on_segment_event(ChangeHint::Identify);
+        }
+        ctx
+    });
+    js::set(&plugin, "identify", &identify.into_js_value());
+    Ok(plugin.into())
 }
 
 /// The kind of value a default asks for: `typeof`, with arrays told apart from objects.

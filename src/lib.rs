@@ -27,4 +27,4 @@ mod facade;
 pub use error::Error;
 
 #[cfg(target_arch = "wasm32")]
-pub use facade::{start, FlagshipSegment};
+pub use facade::{flagship_segment_plugin, start, FlagshipSegment};

@@ -11,6 +11,9 @@ pub enum Status {
     Starting,
     /// Flags of the current Segment identity are loaded.
     Ready,
+    /// The identity or context changed and its decision is being fetched; reads return the
+    /// previous flags (or defaults, with `keepFlagsDuringRefresh: false`) and expose nothing.
+    Refreshing,
     /// The environment is in panic mode: defaults, no exposure.
     Panic,
     /// Segment is absent, blocked or too slow, and no fallback applied: no request was sent.
@@ -29,6 +32,7 @@ impl Status {
         match self {
             Status::Starting => "STARTING",
             Status::Ready => "READY",
+            Status::Refreshing => "REFRESHING",
             Status::Panic => "PANIC",
             Status::SegmentUnavailable => "SEGMENT_UNAVAILABLE",
             Status::InvalidVisitorId => "INVALID_VISITOR_ID",

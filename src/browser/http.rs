@@ -29,14 +29,19 @@ pub(crate) enum SendError {
     Network(String),
 }
 
-/// Sends `request` as a POST and reads the whole body, giving up after `timeout_ms`.
+/// Sends `request` as a POST and reads the whole body, giving up after `timeout_ms`. `controller`
+/// lets the caller abort too (a decision for an identity that is no longer current).
 pub(crate) async fn post(
     request: &HttpRequest,
     timeout_ms: u32,
     keepalive: bool,
+    controller: Option<AbortController>,
 ) -> Result<HttpResponse, SendError> {
     let window = web_sys::window().ok_or_else(|| SendError::Network("no window".into()))?;
-    let controller = AbortController::new().map_err(network)?;
+    let controller = match controller {
+        Some(controller) => controller,
+        None => AbortController::new().map_err(network)?,
+    };
     let headers = Headers::new().map_err(network)?;
     for (name, value) in &request.headers {
         headers.set(name, value).map_err(network)?;

@@ -2,10 +2,12 @@
 //! analytics.js. Each file wraps one browser facility thinly; the rules they apply come from the
 //! core modules.
 
+pub(crate) mod events;
 pub(crate) mod http;
 pub(crate) mod js;
 pub(crate) mod log;
 pub(crate) mod options;
+pub(crate) mod reads;
 pub(crate) mod segment;
 pub(crate) mod session;
 pub(crate) mod stored_ids;

@@ -7,14 +7,14 @@
 use wasm_bindgen::JsValue;
 
 use super::js;
-use super::segment::SegmentSource;
+use super::segment::{primitive, SegmentSource};
 use crate::config::{check_base_url, check_credential, check_millis, Config, Fallback, LogLevel};
-use crate::context::{Context, ContextValue, RESERVED_KEYS};
+use crate::context::{Context, RESERVED_KEYS};
 use crate::error::Error;
 use crate::identity::IdPolicy;
 
 /// Every option `start` knows. Others are reported with a warning (likely typos).
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 14] = [
     "envId",
     "apiKey",
     "endpoints",
@@ -27,7 +27,12 @@ const KNOWN: [&str; 12] = [
     "context",
     "consent",
     "logLevel",
+    "traits",
+    "keepFlagsDuringRefresh",
 ];
+
+/// Most traits that can be copied into the context.
+const MAX_TRAITS: usize = 50;
 
 /// Options that would let the page choose the visitor.
 const FORBIDDEN: [&str; 6] = [
@@ -137,6 +142,10 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
         }
     };
     config.context = context(&js::get(options, "context"), &mut warnings)?;
+    config.traits = traits(&js::get(options, "traits"))?;
+    if let Some(keep) = boolean(options, "keepFlagsDuringRefresh")? {
+        config.keep_flags_during_refresh = keep;
+    }
 
     let analytics = js::get(options, "analytics");
     let source = if analytics.is_undefined() || analytics.is_null() {
@@ -179,14 +188,7 @@ pub(crate) fn context(value: &JsValue, warnings: &mut Vec<String>) -> Result<Con
             ));
             continue;
         }
-        let item = js::get(value, &key);
-        let parsed = if let Some(s) = item.as_string() {
-            ContextValue::String(s)
-        } else if let Some(b) = item.as_bool() {
-            ContextValue::Bool(b)
-        } else if let Some(n) = item.as_f64().filter(|n| n.is_finite()) {
-            ContextValue::Number(n)
-        } else {
+        let Some(parsed) = primitive(&js::get(value, &key)) else {
             return Err(Error::option(
                 format!("context.{key}"),
                 "must be a string, a finite number or a boolean",
@@ -195,6 +197,34 @@ pub(crate) fn context(value: &JsValue, warnings: &mut Vec<String>) -> Result<Con
         context.insert(key, parsed);
     }
     Ok(context)
+}
+
+/// Reads the `traits` allowlist: an array of trait names.
+fn traits(value: &JsValue) -> Result<Vec<String>, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    let reason = "must be an array of at most 50 trait names";
+    if !js_sys::Array::is_array(value) {
+        return Err(Error::option("traits", reason));
+    }
+    let names: Vec<String> = js_sys::Array::from(value)
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    if names.len() != js_sys::Array::from(value).length() as usize || names.len() > MAX_TRAITS {
+        return Err(Error::option("traits", reason));
+    }
+    if names
+        .iter()
+        .any(|n| n.is_empty() || RESERVED_KEYS.contains(&n.as_str()))
+    {
+        return Err(Error::option(
+            "traits",
+            "must not contain empty names or fs_users, fs_client, fs_version",
+        ));
+    }
+    Ok(names)
 }
 
 fn string(object: &JsValue, key: &'static str) -> Result<Option<String>, Error> {

@@ -1,16 +1,22 @@
-//! Finding Segment on the page and reading who the visitor is.
+//! Finding Segment on the page, reading who the visitor is, and hearing when that changes.
 //!
 //! The global is re-read on every poll: before analytics.js loads, `window.analytics` is the
 //! snippet's stub (an array with no `user`), and it is replaced by the real instance on load, so a
 //! cached reference would be the stub forever. `analytics.ready` is not used: it waits for every
 //! device-mode destination and never fires when one is blocked.
+//!
+//! Once loaded, the module keeps the real `Analytics` instance (for an analytics-next
+//! `AnalyticsBrowser`, the instance it resolves to), because identity must be re-read
+//! synchronously before every request.
 
-use js_sys::{Array, Object, Promise};
-use wasm_bindgen::JsValue;
+use js_sys::{Array, Function, Object, Promise};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::js;
 use super::timer::{now_ms, sleep, Timeout};
+use crate::context::{Context, ContextValue};
 use crate::error::Error;
 use crate::identity::SegmentIds;
 
@@ -28,7 +34,8 @@ pub(crate) enum SegmentSource {
 }
 
 impl SegmentSource {
-    fn current(&self) -> JsValue {
+    /// What the source holds right now (stub, instance, or `undefined`).
+    pub(crate) fn current(&self) -> JsValue {
         match self {
             SegmentSource::Global(key) => match web_sys::window() {
                 Some(window) => js::get(&window, key),
@@ -39,22 +46,33 @@ impl SegmentSource {
     }
 }
 
-/// True once `analytics` can answer `user()` with Segment's stored identity. A classic instance
-/// exists before `initialize()` has loaded the user from storage, with `initialized === false`.
-fn is_loaded(analytics: &JsValue) -> bool {
-    js::has_method(analytics, "user") && js::get(analytics, "initialized") != JsValue::FALSE
+/// True once `analytics` answers `user()` synchronously with Segment's stored identity. A classic
+/// instance exists before `initialize()` has loaded the user, with `initialized === false`; an
+/// `AnalyticsBrowser` answers `user()` with a Promise.
+pub(crate) fn is_loaded(analytics: &JsValue) -> bool {
+    if !js::has_method(analytics, "user") || js::get(analytics, "initialized") == JsValue::FALSE {
+        return false;
+    }
+    js::call0(analytics, "user")
+        .is_some_and(|user| !js::is_thenable(&user) && js::has_method(&user, "anonymousId"))
 }
 
-/// Waits up to `timeout_ms` for Segment to load, then reads `user().id()` and
-/// `user().anonymousId()`. Never calls the non-existent `userId()`.
-pub(crate) async fn read_ids(source: &SegmentSource, timeout_ms: u32) -> Result<SegmentIds, Error> {
+/// Waits up to `timeout_ms` for a loaded analytics instance.
+pub(crate) async fn connect(source: &SegmentSource, timeout_ms: u32) -> Result<JsValue, Error> {
     let deadline = now_ms() + f64::from(timeout_ms);
     let mut saw_something = false;
     loop {
         let analytics = source.current();
         if is_loaded(&analytics) {
+            return Ok(analytics);
+        }
+        if let Some(pending) = pending_instance(&analytics) {
             let remaining = (deadline - now_ms()).max(0.0) as u32;
-            return read_user(&analytics, remaining, timeout_ms).await;
+            return match within(pending, remaining).await.map(first_of_pair) {
+                Some(instance) if is_loaded(&instance) => Ok(instance),
+                Some(_) => Err(Error::SegmentUnavailable),
+                None => Err(Error::SegmentTimeout(timeout_ms)),
+            };
         }
         saw_something |= !analytics.is_undefined() && !analytics.is_null();
         let remaining = deadline - now_ms();
@@ -69,28 +87,82 @@ pub(crate) async fn read_ids(source: &SegmentSource, timeout_ms: u32) -> Result<
     }
 }
 
-async fn read_user(
-    analytics: &JsValue,
-    remaining_ms: u32,
-    timeout_ms: u32,
-) -> Result<SegmentIds, Error> {
-    let user = js::call0(analytics, "user").ok_or(Error::SegmentUnavailable)?;
-    let user = if js::is_thenable(&user) {
-        // analytics-next's AnalyticsBrowser answers once loaded; a blocked load never answers.
-        let promise = Promise::resolve(&user);
-        within(promise, remaining_ms)
-            .await
-            .ok_or(Error::SegmentTimeout(timeout_ms))?
-    } else {
-        user
-    };
-    if !js::has_method(&user, "anonymousId") {
-        return Err(Error::SegmentUnavailable);
+/// For an analytics-next `AnalyticsBrowser`: a promise of the `Analytics` it loads. It is a
+/// thenable resolving to `[analytics, context]`, and exposes `instance` once loaded.
+fn pending_instance(analytics: &JsValue) -> Option<Promise> {
+    if !js::has_method(analytics, "user") || !js::is_thenable(analytics) {
+        return None;
     }
-    Ok(SegmentIds {
+    let loaded = js::get(analytics, "instance");
+    if is_loaded(&loaded) {
+        return Some(Promise::resolve(&loaded));
+    }
+    Some(Promise::resolve(analytics))
+}
+
+/// What an `AnalyticsBrowser` resolves to is `[analytics, context]`.
+fn first_of_pair(resolved: JsValue) -> JsValue {
+    if Array::is_array(&resolved) {
+        Array::from(&resolved).get(0)
+    } else {
+        resolved
+    }
+}
+
+/// The IDs of a loaded instance, read now. Never calls the non-existent `userId()`.
+pub(crate) fn read_ids(analytics: &JsValue) -> Option<SegmentIds> {
+    let user = js::call0(analytics, "user")?;
+    if js::is_thenable(&user) {
+        return None;
+    }
+    Some(SegmentIds {
         user_id: js::call0(&user, "id").and_then(|id| id_string(&id)),
         anonymous_id: js::call0(&user, "anonymousId").and_then(|id| id_string(&id)),
     })
+}
+
+/// The allowlisted traits of the current user as context values. Values of other types are
+/// skipped (and reported in `skipped`), never stringified: `[object Object]` targets nobody.
+pub(crate) fn read_traits(
+    analytics: &JsValue,
+    allow: &[String],
+    skipped: &mut Vec<String>,
+) -> Context {
+    let mut context = Context::new();
+    if allow.is_empty() {
+        return context;
+    }
+    let Some(traits) = js::call0(analytics, "user").and_then(|user| js::call0(&user, "traits"))
+    else {
+        return context;
+    };
+    for key in allow {
+        let value = js::get(&traits, key);
+        if value.is_undefined() || value.is_null() {
+            continue;
+        }
+        match primitive(&value) {
+            Some(v) => {
+                context.insert(key.clone(), v);
+            }
+            None => skipped.push(key.clone()),
+        }
+    }
+    context
+}
+
+/// A string, finite number or boolean as a context value.
+pub(crate) fn primitive(value: &JsValue) -> Option<ContextValue> {
+    if let Some(s) = value.as_string() {
+        Some(ContextValue::String(s))
+    } else if let Some(b) = value.as_bool() {
+        Some(ContextValue::Bool(b))
+    } else {
+        value
+            .as_f64()
+            .filter(|n| n.is_finite())
+            .map(ContextValue::Number)
+    }
 }
 
 /// Segment accepts numeric user IDs (`identify(42)`) and sends them as they are; the Decision API
@@ -119,4 +191,45 @@ async fn within(promise: Promise, ms: u32) -> Option<JsValue> {
         .ok()?;
     drop(timeout);
     (!Object::is(&value, &expired)).then_some(value)
+}
+
+/// A listener registered with `analytics.on(event, …)`; dropping it calls `analytics.off`.
+#[must_use = "dropping a Subscription unsubscribes it"]
+#[derive(Debug)]
+pub(crate) struct Subscription {
+    analytics: JsValue,
+    event: &'static str,
+    callback: Closure<dyn FnMut()>,
+}
+
+impl Subscription {
+    /// Subscribes `callback` to `event` on `analytics`; `None` when it has no `on` (classic
+    /// analytics.js has `on` but never emits `reset`: the per-request re-read covers that).
+    pub(crate) fn new(
+        analytics: &JsValue,
+        event: &'static str,
+        callback: impl FnMut() + 'static,
+    ) -> Option<Self> {
+        let callback = Closure::<dyn FnMut()>::new(callback);
+        let on = js::get(analytics, "on").dyn_into::<Function>().ok()?;
+        on.call2(analytics, &JsValue::from_str(event), callback.as_ref())
+            .ok()?;
+        Some(Subscription {
+            analytics: analytics.clone(),
+            event,
+            callback,
+        })
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Ok(off) = js::get(&self.analytics, "off").dyn_into::<Function>() {
+            let _ = off.call2(
+                &self.analytics,
+                &JsValue::from_str(self.event),
+                self.callback.as_ref(),
+            );
+        }
+    }
 }

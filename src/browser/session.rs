@@ -1,82 +1,280 @@
 //! One running instance: the identity read from Segment, the flags decided for it, and the
-//! exposures sent for it. Every request is built from `State::identity`, which only Segment sets.
+//! exposures sent for it. Every request is built from `State::identity`, which only a fresh
+//! reading of Segment sets, and every answer is applied only if it belongs to the current
+//! `generation` (the identity and context it was asked for are still the current ones).
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use wasm_bindgen::JsValue;
+use web_sys::AbortController;
 
+use super::events::{dispatch, Event, Listeners};
 use super::http::{self, SendError};
-use super::segment::{self, SegmentSource};
-use super::timer::now_ms;
+use super::segment::{self, SegmentSource, Subscription};
 use super::{js, log, stored_ids};
 use crate::config::{Config, Fallback};
-use crate::decision::{
-    campaigns_request, interpret_campaigns_response, FlagMetadata, FlagStore, ReadOutcome,
-    ValueKind,
-};
+use crate::context::Context;
+use crate::decision::{campaigns_request, interpret_campaigns_response, FlagStore};
 use crate::error::Error;
-use crate::identity::{redact, resolve, Identity, SegmentIds};
+use crate::identity::{classify, redact, resolve, ChangeHint, ChangeReason, Identity, SegmentIds};
 use crate::status::Status;
-use crate::tracking::retry::is_retryable;
-use crate::tracking::{activation_request, Activation, ExposureLog};
 
-/// The mutable part of a session. Never borrowed across an `.await`.
+/// The mutable part of a session. Never borrowed across an `.await` or a page callback.
 #[derive(Debug, Default)]
-struct State {
-    status: Status,
-    last_error: Option<Error>,
-    identity: Option<Identity>,
-    flags: FlagStore,
-    exposures: ExposureLog,
-    /// Bumped whenever the identity changes, so an answer for an older identity is recognised.
+pub(super) struct State {
+    pub(super) status: Status,
+    pub(super) last_error: Option<Error>,
+    /// The loaded analytics instance, once found; `None` under the storage fallback.
+    live: Option<JsValue>,
+    /// Segment's IDs at the last reading.
+    ids: Option<SegmentIds>,
+    pub(super) identity: Option<Identity>,
+    /// Context from options and `updateContext`.
+    page_context: Context,
+    /// Context from allowlisted Segment traits.
+    traits: Context,
+    pub(super) flags: FlagStore,
+    pub(super) exposures: crate::tracking::ExposureLog,
+    /// Bumped whenever identity or context change, so an older answer is recognised as stale.
     generation: u64,
+    in_flight: Option<AbortController>,
+}
+
+impl State {
+    /// Traits first, so that a value the page set explicitly wins.
+    fn context(&self) -> Context {
+        let mut context = self.traits.clone();
+        context.extend(
+            self.page_context
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        context
+    }
+
+    /// Starts a new generation: answers for the previous one will be ignored, and the request
+    /// still in flight for it is aborted.
+    fn next_generation(&mut self) -> u64 {
+        self.generation += 1;
+        if let Some(controller) = self.in_flight.take() {
+            controller.abort();
+        }
+        self.generation
+    }
 }
 
 /// A started module.
 #[derive(Debug)]
 pub(crate) struct Session {
-    config: Config,
+    pub(super) config: Config,
     source: SegmentSource,
-    state: RefCell<State>,
+    pub(super) state: RefCell<State>,
+    listeners: RefCell<Listeners>,
+    subscriptions: RefCell<Vec<Subscription>>,
+    me: Weak<Session>,
 }
 
 impl Session {
     /// Reads the identity from Segment and fetches its decision. Never fails: a problem leaves
     /// the session on defaults with a status and `last_error` saying why.
     pub(crate) async fn start(config: Config, source: SegmentSource) -> Rc<Session> {
-        let session = Rc::new(Session {
+        let session = Rc::new_cyclic(|me| Session {
+            state: RefCell::new(State {
+                page_context: config.context.clone(),
+                ..State::default()
+            }),
             config,
             source,
-            state: RefCell::new(State::default()),
+            listeners: RefCell::default(),
+            subscriptions: RefCell::default(),
+            me: me.clone(),
         });
+        match segment::connect(&session.source, session.config.segment_timeout_ms).await {
+            Ok(live) => {
+                session.attach(live);
+                session.sync_identity(ChangeHint::None);
+            }
+            Err(error) => session.use_stored_ids(error),
+        }
         session.decide().await;
         session
     }
 
-    async fn decide(&self) {
-        let identity = match self.identity().await {
-            Ok(identity) => identity,
-            Err(error) => return self.fail(error),
-        };
-        if self.status() == Status::Closed {
-            return;
+    /// Under `fallback: "storage"`, adopts the IDs Segment stored; otherwise records `error`.
+    fn use_stored_ids(&self, error: Error) {
+        let stored = stored_ids::read();
+        if self.config.fallback != Fallback::Storage || stored == SegmentIds::default() {
+            return self.fail(error);
         }
-        let generation = {
-            let mut state = self.state.borrow_mut();
-            if state.identity.as_ref() != Some(&identity) {
-                state.generation += 1;
-                state.identity = Some(identity.clone());
-                state.flags = FlagStore::default();
-            }
-            state.generation
+        log::info("segment unavailable; using the IDs segment stored");
+        self.switch_to(stored, Context::new(), ChangeHint::None);
+    }
+
+    /// Keeps `live` as the instance to read, and listens to its identity events.
+    fn attach(&self, live: JsValue) {
+        let subscribe = |event, hint| {
+            let me = self.me.clone();
+            Subscription::new(&live, event, move || {
+                if let Some(session) = me.upgrade() {
+                    session.on_segment_event(hint);
+                }
+            })
         };
-        let request = campaigns_request(&self.config, &identity, &self.config.context);
+        let subscriptions: Vec<_> = [
+            ("identify", ChangeHint::Identify),
+            ("reset", ChangeHint::Reset),
+        ]
+        .into_iter()
+        .filter_map(|(event, hint)| subscribe(event, hint))
+        .collect();
+        *self.subscriptions.borrow_mut() = subscriptions;
+        self.state.borrow_mut().live = Some(live);
+    }
+
+    /// The loaded instance to read now. A global that was replaced by another loaded instance
+    /// (analytics.js loaded twice, or a stub replaced late) is adopted and re-subscribed.
+    fn live_instance(&self) -> Option<JsValue> {
+        let held = self.state.borrow().live.clone()?;
+        if let SegmentSource::Global(_) = self.source {
+            let current = self.source.current();
+            if !js_sys::Object::is(&current, &held) && segment::is_loaded(&current) {
+                log::info("segment instance replaced; following the new one");
+                self.attach(current.clone());
+                return Some(current);
+            }
+        }
+        Some(held)
+    }
+
+    /// Called by Segment's `identify`/`reset` events and by the plugin's `identify` hook.
+    pub(crate) fn on_segment_event(&self, hint: ChangeHint) {
+        if self.sync_identity(hint) {
+            self.spawn_decide();
+        }
+    }
+
+    /// Re-reads Segment's IDs and allowlisted traits; true when that changed the identity or
+    /// context, in which case a decision must be fetched.
+    pub(crate) fn sync_identity(&self, hint: ChangeHint) -> bool {
+        if self.status() == Status::Closed {
+            return false;
+        }
+        let Some(live) = self.live_instance() else {
+            return false;
+        };
+        let Some(ids) = segment::read_ids(&live) else {
+            return false;
+        };
+        let mut skipped = Vec::new();
+        let traits = segment::read_traits(&live, &self.config.traits, &mut skipped);
+        for key in skipped {
+            log::debug(&format!(
+                "trait `{key}` is not a string, number or boolean; not sent"
+            ));
+        }
+        self.switch_to(ids, traits, hint)
+    }
+
+    /// Adopts a reading of Segment. Returns true when a decision must be fetched.
+    fn switch_to(&self, ids: SegmentIds, traits: Context, hint: ChangeHint) -> bool {
+        let event = {
+            let mut state = self.state.borrow_mut();
+            let before = state.ids.replace(ids.clone());
+            let context_changed = state.traits != traits;
+            state.traits = traits;
+            let first = before.is_none();
+            let reason = before.as_ref().and_then(|b| classify(b, &ids, hint));
+            match resolve(&ids, self.config.id_policy) {
+                Err(error) => {
+                    let was = state.identity.take();
+                    state.next_generation();
+                    state.flags = FlagStore::default();
+                    drop(state);
+                    if first || was.is_some() {
+                        self.fail(error);
+                    }
+                    return false;
+                }
+                Ok(identity) => {
+                    let identity_changed = state.identity.as_ref() != Some(&identity);
+                    if !first && !identity_changed && !context_changed {
+                        return false;
+                    }
+                    state.identity = Some(identity);
+                    state.next_generation();
+                    if first {
+                        return true;
+                    }
+                    if identity_changed {
+                        log::info(&format!(
+                            "segment identity changed ({})",
+                            reason.map_or("id", ChangeReason::as_str)
+                        ));
+                        if !self.config.keep_flags_during_refresh {
+                            state.flags = FlagStore::default();
+                        }
+                    }
+                    state.status = Status::Refreshing;
+                    let reason = if identity_changed {
+                        reason.unwrap_or(ChangeReason::Identify)
+                    } else {
+                        ChangeReason::Refresh
+                    };
+                    change_payload(&state, reason)
+                }
+            }
+        };
+        self.emit(Event::Change, &event);
+        true
+    }
+
+    /// Merges `context` into the page context; true when that changed what is sent.
+    pub(crate) fn update_context(&self, context: Context) -> bool {
+        let payload = {
+            let mut state = self.state.borrow_mut();
+            let before = state.context();
+            state.page_context.extend(context);
+            if state.context() == before
+                || state.identity.is_none()
+                || state.status == Status::Closed
+            {
+                return false;
+            }
+            state.next_generation();
+            state.status = Status::Refreshing;
+            change_payload(&state, ChangeReason::Refresh)
+        };
+        self.emit(Event::Change, &payload);
+        true
+    }
+
+    pub(crate) fn spawn_decide(&self) {
+        if let Some(session) = self.me.upgrade() {
+            wasm_bindgen_futures::spawn_local(async move { session.decide().await });
+        }
+    }
+
+    /// Fetches the decision of the current generation and applies it if it is still current.
+    pub(crate) async fn decide(&self) {
+        let (identity, context, generation, controller) = {
+            let mut state = self.state.borrow_mut();
+            let Some(identity) = state.identity.clone() else {
+                return;
+            };
+            if state.status == Status::Closed {
+                return;
+            }
+            let controller = AbortController::new().ok();
+            state.in_flight = controller.clone();
+            (identity, state.context(), state.generation, controller)
+        };
+        let request = campaigns_request(&self.config, &identity, &context);
         log::debug(&format!(
             "deciding for visitor {}",
             redact(identity.visitor_id())
         ));
-        let answer = match http::post(&request, self.config.timeout_ms, false).await {
+        let answer = match http::post(&request, self.config.timeout_ms, false, controller).await {
             Ok(response) => {
                 interpret_campaigns_response(&identity, response.status, &response.body)
             }
@@ -84,9 +282,16 @@ impl Session {
             Err(SendError::Network(message)) => Err(Error::DecisionNetwork(message)),
         };
         if self.state.borrow().generation != generation {
-            log::debug("decision for a previous identity discarded");
+            // Whoever moved to a new generation started that generation's decision.
+            log::debug("decision for a previous identity or context discarded");
             return;
         }
+        // Segment may have changed with no event (setAnonymousId) while the request was out.
+        if self.sync_identity(ChangeHint::None) {
+            log::debug("segment identity changed during the request; deciding again");
+            return self.spawn_decide();
+        }
+        self.state.borrow_mut().in_flight = None;
         match answer {
             Ok(decision) => {
                 if decision.skipped_campaigns > 0 {
@@ -95,40 +300,29 @@ impl Session {
                         decision.skipped_campaigns
                     ));
                 }
-                let mut state = self.state.borrow_mut();
-                state.status = if decision.panic {
-                    Status::Panic
-                } else {
-                    Status::Ready
-                };
-                state.last_error = None;
                 log::info(&format!(
                     "{} campaign(s) for visitor {}{}",
                     decision.campaigns.len(),
                     redact(identity.visitor_id()),
                     if decision.panic { " (panic mode)" } else { "" }
                 ));
-                state.flags = FlagStore::new(decision);
-            }
-            Err(error) => self.fail(error),
-        }
-    }
-
-    /// The identity Segment reports now, or the stored one under `fallback: "storage"`.
-    async fn identity(&self) -> Result<Identity, Error> {
-        let ids = match segment::read_ids(&self.source, self.config.segment_timeout_ms).await {
-            Ok(ids) => ids,
-            Err(error) if self.config.fallback == Fallback::Storage => {
-                let stored = stored_ids::read();
-                if stored == SegmentIds::default() {
-                    return Err(error);
+                {
+                    let mut state = self.state.borrow_mut();
+                    state.status = if decision.panic {
+                        Status::Panic
+                    } else {
+                        Status::Ready
+                    };
+                    state.last_error = None;
+                    state.flags = FlagStore::new(decision);
                 }
-                log::info("segment unavailable; using the IDs segment stored");
-                stored
+                self.emit(Event::Flags, &self.flags_snapshot());
             }
-            Err(error) => return Err(error),
-        };
-        resolve(&ids, self.config.id_policy)
+            Err(error) => {
+                self.state.borrow_mut().flags = FlagStore::default();
+                self.fail(error);
+            }
+        }
     }
 
     fn fail(&self, error: Error) {
@@ -142,6 +336,19 @@ impl Session {
         let mut state = self.state.borrow_mut();
         state.status = status;
         state.last_error = Some(error);
+    }
+
+    pub(crate) fn on(&self, event: Event, callback: js_sys::Function) {
+        self.listeners.borrow_mut().add(event, callback);
+    }
+
+    pub(crate) fn off(&self, event: Event, callback: &js_sys::Function) {
+        self.listeners.borrow_mut().remove(event, callback);
+    }
+
+    fn emit(&self, event: Event, payload: &JsValue) {
+        let callbacks = self.listeners.borrow().of(event);
+        dispatch(&callbacks, payload);
     }
 
     pub(crate) fn status(&self) -> Status {
@@ -165,58 +372,6 @@ impl Session {
         state.identity.as_ref()?.anonymous_id().map(str::to_owned)
     }
 
-    /// Reads `key`; `None` means "return the caller's default". Sends the exposure when asked to
-    /// and the read calls for one.
-    pub(crate) fn read_flag(
-        self: &Rc<Self>,
-        key: &str,
-        kind: ValueKind,
-        expose: bool,
-    ) -> Option<JsValue> {
-        let (value, activation) = {
-            let state = self.state.borrow();
-            let read = state.flags.read(key, kind);
-            if read.outcome == ReadOutcome::TypeMismatch {
-                log::warn(&format!(
-                    "flag `{key}` has another type than its default; default returned"
-                ));
-            }
-            let activation = match (expose, read.expose, &state.identity) {
-                (true, Some(campaign), Some(identity)) => {
-                    Some(Activation::new(identity, campaign, now_ms()))
-                }
-                _ => None,
-            };
-            (read.value.map(js::to_js), activation)
-        };
-        if let Some(activation) = activation {
-            self.expose(activation);
-        }
-        value
-    }
-
-    /// Sends the exposure of `key` without reading it; false if there is nothing to expose.
-    pub(crate) fn expose_flag(self: &Rc<Self>, key: &str) -> bool {
-        let activation = {
-            let state = self.state.borrow();
-            match (state.flags.campaign_of(key), &state.identity) {
-                (Some(campaign), Some(identity)) => Activation::new(identity, campaign, now_ms()),
-                _ => return false,
-            }
-        };
-        self.expose(activation);
-        true
-    }
-
-    /// Metadata of the campaign behind `key`, as a plain object, or `null`.
-    pub(crate) fn flag_metadata(&self, key: &str) -> JsValue {
-        let state = self.state.borrow();
-        match state.flags.campaign_of(key) {
-            Some(campaign) => js::metadata(&FlagMetadata::of(campaign)),
-            None => JsValue::NULL,
-        }
-    }
-
     /// Every non-null flag as a plain object, without exposure.
     pub(crate) fn flags_snapshot(&self) -> JsValue {
         let state = self.state.borrow();
@@ -227,37 +382,34 @@ impl Session {
         object.into()
     }
 
+    /// Stops listening and sending; later reads return defaults.
     pub(crate) fn close(&self) {
-        let mut state = self.state.borrow_mut();
-        state.status = Status::Closed;
-        state.flags = FlagStore::default();
-        // An answer still in flight must not reopen a closed session.
-        state.generation += 1;
-    }
-
-    fn expose(self: &Rc<Self>, activation: Activation) {
         {
             let mut state = self.state.borrow_mut();
-            if state.status != Status::Ready || !state.exposures.record(&activation) {
-                return;
-            }
+            state.status = Status::Closed;
+            state.flags = FlagStore::default();
+            state.next_generation();
         }
-        let session = Rc::clone(self);
-        wasm_bindgen_futures::spawn_local(async move {
-            let request =
-                activation_request(&session.config, std::slice::from_ref(&activation), now_ms());
-            let status = match http::post(&request, session.config.timeout_ms, true).await {
-                Ok(response) if (200..300).contains(&response.status) => return,
-                Ok(response) => Some(response.status),
-                Err(_) => None,
-            };
-            log::warn(&format!(
-                "activation not delivered ({})",
-                status.map_or("no answer".to_owned(), |s| format!("http {s}"))
-            ));
-            if is_retryable(status) {
-                session.state.borrow_mut().exposures.forget(&activation);
-            }
-        });
+        self.subscriptions.borrow_mut().clear();
+        self.listeners.borrow_mut().clear();
     }
+}
+
+/// `{visitorId, anonymousId, reason}` for `change` listeners.
+fn change_payload(state: &State, reason: ChangeReason) -> JsValue {
+    let object = js_sys::Object::new();
+    let id = |s: Option<&str>| s.map_or(JsValue::NULL, JsValue::from_str);
+    let identity = state.identity.as_ref();
+    js::set(
+        &object,
+        "visitorId",
+        &id(identity.map(Identity::visitor_id)),
+    );
+    js::set(
+        &object,
+        "anonymousId",
+        &id(identity.and_then(Identity::anonymous_id)),
+    );
+    js::set(&object, "reason", &JsValue::from_str(reason.as_str()));
+    object.into()
 }

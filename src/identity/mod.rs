@@ -1,10 +1,12 @@
 //! Who the visitor is, as Segment knows them. Pure rules only; reading analytics.js lives in
 //! `crate::browser::segment`.
 
+mod change;
 mod policy;
 mod stored;
 mod visitor_id;
 
+pub use change::{classify, ChangeHint, ChangeReason};
 pub use policy::{resolve, IdPolicy, Identity, SegmentIds};
 pub use stored::{find_cookie, parse_stored_id};
 pub use visitor_id::{redact, IdRejection, VisitorId, MAX_ID_CHARS};

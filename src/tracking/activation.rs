@@ -88,6 +88,11 @@ impl ExposureLog {
         self.sent.insert(activation.dedupe_key())
     }
 
+    /// True when `activation` was already recorded.
+    pub fn contains(&self, activation: &Activation) -> bool {
+        self.sent.contains(&activation.dedupe_key())
+    }
+
     /// Forgets `activation` after its send failed, so that the next read tries again.
     pub fn forget(&mut self, activation: &Activation) {
         self.sent.remove(&activation.dedupe_key());

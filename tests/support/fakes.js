@@ -39,7 +39,18 @@ export function fetchInstall() {
       const settle = () => {
         if (call.aborted) return;
         if (reply.networkError) return reject(new TypeError("Failed to fetch"));
-        const body = reply.status === 204 ? null : reply.body;
+        let body = reply.status === 204 ? null : reply.body;
+        if (reply.echo) {
+          // Answer for whoever was asked about, with a `who` flag naming them.
+          const visitor = JSON.parse(call.body).visitor_id;
+          body = JSON.stringify({ visitorId: visitor, campaigns: [{
+            id: "c1", variationGroupId: "vg1",
+            variation: { id: "v1", modifications: { type: "FLAG", value: { who: visitor, btnColor: "blue" } } },
+          }, {
+            id: "c2", variationGroupId: "vg2",
+            variation: { id: "v2", modifications: { type: "FLAG", value: { banner: "sale" } } },
+          }] });
+        }
         resolve(new Response(body, { status: reply.status, headers: { "content-type": "application/json" } }));
       };
       setTimeout(settle, reply.delayMs || 0);
@@ -112,10 +123,16 @@ export function installClassic(key, initAfterMs, userId, anonymousId) {
 // An analytics-next AnalyticsBrowser: `user()` returns a Promise that settles once loaded
 // (never, if `resolveAfterMs` < 0, as when the CDN is blocked).
 export function npmInstance(resolveAfterMs, userId, anonymousId) {
-  const user = fakeUser({ userId, anonymousId });
+  const loaded = loadedInstance({ userId, anonymousId });
+  const later = (value) => new Promise((resolve) => {
+    if (resolveAfterMs >= 0) setTimeout(() => resolve(value), resolveAfterMs);
+  });
+  // Like AnalyticsBrowser: every method answers with a Promise, and the object itself is a
+  // thenable resolving to [analytics, context] once loaded.
   return {
-    user: () => new Promise((resolve) => { if (resolveAfterMs >= 0) setTimeout(() => resolve(user), resolveAfterMs); }),
-    then(resolve) { resolve([{}, {}]); },
+    user: () => later(loaded.user()),
+    on() {},
+    then(onFulfilled, onRejected) { return later([loaded, {}]).then(onFulfilled, onRejected); },
   };
 }
 
@@ -165,4 +182,65 @@ export function symbolValue() {
 // A loaded instance whose user was identified with a number (`identify(42)`).
 export function installNumericUser(key, userId, anonymousId) {
   window[key] = loadedInstance({ userId, anonymousId });
+}
+
+// A loaded analytics.js 2.0 that behaves like analytics-next where identity is concerned:
+// identify(B) after A rotates the anonymousId, `identify` fires late, `reset` fires at once,
+// setAnonymousId fires nothing. `register(plugin)` loads a plugin and routes identify through it.
+export function installScripted(key, anonymousId, identifyEventDelayMs) {
+  let userId = null;
+  let anon = anonymousId;
+  let traits = {};
+  let counter = 0;
+  const handlers = {};
+  const plugins = [];
+  const user = { id: () => userId, anonymousId: () => anon, traits: () => traits };
+  const emit = (event, ...args) => (handlers[event] || []).slice().forEach((f) => f.apply(instance, args));
+  const instance = {
+    initialized: true,
+    user: () => user,
+    on(event, fn) { (handlers[event] ||= []).push(fn); return instance; },
+    off(event, fn) { handlers[event] = (handlers[event] || []).filter((f) => f !== fn); return instance; },
+    identify(id, newTraits) {
+      if (userId !== null && id !== userId) { anon = `anon-rotated-${++counter}`; traits = {}; }
+      userId = id;
+      traits = { ...traits, ...(newTraits || {}) };
+      for (const p of plugins) if (p.identify) p.identify({ event: { type: "identify", userId: id } });
+      setTimeout(() => emit("identify", id, newTraits), identifyEventDelayMs);
+    },
+    reset() { userId = null; traits = {}; anon = `anon-reset-${++counter}`; emit("reset"); },
+    setAnonymousId(id) { anon = id; },
+    register(plugin) { plugins.push(plugin); return plugin.load({}, instance); },
+    listenerCount(event) { return (handlers[event] || []).length; },
+  };
+  window[key] = instance;
+  return instance;
+}
+
+export function call(target, method, ...args) {
+  return target[method](...args);
+}
+
+// A listener that records what it is called with.
+export function recorder() {
+  const calls = [];
+  const fn = (payload) => { calls.push(JSON.parse(JSON.stringify(payload))); };
+  fn.calls = calls;
+  return fn;
+}
+
+export function recorded(fn) {
+  return JSON.stringify(fn.calls);
+}
+
+export function throwingListener() {
+  return () => { throw new Error("page bug"); };
+}
+
+export function reroute() {
+  state.routes = [];
+}
+
+export function installScriptedLater(key, anonymousId, identifyEventDelayMs, afterMs) {
+  return new Promise((resolve) => setTimeout(() => resolve(installScripted(key, anonymousId, identifyEventDelayMs)), afterMs));
 }

@@ -56,6 +56,27 @@ extern "C" {
     pub fn console_capture();
     #[wasm_bindgen(js_name = consoleLines)]
     fn console_lines_json() -> String;
+    #[wasm_bindgen(js_name = installScripted)]
+    pub fn install_scripted(key: &str, anonymous_id: &str, identify_event_delay_ms: u32)
+        -> JsValue;
+    #[wasm_bindgen(js_name = installScriptedLater)]
+    pub fn install_scripted_later(
+        key: &str,
+        anonymous_id: &str,
+        identify_event_delay_ms: u32,
+        after_ms: u32,
+    ) -> js_sys::Promise;
+    /// Forgets the scripted routes but keeps the recorded calls.
+    #[wasm_bindgen(js_name = reroute)]
+    pub fn reroute();
+    #[wasm_bindgen(js_name = call, variadic)]
+    fn call_method(target: &JsValue, method: &str, args: &js_sys::Array) -> JsValue;
+    #[wasm_bindgen(js_name = recorder)]
+    pub fn recorder() -> js_sys::Function;
+    #[wasm_bindgen(js_name = recorded)]
+    fn recorded_json(f: &js_sys::Function) -> String;
+    #[wasm_bindgen(js_name = throwingListener)]
+    pub fn throwing_listener() -> js_sys::Function;
     #[wasm_bindgen(js_name = throwingObject)]
     pub fn throwing_object() -> JsValue;
     #[wasm_bindgen(js_name = symbolValue)]
@@ -170,4 +191,19 @@ pub fn code_of(error: &JsValue) -> String {
         .unwrap()
         .as_string()
         .unwrap_or_default()
+}
+
+/// Calls `target.method(...args)`.
+pub fn call(target: &JsValue, method: &str, args: &[JsValue]) -> JsValue {
+    call_method(target, method, &args.iter().collect())
+}
+
+/// What a `recorder()` listener was called with.
+pub fn recorded(f: &js_sys::Function) -> Vec<Value> {
+    serde_json::from_str(&recorded_json(f)).unwrap()
+}
+
+/// A `/campaigns` route that answers for whichever visitor was asked about.
+pub fn echo(delay_ms: u32) -> Value {
+    json!({"echo": true, "delayMs": delay_ms})
 }

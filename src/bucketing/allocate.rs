@@ -1,72 +1,102 @@
-//! Deciding locally: for each campaign, the first variation group whose targeting matches, then
-//! the variation whose bucket range holds the visitor.
+//! Allocating: for each campaign, the first variation group whose targeting matches, then the
+//! variation whose bucket range holds the visitor.
 //!
-//! The answer is a [`Decision`] of exactly the shape the Decision API's parser produces, so the
-//! flag store and exposure cannot tell which mode decided. The bucket is
-//! `murmur3(variationGroupId + visitorId) % 100`; variations are walked in file order, allocations
-//! added to a running total, and the first whose total exceeds the bucket wins (allocations of 0
-//! are never picked). A bucket beyond the last total leaves the visitor out of the campaign, as the
-//! server does, rather than trying the campaign's next variation group.
+//! The bucket is `murmur3(variationGroupId + visitorId) % 100`; variations are walked in file
+//! order, allocations added to a running total, and the first whose total exceeds the bucket wins
+//! (allocations of 0 are never picked). A bucket beyond the last total leaves the visitor out of
+//! the campaign, as the server does, rather than trying the campaign's next variation group.
 //!
-//! Deciding allocates nothing to hash (the two IDs are streamed into the hasher) and nothing to
-//! target unless a context string has upper-case or non-ASCII characters; the only allocations
-//! are the clones of the chosen campaigns into the answer.
+//! [`assignments`] borrows everything from the file and allocates nothing: the IDs are streamed
+//! into the hasher, and context strings are lower-cased on the stack unless long or non-ASCII.
+//! Copying into the Decision API's owned shape is left to [`decide`](super::decide), because those
+//! clones (a dozen or so heap allocations per campaign) cost more than deciding itself; callers
+//! that only need IDs, or serialise straight away, can skip them.
 
 use super::file::{BucketingFile, CampaignRules};
 use super::murmur::bucket;
 use super::variation_group::VariationGroupRules;
 use crate::context::Context;
-use crate::decision::{Campaign, Decision, Variation};
+use crate::decision::{Campaign, Variation};
 
-/// Decides, from a parsed bucketing file, which campaigns and variations `visitor_id` gets.
-///
-/// `context` should be the full context the Decision API would receive; `fs_users` in it is
-/// ignored in favour of `visitor_id`. In panic mode the decision is empty with `panic: true`.
-pub fn decide(file: &BucketingFile, visitor_id: &str, context: &Context) -> Decision {
-    let campaigns = if file.panic {
-        Vec::new()
-    } else {
-        file.campaigns
-            .iter()
-            .filter_map(|campaign| allocate_campaign(campaign, visitor_id, context))
-            .collect()
-    };
-    Decision {
-        visitor_id: visitor_id.to_owned(),
-        campaigns,
-        panic: file.panic,
-        skipped_campaigns: 0,
+/// A campaign a visitor is assigned to, borrowed from the bucketing file.
+#[derive(Debug, Clone, Copy)]
+pub struct Assignment<'f> {
+    campaign: &'f CampaignRules,
+    group: &'f VariationGroupRules,
+    variation: &'f Variation,
+}
+
+impl<'f> Assignment<'f> {
+    /// Campaign ID.
+    pub fn campaign_id(&self) -> &'f str {
+        &self.campaign.id
+    }
+
+    /// The variation group the visitor matched; sent as `caid` on activation.
+    pub fn variation_group_id(&self) -> &'f str {
+        &self.group.id
+    }
+
+    /// The variation the visitor is allocated, flags included.
+    pub fn variation(&self) -> &'f Variation {
+        self.variation
+    }
+
+    /// The owned campaign, exactly as the Decision API would return it.
+    pub fn to_campaign(&self) -> Campaign {
+        Campaign {
+            id: self.campaign.id.clone(),
+            name: self.campaign.name.clone(),
+            slug: self.campaign.slug.clone(),
+            kind: self.campaign.kind.clone(),
+            variation_group_id: self.group.id.clone(),
+            variation_group_name: self.group.name.clone(),
+            variation: self.variation.clone(),
+        }
     }
 }
 
-fn allocate_campaign(
-    campaign: &CampaignRules,
+/// The campaigns `visitor_id` is assigned to, in file order; none in panic mode.
+///
+/// `context` should be the full context the Decision API would receive; `fs_users` in it is
+/// ignored in favour of `visitor_id`.
+pub fn assignments<'f, 'v>(
+    file: &'f BucketingFile,
+    visitor_id: &'v str,
+    context: &'v Context,
+) -> impl Iterator<Item = Assignment<'f>> + 'v
+where
+    'f: 'v,
+{
+    let campaigns = if file.panic {
+        &[][..]
+    } else {
+        &file.campaigns[..]
+    };
+    campaigns
+        .iter()
+        .filter_map(move |campaign| assign(campaign, visitor_id, context))
+}
+
+fn assign<'f>(
+    campaign: &'f CampaignRules,
     visitor_id: &str,
     context: &Context,
-) -> Option<Campaign> {
+) -> Option<Assignment<'f>> {
     let group = campaign
         .variation_groups
         .iter()
         .find(|group| group.targeting.matches(visitor_id, context))?;
-    let variation = pick_variation(group, visitor_id)?;
-    Some(Campaign {
-        id: campaign.id.clone(),
-        name: campaign.name.clone(),
-        slug: campaign.slug.clone(),
-        kind: campaign.kind.clone(),
-        variation_group_id: group.id.clone(),
-        variation_group_name: group.name.clone(),
-        variation: variation.clone(),
-    })
-}
-
-fn pick_variation<'a>(group: &'a VariationGroupRules, visitor_id: &str) -> Option<&'a Variation> {
     let visitor_bucket = f64::from(bucket(&group.id, visitor_id));
-    group
+    let allocated = group
         .allocated
         .iter()
-        .find(|allocated| visitor_bucket < allocated.bucket_end)
-        .map(|allocated| &allocated.variation)
+        .find(|allocated| visitor_bucket < allocated.bucket_end)?;
+    Some(Assignment {
+        campaign,
+        group,
+        variation: &allocated.variation,
+    })
 }
 
 #[cfg(test)]
@@ -110,43 +140,19 @@ mod tests {
     }
 
     fn picked(file: &BucketingFile, visitor_id: &str, context: &Context) -> Option<String> {
-        let decision = decide(file, visitor_id, context);
-        decision.campaigns.first().map(|c| c.variation.id.clone())
+        let first = assignments(file, visitor_id, context).next();
+        first.map(|assignment| assignment.variation().id.clone())
+    }
+
+    #[test]
+    fn panic_mode_assigns_nothing() {
+        let body = json!({"panic": true, "campaigns": []}).to_string();
+        let file = parse_bucketing(&body).unwrap();
+        assert_eq!(assignments(&file, "V", &Context::new()).count(), 0);
     }
 
     fn plan(value: &str) -> Context {
         Context::from([("plan".to_owned(), ContextValue::String(value.to_owned()))])
-    }
-
-    #[test]
-    fn answers_in_the_decision_api_shape() {
-        let body = json!({"campaigns": [{
-            "id": "c1", "name": "Checkout", "type": "ab", "slug": "checkout",
-            "variationGroups": [{"id": "vg1", "name": "Everyone", "targeting": everyone(),
-                "variations": [{"id": "v1", "name": "Blue", "reference": true, "allocation": 100,
-                    "modifications": {"type": "FLAG", "value": {"color": "blue"}}}]}]
-        }]});
-        let file = parse_bucketing(&body.to_string()).unwrap();
-        let decision = decide(&file, "visitor-1", &Context::new());
-        let expected = json!({"visitorId": "visitor-1", "campaigns": [{
-            "id": "c1", "name": "Checkout", "slug": "checkout", "type": "ab",
-            "variationGroupId": "vg1", "variationGroupName": "Everyone",
-            "variation": {"id": "v1", "name": "Blue", "reference": true,
-                          "modifications": {"type": "FLAG", "value": {"color": "blue"}}}
-        }]});
-        assert_eq!(
-            decision,
-            crate::decision::parse_decision(&expected.to_string()).unwrap()
-        );
-        assert_eq!((decision.panic, decision.skipped_campaigns), (false, 0));
-    }
-
-    #[test]
-    fn panic_mode_returns_no_campaign() {
-        let file = parse_bucketing(r#"{"panic": true, "campaigns": []}"#).unwrap();
-        let decision = decide(&file, "visitor-1", &Context::new());
-        assert!(decision.panic && decision.campaigns.is_empty());
-        assert_eq!(decision.visitor_id, "visitor-1");
     }
 
     #[test]
@@ -231,9 +237,11 @@ mod tests {
                 "variations": [{"id": "va", "allocation": 100}]}]}
         ]});
         let file = parse_bucketing(&body.to_string()).unwrap();
-        let decision = decide(&file, "V", &Context::new());
-        let ids: Vec<&str> = decision.campaigns.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["b", "a"]);
+        let context = Context::new();
+        let ids: Vec<(&str, &str)> = assignments(&file, "V", &context)
+            .map(|a| (a.campaign_id(), a.variation_group_id()))
+            .collect();
+        assert_eq!(ids, [("b", "vgb"), ("a", "vga")]);
     }
 
     #[test]
@@ -253,155 +261,7 @@ mod tests {
         }
     }
 
-    fn arb_json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            (-200i64..200).prop_map(Value::from),
-            any::<f64>().prop_map(Value::from),
-            prop::sample::select(vec![
-                "EQUALS",
-                "NOT_CONTAINS",
-                "EXISTS",
-                "fs_users",
-                "fs_all_users",
-                "V1"
-            ])
-            .prop_map(Value::from),
-            ".{0,8}".prop_map(Value::String),
-        ];
-        let keys = prop::sample::select(vec![
-            "panic",
-            "campaigns",
-            "id",
-            "type",
-            "variationGroups",
-            "targeting",
-            "targetingGroups",
-            "targetings",
-            "operator",
-            "key",
-            "value",
-            "variations",
-            "allocation",
-            "modifications",
-            "reference",
-            "name",
-            "slug",
-        ]);
-        leaf.prop_recursive(6, 96, 6, move |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                prop::collection::btree_map(keys.clone().prop_map(str::to_owned), inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
-    /// Well-formed files with random targetings and allocations, to drive `decide` deep.
-    fn arb_file() -> impl Strategy<Value = Value> {
-        let scalar = prop_oneof![
-            "[a-cA-C]{0,2}".prop_map(Value::from),
-            (-3i32..3).prop_map(Value::from),
-            any::<bool>().prop_map(Value::from),
-        ];
-        let operand = prop_oneof![
-            scalar.clone(),
-            prop::collection::vec(scalar, 0..3).prop_map(Value::from)
-        ];
-        let operator = prop::sample::select(vec![
-            "EQUALS",
-            "NOT_EQUALS",
-            "CONTAINS",
-            "NOT_CONTAINS",
-            "EXISTS",
-            "NOT_EXISTS",
-            "GREATER_THAN",
-            "LOWER_THAN",
-            "GREATER_THAN_OR_EQUALS",
-            "LOWER_THAN_OR_EQUALS",
-            "STARTS_WITH",
-            "ENDS_WITH",
-            "REGEX",
-        ]);
-        let key = prop::sample::select(vec!["a", "b", "fs_users", "fs_all_users"]);
-        let rule = (operator, key, operand)
-            .prop_map(|(o, k, v)| json!({"operator": o, "key": k, "value": v}));
-        let targeting =
-            prop::collection::vec(prop::collection::vec(rule, 0..3), 0..3).prop_map(|groups| {
-                let groups: Vec<Value> = groups
-                    .into_iter()
-                    .map(|t| json!({"targetings": t}))
-                    .collect();
-                json!({ "targetingGroups": groups })
-            });
-        let allocations = prop::collection::vec(0u32..60, 0..4).prop_map(|mut list| {
-            while list.iter().sum::<u32>() > 100 {
-                list.pop();
-            }
-            list
-        });
-        let group = (targeting, allocations);
-        let campaign = prop::collection::vec(group, 1..3);
-        prop::collection::vec(campaign, 1..4).prop_map(|campaigns| {
-            let campaigns: Vec<Value> = campaigns.into_iter().enumerate().map(|(c, groups)| {
-                let groups: Vec<Value> = groups.into_iter().enumerate().map(|(g, (t, a))| {
-                    let variations: Vec<Value> = a.iter().enumerate()
-                        .map(|(v, allocation)| json!({"id": format!("v{v}"), "allocation": allocation}))
-                        .collect();
-                    json!({"id": format!("c{c}g{g}"), "targeting": t, "variations": variations})
-                }).collect();
-                json!({"id": format!("c{c}"), "variationGroups": groups})
-            }).collect();
-            json!({ "campaigns": campaigns })
-        })
-    }
-
-    fn arb_context() -> impl Strategy<Value = Context> {
-        let value = prop_oneof![
-            "[a-cA-C]{0,3}".prop_map(ContextValue::String),
-            (-3i32..3).prop_map(|n| ContextValue::Number(f64::from(n))),
-            any::<bool>().prop_map(ContextValue::Bool),
-        ];
-        prop::collection::btree_map(
-            prop::sample::select(vec!["a".to_owned(), "b".to_owned()]),
-            value,
-            0..3,
-        )
-    }
-
     proptest! {
-        #[test]
-        fn random_well_formed_files_decide_within_the_file(body in arb_file(),
-                                                           visitor in "[a-cA-C0-9]{0,6}",
-                                                           context in arb_context()) {
-            let file = parse_bucketing(&body.to_string()).expect("generated files are valid");
-            let decision = decide(&file, &visitor, &context);
-            for campaign in &decision.campaigns {
-                prop_assert!(campaign.variation_group_id.starts_with(&campaign.id));
-                let group = file.campaigns.iter().flat_map(|c| &c.variation_groups)
-                    .find(|g| g.id == campaign.variation_group_id).expect("group from the file");
-                prop_assert!(group.allocated.iter().any(|a| a.variation == campaign.variation));
-            }
-        }
-
-        #[test]
-        fn arbitrary_json_never_panics(body in arb_json(), visitor in ".{0,12}",
-                                       value in ".{0,4}") {
-            if let Ok(file) = parse_bucketing(&body.to_string()) {
-                let context = Context::from([("key".to_owned(), ContextValue::String(value))]);
-                let decision = decide(&file, &visitor, &context);
-                prop_assert!(decision.campaigns.len() <= file.campaign_count());
-            }
-        }
-
-        #[test]
-        fn arbitrary_text_never_panics(body in ".{0,200}", visitor in ".{0,12}") {
-            if let Ok(file) = parse_bucketing(&body) {
-                let _ = decide(&file, &visitor, &Context::new());
-            }
-        }
-
         #[test]
         fn every_visitor_is_placed_when_fully_allocated(visitor in ".{0,40}",
                                                        split in 1u32..100) {

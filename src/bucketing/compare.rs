@@ -5,7 +5,7 @@
 //!
 //! - String comparisons ignore case, for every string operator (ordering included: both sides are
 //!   lower-cased and compared byte-wise, as the server does). The file's side is lower-cased once,
-//!   at parse time; the visitor's side only when it holds an upper-case or non-ASCII character.
+//!   at parse time; the visitor's side per comparison, on the stack unless it is long or not ASCII.
 //! - Numbers are compared as numbers, strings as strings, and booleans only by `EQUALS` /
 //!   `NOT_EQUALS`. Values of different kinds (`"18"` against `18`) never match, whatever the
 //!   operator, negative ones included: the server treats that as an error and matches nothing,
@@ -20,8 +20,7 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
-
+use super::operand::{Operand, Scalar};
 use crate::context::ContextValue;
 
 /// A targeting operator, parsed from its name in the bucketing file.
@@ -68,51 +67,6 @@ impl Operator {
     }
 }
 
-/// One value of a targeting, prepared for comparison.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Scalar {
-    /// Already lower-cased.
-    Text(String),
-    Number(f64),
-    Bool(bool),
-    /// `null`: no comparison matches it.
-    Null,
-}
-
-impl Scalar {
-    fn from_json(value: &Value) -> Option<Scalar> {
-        match value {
-            Value::String(text) => Some(Scalar::Text(text.to_lowercase())),
-            // Every JSON number fits an f64 (integers beyond 2^53 are rounded, like on the server).
-            Value::Number(number) => number.as_f64().map(Scalar::Number),
-            Value::Bool(flag) => Some(Scalar::Bool(*flag)),
-            Value::Null => Some(Scalar::Null),
-            Value::Array(_) | Value::Object(_) => None,
-        }
-    }
-}
-
-/// The value side of a targeting: one value or a list of them.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Operand {
-    One(Scalar),
-    List(Vec<Scalar>),
-}
-
-impl Operand {
-    /// `None` for an object, or a list holding anything but strings, numbers, booleans and nulls.
-    pub(crate) fn from_json(value: &Value) -> Option<Operand> {
-        match value {
-            Value::Array(list) => list
-                .iter()
-                .map(Scalar::from_json)
-                .collect::<Option<_>>()
-                .map(Operand::List),
-            scalar => Scalar::from_json(scalar).map(Operand::One),
-        }
-    }
-}
-
 /// The visitor's side of a comparison: a context value or the visitor ID.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Subject<'a> {
@@ -131,6 +85,9 @@ impl<'a> From<&'a ContextValue> for Subject<'a> {
     }
 }
 
+/// ASCII subjects up to this length are lower-cased into a stack buffer rather than a `String`.
+const STACK_LOWERCASE_BYTES: usize = 128;
+
 /// The subject lower-cased once, for all the list elements compared with it.
 enum Prepared<'a> {
     Text(Cow<'a, str>),
@@ -139,23 +96,36 @@ enum Prepared<'a> {
 }
 
 impl<'a> Subject<'a> {
-    fn prepare(self) -> Prepared<'a> {
-        match self {
-            // Most context values are already lower-case ASCII: no allocation for them.
-            Subject::Text(text) if !text.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) => {
-                Prepared::Text(Cow::Borrowed(text))
-            }
-            Subject::Text(text) => Prepared::Text(Cow::Owned(text.to_lowercase())),
-            Subject::Number(number) => Prepared::Number(number),
-            Subject::Bool(flag) => Prepared::Bool(flag),
+    fn prepare(self, buffer: &'a mut [u8; STACK_LOWERCASE_BYTES]) -> Prepared<'a> {
+        let text = match self {
+            Subject::Text(text) => text,
+            Subject::Number(number) => return Prepared::Number(number),
+            Subject::Bool(flag) => return Prepared::Bool(flag),
+        };
+        if !text
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            return Prepared::Text(Cow::Borrowed(text));
         }
+        // Mixed-case ASCII ("FR", "Chrome") is common in contexts: no allocation for it.
+        if text.is_ascii() && text.len() <= STACK_LOWERCASE_BYTES {
+            let lowered = &mut buffer[..text.len()];
+            lowered.copy_from_slice(text.as_bytes());
+            lowered.make_ascii_lowercase();
+            if let Ok(lowered) = std::str::from_utf8(lowered) {
+                return Prepared::Text(Cow::Borrowed(lowered));
+            }
+        }
+        Prepared::Text(Cow::Owned(text.to_lowercase()))
     }
 }
 
 /// Does `subject operator operand` hold? `EXISTS`/`NOT_EXISTS` are about presence, which only the
 /// caller knows: they are false here.
 pub(crate) fn compare(operator: Operator, subject: Subject<'_>, operand: &Operand) -> bool {
-    let subject = subject.prepare();
+    let mut buffer = [0u8; STACK_LOWERCASE_BYTES];
+    let subject = subject.prepare(&mut buffer);
     match operand {
         Operand::One(scalar) => compare_scalar(operator, &subject, scalar),
         Operand::List(list) if operator.needs_every_list_element() => list
@@ -208,7 +178,7 @@ fn compare_scalar(operator: Operator, subject: &Prepared<'_>, scalar: &Scalar) -
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn check(operator: &str, value: Value, subject: &ContextValue) -> bool {
         let operand = Operand::from_json(&value).expect("test operand is valid");
@@ -221,37 +191,51 @@ mod tests {
 
     #[test]
     fn string_operators_ignore_case() {
+        // (operator, value, a subject that matches, one that does not)
         let cases = [
-            ("EQUALS", "Paris", "pARIS", true),
-            ("EQUALS", "Paris", "Pari", false),
-            ("NOT_EQUALS", "Paris", "PARIS", false),
-            ("NOT_EQUALS", "Paris", "Lyon", true),
-            ("CONTAINS", "AbTasty", "I love abtasty!", true),
-            ("CONTAINS", "xyz", "I love abtasty!", false),
-            ("NOT_CONTAINS", "TASTY", "abtasty", false),
-            ("NOT_CONTAINS", "xyz", "abtasty", true),
-            ("STARTS_WITH", "FR-", "fr-paris", true),
-            ("STARTS_WITH", "paris", "fr-paris", false),
-            ("ENDS_WITH", "@ABTASTY.com", "me@abtasty.COM", true),
-            ("ENDS_WITH", "fr", "fr-paris", false),
-            ("GREATER_THAN", "B", "c", true),
-            ("GREATER_THAN", "b", "B", false),
-            ("LOWER_THAN", "B", "a", true),
-            ("LOWER_THAN", "a", "A", false),
-            ("GREATER_THAN_OR_EQUALS", "b", "B", true),
-            ("GREATER_THAN_OR_EQUALS", "b", "a", false),
-            ("LOWER_THAN_OR_EQUALS", "B", "b", true),
-            ("LOWER_THAN_OR_EQUALS", "b", "c", false),
-            ("EQUALS", "ÉTÉ", "été", true),
-            ("CONTAINS", "été", "ÉTÉ 2024", true),
+            ("EQUALS", "Paris", "pARIS", "Pari"),
+            ("NOT_EQUALS", "Paris", "Lyon", "PARIS"),
+            ("CONTAINS", "AbTasty", "I love abtasty!", "I love AB Tasty"),
+            ("NOT_CONTAINS", "xyz", "abtasty", "XYZ"),
+            ("STARTS_WITH", "FR-", "fr-paris", "paris-fr"),
+            (
+                "ENDS_WITH",
+                "@ABTASTY.com",
+                "me@abtasty.COM",
+                "abtasty.com.evil",
+            ),
+            ("GREATER_THAN", "B", "c", "B"),
+            ("LOWER_THAN", "B", "a", "b"),
+            ("GREATER_THAN_OR_EQUALS", "b", "B", "a"),
+            ("LOWER_THAN_OR_EQUALS", "B", "b", "c"),
+            ("EQUALS", "ÉTÉ", "été", "ete"),
+            ("CONTAINS", "été", "ÉTÉ 2024", "ETE 2024"),
+            ("EQUALS", "chrome", "Chrome", "Chromium"),
         ];
-        for (operator, value, subject, expected) in cases {
-            assert_eq!(
-                check(operator, json!(value), &text(subject)),
-                expected,
-                "{subject:?} {operator} {value:?}"
+        for (operator, value, matching, other) in cases {
+            let case = format!("{operator} {value:?}");
+            assert!(
+                check(operator, json!(value), &text(matching)),
+                "{case} {matching:?}"
+            );
+            assert!(
+                !check(operator, json!(value), &text(other)),
+                "{case} {other:?}"
             );
         }
+    }
+
+    #[test]
+    fn long_mixed_case_subjects_compare_like_short_ones() {
+        let long = format!("{}END", "Ab".repeat(STACK_LOWERCASE_BYTES));
+        assert!(check("ENDS_WITH", json!("abEND"), &text(&long)));
+        assert!(check("EQUALS", json!(long.to_uppercase()), &text(&long)));
+        let at_limit = "X".repeat(STACK_LOWERCASE_BYTES);
+        assert!(check(
+            "EQUALS",
+            json!(at_limit.to_lowercase()),
+            &text(&at_limit)
+        ));
     }
 
     #[test]
@@ -262,30 +246,25 @@ mod tests {
 
     #[test]
     fn numbers_compare_as_numbers() {
+        // (operator, value, a subject that matches, one that does not)
         let cases = [
-            ("EQUALS", 18.0, 18.0, true),
-            ("EQUALS", 18.0, 18.5, false),
-            ("NOT_EQUALS", 18.0, 18.5, true),
-            ("NOT_EQUALS", 18.0, 18.0, false),
-            ("GREATER_THAN", 9.0, 10.0, true),
-            ("GREATER_THAN", 10.0, 10.0, false),
-            ("LOWER_THAN", 10.0, 9.0, true),
-            ("LOWER_THAN", 10.0, 10.0, false),
-            ("GREATER_THAN_OR_EQUALS", 10.0, 10.0, true),
-            ("GREATER_THAN_OR_EQUALS", 10.0, 9.99, false),
-            ("LOWER_THAN_OR_EQUALS", 10.0, 10.0, true),
-            ("LOWER_THAN_OR_EQUALS", -1.0, 0.0, false),
+            ("EQUALS", 18.0, 18.0, 18.5),
+            ("NOT_EQUALS", 18.0, 18.5, 18.0),
+            ("GREATER_THAN", 9.0, 10.0, 9.0),
+            ("LOWER_THAN", 10.0, 9.0, 10.0),
+            ("GREATER_THAN_OR_EQUALS", 10.0, 10.0, 9.99),
+            ("LOWER_THAN_OR_EQUALS", 10.0, 10.0, 10.01),
+            ("LOWER_THAN", 0.0, -1.0, 0.0),
         ];
-        for (operator, value, subject, expected) in cases {
-            let subject = ContextValue::Number(subject);
-            assert_eq!(
-                check(operator, json!(value), &subject),
-                expected,
-                "{subject:?} {operator} {value}"
+        for (operator, value, matching, other) in cases {
+            let (matching, other) = (ContextValue::Number(matching), ContextValue::Number(other));
+            assert!(
+                check(operator, json!(value), &matching),
+                "{operator} {value}"
             );
+            assert!(!check(operator, json!(value), &other), "{operator} {value}");
         }
         assert!(check("EQUALS", json!(3), &ContextValue::Number(3.0)));
-        assert!(check("GREATER_THAN", json!(9), &ContextValue::Number(10.0)));
         for operator in ["CONTAINS", "NOT_CONTAINS", "STARTS_WITH", "ENDS_WITH"] {
             assert!(!check(operator, json!(12), &ContextValue::Number(123.0)));
         }
@@ -358,22 +337,6 @@ mod tests {
             assert!(!check(operator, json!("x"), &text("x")), "{operator:?}");
             assert!(!check(operator, json!(["x"]), &text("x")), "{operator:?}");
         }
-    }
-
-    #[test]
-    fn operands_refuse_nested_values() {
-        assert_eq!(Operand::from_json(&json!({"a": 1})), None);
-        assert_eq!(Operand::from_json(&json!([["a"]])), None);
-        assert_eq!(Operand::from_json(&json!([{}])), None);
-        assert_eq!(
-            Operand::from_json(&json!(["A", 1, true, null])),
-            Some(Operand::List(vec![
-                Scalar::Text("a".into()),
-                Scalar::Number(1.0),
-                Scalar::Bool(true),
-                Scalar::Null
-            ]))
-        );
     }
 
     fn any_subject() -> impl Strategy<Value = ContextValue> {

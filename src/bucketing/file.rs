@@ -122,8 +122,9 @@ fn parse_campaign(raw: &Value) -> Result<CampaignRules, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bucketing::compare::{Operand, Operator, Scalar};
+    use crate::bucketing::compare::Operator;
     use crate::bucketing::fields::MAX_LIST_ITEMS;
+    use crate::bucketing::operand::{Operand, Scalar};
     use crate::bucketing::targeting::{Rule, Targeting};
     use proptest::prelude::*;
     use serde_json::json;

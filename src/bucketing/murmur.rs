@@ -23,6 +23,7 @@ pub struct Murmur3 {
     total_len: u32,
 }
 
+#[inline]
 fn scramble(block: u32) -> u32 {
     block.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2)
 }
@@ -33,6 +34,7 @@ impl Murmur3 {
         Murmur3::default()
     }
 
+    #[inline]
     fn mix_block(&mut self, block: u32) {
         self.state ^= scramble(block);
         self.state = self
@@ -43,6 +45,7 @@ impl Murmur3 {
     }
 
     /// Feeds more bytes.
+    #[inline]
     pub fn write(&mut self, mut bytes: &[u8]) {
         // The reference algorithm takes the length modulo 2^32 too.
         self.total_len = self.total_len.wrapping_add(bytes.len() as u32);

@@ -19,8 +19,9 @@
 
 use serde_json::Value;
 
-use super::compare::{compare, Operand, Operator, Scalar, Subject};
+use super::compare::{compare, Operator, Subject};
 use super::fields::{limited, malformed, optional_list, Object};
+use super::operand::{Operand, Scalar};
 use crate::context::Context;
 use crate::error::Error;
 

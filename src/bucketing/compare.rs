@@ -6,6 +6,8 @@
 //! - String comparisons ignore case, for every string operator (ordering included: both sides are
 //!   lower-cased and compared byte-wise, as the server does). The file's side is lower-cased once,
 //!   at parse time; the visitor's side per comparison, on the stack unless it is long or not ASCII.
+//!   (The server's `EQUALS` uses Unicode case folding rather than lower-casing; the two differ
+//!   only on a few exotic characters such as the long s, `ſ`.)
 //! - Numbers are compared as numbers, strings as strings, and booleans only by `EQUALS` /
 //!   `NOT_EQUALS`. Values of different kinds (`"18"` against `18`) never match, whatever the
 //!   operator, negative ones included: the server treats that as an error and matches nothing,

@@ -3,7 +3,8 @@
 //! The body comes from the network, so parsing never panics and refuses a file that is not of the
 //! documented shape with [`Error::BucketingMalformed`] naming the first problem: a wrong type, an
 //! allocation that is not a number in 0..=100, allocations of one variation group summing over
-//! 100, or a safety limit exceeded ([`MAX_BODY_BYTES`], and [`MAX_LIST_ITEMS`] for every list).
+//! 100, or a safety limit exceeded ([`MAX_BODY_BYTES`], [`MAX_LIST_ITEMS`] for every list,
+//! [`MAX_EXPOSED_NULL_FLAGS`]).
 //! A file is refused whole rather than partly used: deciding with
 //! part of a file would serve another experience than the server does, without anyone noticing.
 //!
@@ -30,6 +31,7 @@ pub use super::fields::MAX_LIST_ITEMS;
 use super::fields::{
     limited, malformed, optional_bool, optional_list, optional_string, required_string,
 };
+pub use super::variation_group::MAX_EXPOSED_NULL_FLAGS;
 use super::variation_group::{parse_variation_group, VariationGroupRules};
 use crate::error::Error;
 
@@ -87,9 +89,10 @@ pub fn parse_bucketing(body: &str) -> Result<BucketingFile, Error> {
         _ => return Err(malformed("campaigns is missing or not an array")),
     };
     let mut seen_ids = HashSet::new();
+    let mut null_flags_left = MAX_EXPOSED_NULL_FLAGS;
     let mut campaigns = Vec::with_capacity(raw_campaigns.len());
     for raw in raw_campaigns {
-        let campaign = parse_campaign(raw)?;
+        let campaign = parse_campaign(raw, &mut null_flags_left)?;
         if seen_ids.insert(campaign.id.clone()) {
             campaigns.push(campaign);
         }
@@ -97,7 +100,7 @@ pub fn parse_bucketing(body: &str) -> Result<BucketingFile, Error> {
     Ok(BucketingFile { panic, campaigns })
 }
 
-fn parse_campaign(raw: &Value) -> Result<CampaignRules, Error> {
+fn parse_campaign(raw: &Value, null_flags_left: &mut usize) -> Result<CampaignRules, Error> {
     let campaign = raw
         .as_object()
         .ok_or(malformed("a campaign is not an object"))?;
@@ -114,7 +117,7 @@ fn parse_campaign(raw: &Value) -> Result<CampaignRules, Error> {
         kind: optional_string(campaign, "type", "campaign type is not a string")?,
         variation_groups: groups
             .iter()
-            .map(parse_variation_group)
+            .map(|group| parse_variation_group(group, null_flags_left))
             .collect::<Result<_, _>>()?,
     })
 }
@@ -305,6 +308,28 @@ mod tests {
         assert_eq!(
             parse_bucketing(&body.to_string()),
             Err(malformed("more than 1000 values in a targeting"))
+        );
+    }
+
+    #[test]
+    fn the_null_flag_budget_spans_the_whole_file() {
+        // Each campaign's reference variation lacks the 60 000 keys its sibling sets: within
+        // budget alone (see variation_group), over it together.
+        let flags: Vec<String> = (0..60_000).map(|i| format!(r#""{i}":1"#)).collect();
+        let flags = flags.join(",");
+        let campaign = |id: &str| {
+            format!(
+                r#"{{"id":"{id}","variationGroups":[{{"id":"{id}","variations":[
+                {{"id":"ref","allocation":50}},
+                {{"id":"new","allocation":50,"modifications":{{"value":{{{flags}}}}}}}]}}]}}"#
+            )
+        };
+        let body = format!(r#"{{"campaigns":[{},{}]}}"#, campaign("a"), campaign("b"));
+        assert_eq!(
+            parse_bucketing(&body),
+            Err(malformed(
+                "exposeAllKeys would add more than 100000 null flags"
+            ))
         );
     }
 

@@ -17,5 +17,7 @@ mod variation_group;
 
 pub use allocate::{assignments, Assignment};
 pub use decide::decide;
-pub use file::{parse_bucketing, BucketingFile, MAX_BODY_BYTES, MAX_LIST_ITEMS};
+pub use file::{
+    parse_bucketing, BucketingFile, MAX_BODY_BYTES, MAX_EXPOSED_NULL_FLAGS, MAX_LIST_ITEMS,
+};
 pub use murmur::{bucket, murmur3_x86_32, Murmur3};

@@ -15,7 +15,7 @@
 //!   claim to be someone else.
 //! - A targeting on the key `fs_all_users` makes the whole variation group match everyone, whatever
 //!   else it holds, as the server does (the TS SDK only counts it as one true targeting of its
-//!   group; the two agree on the files the platform writes, where it stands alone).
+//!   group; the two agree whenever it stands alone in its group).
 
 use serde_json::Value;
 
@@ -38,6 +38,8 @@ pub(crate) struct Rule {
     key: Key,
     operator: Operator,
     operand: Operand,
+    /// For `EXISTS`/`NOT_EXISTS`: false only when the value is a literal `false`.
+    presence_expected: bool,
 }
 
 impl Rule {
@@ -47,10 +49,12 @@ impl Rule {
             "fs_users" => Key::VisitorId,
             other => Key::Context(other.to_owned()),
         };
+        let presence_expected = operand != Operand::One(Scalar::Bool(false));
         Rule {
             key,
             operator,
             operand,
+            presence_expected,
         }
     }
 
@@ -83,10 +87,9 @@ impl Rule {
             Key::VisitorId => Some(Subject::Text(visitor_id)),
             Key::Context(key) => context.get(key).map(Subject::from),
         };
-        let presence_expected = self.operand != Operand::One(Scalar::Bool(false));
         match (self.operator, subject) {
-            (Operator::Exists, subject) => subject.is_some() == presence_expected,
-            (Operator::NotExists, subject) => subject.is_none() == presence_expected,
+            (Operator::Exists, subject) => subject.is_some() == self.presence_expected,
+            (Operator::NotExists, subject) => subject.is_none() == self.presence_expected,
             (operator, Some(subject)) => compare(operator, subject, &self.operand),
             (_, None) => false,
         }

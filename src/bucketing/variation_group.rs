@@ -7,7 +7,9 @@
 //! so allocating is one walk over a few numbers. Each variation's flags are completed with `null`
 //! for the keys only its siblings set (zero-allocated ones included), which is what the Decision
 //! API answers with `exposeAllKeys=true`: reading such a flag serves the default but still exposes
-//! the visitor, exactly as in API mode.
+//! the visitor, exactly as in API mode. Those `null`s multiply keys by variations, so a file may
+//! add at most [`MAX_EXPOSED_NULL_FLAGS`] of them in all; beyond that it is refused rather than
+//! allowed to turn a few MiB of JSON into gigabytes of maps.
 
 use std::collections::HashSet;
 
@@ -17,6 +19,10 @@ use super::fields::{malformed, optional_bool, optional_list, optional_string, re
 use super::targeting::Targeting;
 use crate::decision::{Modifications, Variation};
 use crate::error::Error;
+
+/// How many `null` flags `exposeAllKeys` may add across a whole file (a few MiB of memory at most;
+/// a large real environment needs a few thousand).
+pub const MAX_EXPOSED_NULL_FLAGS: usize = 100_000;
 
 /// Floating-point slack when checking that allocations sum to at most 100 (`33.33 + 33.33 + 33.34`).
 const ALLOCATION_SLACK: f64 = 1e-9;
@@ -38,7 +44,11 @@ pub(crate) struct AllocatedVariation {
     pub(crate) variation: Variation,
 }
 
-pub(crate) fn parse_variation_group(raw: &Value) -> Result<VariationGroupRules, Error> {
+/// `null_flags_left` is what remains of [`MAX_EXPOSED_NULL_FLAGS`] for the rest of the file.
+pub(crate) fn parse_variation_group(
+    raw: &Value,
+    null_flags_left: &mut usize,
+) -> Result<VariationGroupRules, Error> {
     let group = raw
         .as_object()
         .ok_or(malformed("a variation group is not an object"))?;
@@ -59,7 +69,7 @@ pub(crate) fn parse_variation_group(raw: &Value) -> Result<VariationGroupRules, 
     for raw in raw_variations {
         variations.push(parse_variation(raw)?);
     }
-    expose_all_keys(&mut variations);
+    expose_all_keys(&mut variations, null_flags_left)?;
     let mut allocated = Vec::new();
     let mut running_total = 0.0;
     for (allocation, variation) in variations {
@@ -119,7 +129,10 @@ fn parse_variation(raw: &Value) -> Result<(f64, Variation), Error> {
 }
 
 /// Gives each variation a `null` for every flag key only its siblings set.
-fn expose_all_keys(variations: &mut [(f64, Variation)]) {
+fn expose_all_keys(
+    variations: &mut [(f64, Variation)],
+    null_flags_left: &mut usize,
+) -> Result<(), Error> {
     let keys: Vec<String> = variations
         .iter()
         .flat_map(|(_, v)| v.modifications.value.keys())
@@ -128,15 +141,18 @@ fn expose_all_keys(variations: &mut [(f64, Variation)]) {
         .cloned()
         .collect();
     for (_, variation) in variations.iter_mut() {
+        let flags = &mut variation.modifications.value;
+        let missing = keys.iter().filter(|key| !flags.contains_key(*key)).count();
+        *null_flags_left = null_flags_left.checked_sub(missing).ok_or(malformed(
+            "exposeAllKeys would add more than 100000 null flags",
+        ))?;
         for key in &keys {
-            if !variation.modifications.value.contains_key(key) {
-                variation
-                    .modifications
-                    .value
-                    .insert(key.clone(), Value::Null);
+            if !flags.contains_key(key) {
+                flags.insert(key.clone(), Value::Null);
             }
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -150,7 +166,11 @@ mod tests {
     }
 
     fn group_of(variations: Vec<Value>) -> Result<VariationGroupRules, Error> {
-        parse_variation_group(&json!({"id": "vg1", "variations": variations}))
+        let mut null_flags_left = MAX_EXPOSED_NULL_FLAGS;
+        parse_variation_group(
+            &json!({"id": "vg1", "variations": variations}),
+            &mut null_flags_left,
+        )
     }
 
     #[test]
@@ -188,6 +208,24 @@ mod tests {
     }
 
     #[test]
+    fn null_flags_are_budgeted_across_the_file() {
+        // Two variations with 3 keys each, none shared: 6 nulls to add.
+        let group = json!({"id": "vg", "variations": [
+            variation("v1", json!(50), json!({"a": 1, "b": 2, "c": 3})),
+            variation("v2", json!(50), json!({"d": 4, "e": 5, "f": 6}))]});
+        let mut left = 6;
+        assert!(parse_variation_group(&group, &mut left).is_ok());
+        assert_eq!(left, 0);
+        let mut left = 5;
+        assert_eq!(
+            parse_variation_group(&group, &mut left).err(),
+            Some(malformed(
+                "exposeAllKeys would add more than 100000 null flags"
+            ))
+        );
+    }
+
+    #[test]
     fn allocations_must_be_numbers_within_0_to_100_summing_to_at_most_100() {
         let refused = |allocations: &[Value]| {
             let variations = allocations
@@ -214,8 +252,9 @@ mod tests {
     }
 
     fn assert_refused(group: Value, reason: &'static str) {
+        let mut null_flags_left = MAX_EXPOSED_NULL_FLAGS;
         assert_eq!(
-            parse_variation_group(&group),
+            parse_variation_group(&group, &mut null_flags_left),
             Err(malformed(reason)),
             "{group}"
         );

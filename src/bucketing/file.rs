@@ -4,13 +4,13 @@
 //! documented shape with [`Error::BucketingMalformed`] naming the first problem: a wrong type, an
 //! allocation that is not a number in 0..=100, allocations of one variation group summing over
 //! 100, or a safety limit exceeded ([`MAX_BODY_BYTES`], [`MAX_LIST_ITEMS`] for every list,
-//! [`MAX_EXPOSED_NULL_FLAGS`]).
-//! A file is refused whole rather than partly used: deciding with
-//! part of a file would serve another experience than the server does, without anyone noticing.
+//! [`MAX_EXPOSED_NULL_FLAGS`]). A file is refused whole rather than partly used: deciding with part
+//! of a file would serve another experience than the server does, without anyone noticing.
 //!
-//! Leniency is limited to what carries no decision: unknown fields are ignored, optional names,
-//! `slug`, the campaign `type`, `reference` and `modifications.type` may be absent or `null`, and a
-//! missing container (`targeting`, `targetingGroups`, `targetings`, `modifications`) counts as empty.
+//! Leniency is limited to what carries no decision: unknown fields are ignored; names, `slug`, the
+//! campaign `type`, `reference` and `modifications.type` may be absent or `null`; an absent or
+//! `null` container (`variationGroups`, `targeting`, `targetingGroups`, `targetings`, `variations`,
+//! `modifications`, `modifications.value`) counts as empty, which matches nobody or sets no flag.
 //! When `panic` is true the campaigns are not read at all: the kill switch must work even next to
 //! a broken campaign.
 //!

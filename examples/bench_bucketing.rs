@@ -2,8 +2,8 @@
 //!
 //! Run with `cargo run --release --example bench_bucketing [visitors]` (default 1 000 000). Visitor
 //! IDs are UUID-shaped, all distinct, and generated before the clock starts, so the figures are the
-//! engine alone. Two are printed: `decide` (targeting, hashing, allocation and the owned `Decision`
-//! with its clones) and `assignments` (the same decision borrowed from the file).
+//! engine alone. Two are printed: `decide` (targeting, hashing, allocation and the whole `Decision`
+//! the page gets) and `assignments` (the same decision borrowed from the file, without it).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

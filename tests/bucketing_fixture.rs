@@ -130,14 +130,14 @@ fn returned_campaigns_carry_the_file_metadata_and_flags() {
     assert!(!equality.variation.reference);
     assert_eq!(equality.variation.modifications.kind, "FLAG");
     assert_eq!(
-        equality.variation.modifications.value["equality"],
-        Value::Bool(true)
+        equality.variation.modifications.value.get("equality"),
+        Some(&flagship_segment::json::Value::Bool(true))
     );
     let split = &decision.campaigns[1];
     assert_eq!(split.variation.id, "v_split_c");
     assert_eq!(
-        split.variation.modifications.value["split"],
-        Value::from("c")
+        split.variation.modifications.value.get("split"),
+        Some(&flagship_segment::json::Value::from("c"))
     );
 }
 

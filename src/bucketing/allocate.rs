@@ -8,22 +8,22 @@
 //!
 //! [`assignments`] borrows everything from the file and allocates nothing: the IDs are streamed
 //! into the hasher, and context strings are lower-cased on the stack unless long or non-ASCII.
-//! Copying into the Decision API's owned shape is left to [`decide`](super::decide), because those
-//! clones (a dozen or so heap allocations per campaign) cost more than deciding itself; callers
-//! that only need IDs, or serialise straight away, can skip them.
+//! The Decision API's campaign shape for each variation is built once at parse time and shared
+//! (`Arc`), so [`decide`](super::decide) adds one reference count per campaign, not a dozen copies.
 
 use super::file::{BucketingFile, CampaignRules};
 use super::murmur::bucket;
-use super::variation_group::VariationGroupRules;
+use super::variation_group::{AllocatedVariation, VariationGroupRules};
 use crate::context::Context;
 use crate::decision::{Campaign, Variation};
+use std::sync::Arc;
 
 /// A campaign a visitor is assigned to, borrowed from the bucketing file.
 #[derive(Debug, Clone, Copy)]
 pub struct Assignment<'f> {
     campaign: &'f CampaignRules,
     group: &'f VariationGroupRules,
-    variation: &'f Variation,
+    allocated: &'f AllocatedVariation,
 }
 
 impl<'f> Assignment<'f> {
@@ -39,20 +39,12 @@ impl<'f> Assignment<'f> {
 
     /// The variation the visitor is allocated, flags included.
     pub fn variation(&self) -> &'f Variation {
-        self.variation
+        self.allocated.variation()
     }
 
-    /// The owned campaign, exactly as the Decision API would return it.
-    pub fn to_campaign(&self) -> Campaign {
-        Campaign {
-            id: self.campaign.id.clone(),
-            name: self.campaign.name.clone(),
-            slug: self.campaign.slug.clone(),
-            kind: self.campaign.kind.clone(),
-            variation_group_id: self.group.id.clone(),
-            variation_group_name: self.group.name.clone(),
-            variation: self.variation.clone(),
-        }
+    /// The campaign exactly as the Decision API would return it, shared with the file.
+    pub fn to_campaign(&self) -> Arc<Campaign> {
+        Arc::clone(&self.allocated.campaign)
     }
 }
 
@@ -95,7 +87,7 @@ fn assign<'f>(
     Some(Assignment {
         campaign,
         group,
-        variation: &allocated.variation,
+        allocated,
     })
 }
 
@@ -104,8 +96,8 @@ mod tests {
     use super::*;
     use crate::bucketing::parse_bucketing;
     use crate::context::ContextValue;
+    use crate::json::{json, Value};
     use proptest::prelude::*;
-    use serde_json::{json, Value};
 
     fn everyone() -> Value {
         json!({"targetingGroups": [{"targetings": [

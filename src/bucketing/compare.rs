@@ -179,8 +179,8 @@ fn compare_scalar(operator: Operator, subject: &Prepared<'_>, scalar: &Scalar) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::{json, Value};
     use proptest::prelude::*;
-    use serde_json::{json, Value};
 
     fn check(operator: &str, value: Value, subject: &ContextValue) -> bool {
         let operand = Operand::from_json(&value).expect("test operand is valid");

@@ -29,8 +29,8 @@ mod tests {
     use super::*;
     use crate::bucketing::parse_bucketing;
     use crate::context::ContextValue;
+    use crate::json::{json, Value};
     use proptest::prelude::*;
-    use serde_json::{json, Value};
 
     fn everyone() -> Value {
         json!({"targetingGroups": [{"targetings": [
@@ -202,7 +202,7 @@ mod tests {
                 prop_assert!(campaign.variation_group_id.starts_with(&campaign.id));
                 let group = file.campaigns.iter().flat_map(|c| &c.variation_groups)
                     .find(|g| g.id == campaign.variation_group_id).expect("group from the file");
-                prop_assert!(group.allocated.iter().any(|a| a.variation == campaign.variation));
+                prop_assert!(group.allocated.iter().any(|a| *a.variation() == campaign.variation));
             }
         }
 

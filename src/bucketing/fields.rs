@@ -5,15 +5,14 @@
 //! that cannot leak file content into logs. Absent and `null` are treated alike everywhere, since
 //! JSON writers use both for "not set".
 
-use serde_json::{Map, Value};
-
 use crate::error::Error;
+use crate::json::Value;
 
 /// No list in the bucketing file (campaigns, variation groups, variations, targeting groups,
 /// targetings, a targeting's values) may hold more items than this.
 pub const MAX_LIST_ITEMS: usize = 1000;
 
-pub(crate) type Object = Map<String, Value>;
+pub(crate) type Object = crate::json::Object;
 
 pub(crate) fn malformed(reason: &'static str) -> Error {
     Error::BucketingMalformed(reason)
@@ -77,7 +76,7 @@ pub(crate) fn optional_bool(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json::json;
 
     fn object(value: Value) -> Object {
         value.as_object().cloned().expect("test value is an object")

@@ -25,14 +25,14 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
+use crate::json::Value;
 
 pub use super::fields::MAX_LIST_ITEMS;
 use super::fields::{
     limited, malformed, optional_bool, optional_list, optional_string, required_string,
 };
 pub use super::variation_group::MAX_EXPOSED_NULL_FLAGS;
-use super::variation_group::{parse_variation_group, VariationGroupRules};
+use super::variation_group::{parse_variation_group, CampaignHeader, VariationGroupRules};
 use crate::error::Error;
 
 /// Bodies larger than this are refused unparsed: room for hundreds of campaigns, while bounding
@@ -62,9 +62,6 @@ impl BucketingFile {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CampaignRules {
     pub(crate) id: String,
-    pub(crate) name: Option<String>,
-    pub(crate) slug: Option<String>,
-    pub(crate) kind: Option<String>,
     pub(crate) variation_groups: Vec<VariationGroupRules>,
 }
 
@@ -73,7 +70,7 @@ pub fn parse_bucketing(body: &str) -> Result<BucketingFile, Error> {
     if body.len() > MAX_BODY_BYTES {
         return Err(malformed("body larger than 4 MiB"));
     }
-    let value: Value = serde_json::from_str(body).map_err(|_| malformed("body is not JSON"))?;
+    let value: Value = crate::json::parse(body).map_err(|_| malformed("body is not JSON"))?;
     let top = value
         .as_object()
         .ok_or(malformed("body is not a JSON object"))?;
@@ -85,7 +82,7 @@ pub fn parse_bucketing(body: &str) -> Result<BucketingFile, Error> {
         });
     }
     let raw_campaigns = match top.get("campaigns") {
-        Some(Value::Array(list)) => limited(list, "more than 1000 campaigns")?,
+        Some(Value::Array(list)) => limited(list.as_slice(), "more than 1000 campaigns")?,
         _ => return Err(malformed("campaigns is missing or not an array")),
     };
     let mut seen_ids = HashSet::new();
@@ -110,15 +107,19 @@ fn parse_campaign(raw: &Value, null_flags_left: &mut usize) -> Result<CampaignRu
         "variationGroups is not an array",
         "more than 1000 variation groups in a campaign",
     )?;
-    Ok(CampaignRules {
+    let header = CampaignHeader {
         id: required_string(campaign, "id", "campaign id is missing or not a string")?,
         name: optional_string(campaign, "name", "campaign name is not a string")?,
         slug: optional_string(campaign, "slug", "campaign slug is not a string")?,
         kind: optional_string(campaign, "type", "campaign type is not a string")?,
-        variation_groups: groups
-            .iter()
-            .map(|group| parse_variation_group(group, null_flags_left))
-            .collect::<Result<_, _>>()?,
+    };
+    let variation_groups = groups
+        .iter()
+        .map(|group| parse_variation_group(group, &header, null_flags_left))
+        .collect::<Result<_, _>>()?;
+    Ok(CampaignRules {
+        id: header.id,
+        variation_groups,
     })
 }
 
@@ -129,8 +130,8 @@ mod tests {
     use crate::bucketing::fields::MAX_LIST_ITEMS;
     use crate::bucketing::operand::{Operand, Scalar};
     use crate::bucketing::targeting::{Rule, Targeting};
+    use crate::json::json;
     use proptest::prelude::*;
-    use serde_json::json;
 
     #[test]
     fn parses_a_full_file_and_ignores_unknown_fields() {
@@ -156,15 +157,24 @@ mod tests {
         assert!(!file.panic());
         assert_eq!(file.campaign_count(), 1);
         let campaign = &file.campaigns[0];
+        assert_eq!(campaign.id, "c1");
+        let group = &campaign.variation_groups[0];
+        let answer = &group.allocated[0].campaign;
         assert_eq!(
-            (campaign.id.as_str(), campaign.name.as_deref()),
+            (answer.id.as_str(), answer.name.as_deref()),
             ("c1", Some("Checkout"))
         );
         assert_eq!(
-            (campaign.slug.as_deref(), campaign.kind.as_deref()),
+            (answer.slug.as_deref(), answer.kind.as_deref()),
             (Some("checkout"), Some("ab"))
         );
-        let group = &campaign.variation_groups[0];
+        assert_eq!(
+            (
+                answer.variation_group_id.as_str(),
+                answer.variation_group_name.as_deref()
+            ),
+            ("vg1", Some("FR visitors"))
+        );
         assert_eq!(
             (group.id.as_str(), group.name.as_deref()),
             ("vg1", Some("FR visitors"))
@@ -178,13 +188,13 @@ mod tests {
         assert_eq!(group.targeting, expected);
         let first = &group.allocated[0];
         assert_eq!(first.bucket_end, 50.0);
-        assert_eq!(first.variation.id, "v1");
-        assert_eq!(first.variation.name.as_deref(), Some("Original"));
-        assert!(first.variation.reference);
-        assert_eq!(first.variation.modifications.kind, "FLAG");
-        assert_eq!(first.variation.modifications.value["color"], json!("red"));
+        assert_eq!(first.variation().id, "v1");
+        assert_eq!(first.variation().name.as_deref(), Some("Original"));
+        assert!(first.variation().reference);
+        assert_eq!(first.variation().modifications.kind, "FLAG");
+        assert_eq!(first.variation().modifications.value["color"], json!("red"));
         assert_eq!(group.allocated[1].bucket_end, 100.0);
-        assert!(!group.allocated[1].variation.reference);
+        assert!(!group.allocated[1].variation().reference);
     }
 
     #[test]
@@ -200,8 +210,12 @@ mod tests {
         ]});
         let file = parse_bucketing(&body.to_string()).unwrap();
         let c1 = &file.campaigns[0];
-        assert_eq!((&c1.name, &c1.slug, &c1.kind), (&None, &None, &None));
-        let v1 = &c1.variation_groups[0].allocated[0].variation;
+        let answer = &c1.variation_groups[0].allocated[0].campaign;
+        assert_eq!(
+            (&answer.name, &answer.slug, &answer.kind),
+            (&None, &None, &None)
+        );
+        let v1 = &c1.variation_groups[0].allocated[0].variation();
         assert_eq!((v1.reference, v1.modifications.kind.as_str()), (false, ""));
         assert!(v1.modifications.value.is_empty());
         assert_eq!(c1.variation_groups[1].targeting, Targeting::default());
@@ -215,11 +229,12 @@ mod tests {
     #[test]
     fn duplicate_campaign_ids_keep_the_first() {
         let body = json!({"campaigns": [
-            {"id": "c1", "name": "first"}, {"id": "c2"}, {"id": "c1", "name": "second"}
+            {"id": "c1", "variationGroups": [{"id": "first"}]}, {"id": "c2"},
+            {"id": "c1", "variationGroups": [{"id": "second"}]}
         ]});
         let file = parse_bucketing(&body.to_string()).unwrap();
         assert_eq!(file.campaign_count(), 2);
-        assert_eq!(file.campaigns[0].name.as_deref(), Some("first"));
+        assert_eq!(file.campaigns[0].variation_groups[0].id, "first");
     }
 
     #[test]

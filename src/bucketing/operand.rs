@@ -4,7 +4,7 @@
 //! deeper is refused with the file. Strings are lower-cased here, at parse time, so that the
 //! case-insensitive comparisons of every visitor only lower-case the visitor's side.
 
-use serde_json::Value;
+use crate::json::Value;
 
 /// One value of a targeting, prepared for comparison.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +22,7 @@ impl Scalar {
         match value {
             Value::String(text) => Some(Scalar::Text(text.to_lowercase())),
             // Every JSON number fits an f64 (integers beyond 2^53 are rounded, like on the server).
-            Value::Number(number) => number.as_f64().map(Scalar::Number),
+            Value::Number(number) => Some(Scalar::Number(*number)),
             Value::Bool(flag) => Some(Scalar::Bool(*flag)),
             Value::Null => Some(Scalar::Null),
             Value::Array(_) | Value::Object(_) => None,
@@ -54,7 +54,7 @@ impl Operand {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json::json;
 
     #[test]
     fn operands_refuse_nested_values() {

@@ -17,7 +17,7 @@
 //!   else it holds, as the server does (the TS SDK only counts it as one true targeting of its
 //!   group; the two agree whenever it stands alone in its group).
 
-use serde_json::Value;
+use crate::json::Value;
 
 use super::compare::{compare, Operator, Subject};
 use super::fields::{limited, malformed, optional_list, Object};
@@ -153,8 +153,8 @@ impl Targeting {
 mod tests {
     use super::*;
     use crate::context::ContextValue;
+    use crate::json::json;
     use proptest::prelude::*;
-    use serde_json::json;
 
     fn rule(key: &str, operator: &str, value: Value) -> Rule {
         let operand = Operand::from_json(&value).expect("test operand is valid");

@@ -12,12 +12,13 @@
 //! allowed to turn a few MiB of JSON into gigabytes of maps.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use crate::json::{Object as Map, Value};
 
 use super::fields::{malformed, optional_bool, optional_list, optional_string, required_string};
 use super::targeting::Targeting;
-use crate::decision::{Modifications, Variation};
+use crate::decision::{Campaign, Modifications, Variation};
 use crate::error::Error;
 
 /// How many `null` flags `exposeAllKeys` may add across a whole file (a few MiB of memory at most;
@@ -38,15 +39,35 @@ pub(crate) struct VariationGroupRules {
 }
 
 /// A variation and the end (exclusive) of its bucket range: the running total of allocations.
+///
+/// The campaign the Decision API would answer for this variation is built once, at parse time,
+/// and shared: deciding then costs a reference count per campaign instead of a dozen copies.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct AllocatedVariation {
     pub(crate) bucket_end: f64,
-    pub(crate) variation: Variation,
+    pub(crate) campaign: Arc<Campaign>,
+}
+
+impl AllocatedVariation {
+    /// The variation, flags included.
+    pub(crate) fn variation(&self) -> &Variation {
+        &self.campaign.variation
+    }
+}
+
+/// The campaign-level fields every answer for this campaign repeats.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct CampaignHeader {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) slug: Option<String>,
+    pub(crate) kind: Option<String>,
 }
 
 /// `null_flags_left` is what remains of [`MAX_EXPOSED_NULL_FLAGS`] for the rest of the file.
 pub(crate) fn parse_variation_group(
     raw: &Value,
+    campaign: &CampaignHeader,
     null_flags_left: &mut usize,
 ) -> Result<VariationGroupRules, Error> {
     let group = raw
@@ -77,7 +98,15 @@ pub(crate) fn parse_variation_group(
         if allocation > 0.0 {
             allocated.push(AllocatedVariation {
                 bucket_end: running_total,
-                variation,
+                campaign: Arc::new(Campaign {
+                    id: campaign.id.clone(),
+                    name: campaign.name.clone(),
+                    slug: campaign.slug.clone(),
+                    kind: campaign.kind.clone(),
+                    variation_group_id: id.clone(),
+                    variation_group_name: name.clone(),
+                    variation,
+                }),
             });
         }
     }
@@ -106,13 +135,13 @@ fn parse_variation(raw: &Value) -> Result<(f64, Variation), Error> {
     let modifications = match variation.get("modifications") {
         None | Some(Value::Null) => Modifications {
             kind: String::new(),
-            value: Map::new(),
+            value: Map::default(),
         },
         Some(Value::Object(modifications)) => Modifications {
             kind: optional_string(modifications, "type", "modifications type is not a string")?
                 .unwrap_or_default(),
             value: match modifications.get("value") {
-                None | Some(Value::Null) => Map::new(),
+                None | Some(Value::Null) => Map::default(),
                 Some(Value::Object(flags)) => flags.clone(),
                 Some(_) => return Err(malformed("modifications value is not an object")),
             },
@@ -133,24 +162,26 @@ fn expose_all_keys(
     variations: &mut [(f64, Variation)],
     null_flags_left: &mut usize,
 ) -> Result<(), Error> {
-    let keys: Vec<String> = variations
-        .iter()
-        .flat_map(|(_, v)| v.modifications.value.keys())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .cloned()
-        .collect();
-    for (_, variation) in variations.iter_mut() {
-        let flags = &mut variation.modifications.value;
-        let missing = keys.iter().filter(|key| !flags.contains_key(*key)).count();
-        *null_flags_left = null_flags_left.checked_sub(missing).ok_or(malformed(
-            "exposeAllKeys would add more than 100000 null flags",
-        ))?;
-        for key in &keys {
-            if !flags.contains_key(key) {
-                flags.insert(key.clone(), Value::Null);
+    // Sets, not scans of the member list: a hostile file may have thousands of keys.
+    let mut keys: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    for (_, variation) in variations.iter() {
+        for key in variation.modifications.value.keys() {
+            if seen.insert(key.to_owned()) {
+                keys.push(key.to_owned());
             }
         }
+    }
+    for (_, variation) in variations.iter_mut() {
+        let flags = &mut variation.modifications.value;
+        let present: HashSet<String> = flags.keys().map(str::to_owned).collect();
+        let missing: Vec<&String> = keys.iter().filter(|key| !present.contains(*key)).collect();
+        *null_flags_left = null_flags_left.checked_sub(missing.len()).ok_or(malformed(
+            "exposeAllKeys would add more than 100000 null flags",
+        ))?;
+        flags
+            .0
+            .extend(missing.into_iter().map(|key| (key.clone(), Value::Null)));
     }
     Ok(())
 }
@@ -158,7 +189,7 @@ fn expose_all_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json::json;
 
     fn variation(id: &str, allocation: Value, flags: Value) -> Value {
         json!({"id": id, "allocation": allocation,
@@ -169,6 +200,7 @@ mod tests {
         let mut null_flags_left = MAX_EXPOSED_NULL_FLAGS;
         parse_variation_group(
             &json!({"id": "vg1", "variations": variations}),
+            &CampaignHeader::default(),
             &mut null_flags_left,
         )
     }
@@ -185,7 +217,7 @@ mod tests {
         let bounds: Vec<(&str, f64)> = group
             .allocated
             .iter()
-            .map(|a| (a.variation.id.as_str(), a.bucket_end))
+            .map(|a| (a.variation().id.as_str(), a.bucket_end))
             .collect();
         assert_eq!(bounds, [("v1", 25.5), ("v3", 70.0)]);
     }
@@ -199,7 +231,7 @@ mod tests {
         ];
         let group = group_of(variations).unwrap();
         let flags =
-            |i: usize| Value::Object(group.allocated[i].variation.modifications.value.clone());
+            |i: usize| Value::Object(group.allocated[i].variation().modifications.value.clone());
         assert_eq!(
             flags(0),
             json!({"color": "red", "size": null, "beta": null})
@@ -214,11 +246,11 @@ mod tests {
             variation("v1", json!(50), json!({"a": 1, "b": 2, "c": 3})),
             variation("v2", json!(50), json!({"d": 4, "e": 5, "f": 6}))]});
         let mut left = 6;
-        assert!(parse_variation_group(&group, &mut left).is_ok());
+        assert!(parse_variation_group(&group, &CampaignHeader::default(), &mut left).is_ok());
         assert_eq!(left, 0);
         let mut left = 5;
         assert_eq!(
-            parse_variation_group(&group, &mut left).err(),
+            parse_variation_group(&group, &CampaignHeader::default(), &mut left).err(),
             Some(malformed(
                 "exposeAllKeys would add more than 100000 null flags"
             ))
@@ -254,7 +286,7 @@ mod tests {
     fn assert_refused(group: Value, reason: &'static str) {
         let mut null_flags_left = MAX_EXPOSED_NULL_FLAGS;
         assert_eq!(
-            parse_variation_group(&group, &mut null_flags_left),
+            parse_variation_group(&group, &CampaignHeader::default(), &mut null_flags_left),
             Err(malformed(reason)),
             "{group}"
         );
@@ -308,12 +340,14 @@ mod tests {
         let bad_id = "variation id is missing or not a string";
         assert_refused(variation(json!({"allocation": 1})), bad_id);
         let v = |extra: Value| {
-            let mut fields = json!({"id": "v", "allocation": 1});
-            fields
-                .as_object_mut()
+            let mut fields = json!({"id": "v", "allocation": 1})
+                .as_object()
                 .unwrap()
-                .extend(extra.as_object().unwrap().clone());
-            variation(fields)
+                .clone();
+            fields
+                .0
+                .extend(extra.as_object().unwrap().0.iter().cloned());
+            variation(Value::Object(fields))
         };
         assert_refused(v(json!({"name": 1})), "variation name is not a string");
         assert_refused(v(json!({"reference": "no"})), "reference is not a boolean");

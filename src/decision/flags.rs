@@ -5,6 +5,7 @@
 //! the typing rule it depends on.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::model::{Campaign, Decision};
 use crate::json::Value;
@@ -109,7 +110,7 @@ impl<'a> FlagMetadata<'a> {
 /// Flags of one decision, indexed by key.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FlagStore {
-    campaigns: Vec<Campaign>,
+    campaigns: Vec<Arc<Campaign>>,
     /// Flag key → index of the campaign that sets it.
     index: HashMap<String, usize>,
     panic: bool,
@@ -138,7 +139,7 @@ impl FlagStore {
     }
 
     /// The campaigns behind the flags.
-    pub fn campaigns(&self) -> &[Campaign] {
+    pub fn campaigns(&self) -> &[Arc<Campaign>] {
         &self.campaigns
     }
 

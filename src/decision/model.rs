@@ -5,6 +5,8 @@
 //! network. A campaign that is not of the documented shape is skipped and counted; a body whose top
 //! level is wrong is refused whole.
 
+use std::sync::Arc;
+
 use crate::error::Error;
 use crate::json::{self, Object, Value};
 
@@ -106,8 +108,8 @@ impl Campaign {
 pub struct Decision {
     /// The visitor the server decided for; must equal the one sent.
     pub visitor_id: String,
-    /// Campaigns in server order.
-    pub campaigns: Vec<Campaign>,
+    /// Campaigns in server order, shared (local decisions hand out the file's own copies).
+    pub campaigns: Vec<Arc<Campaign>>,
     /// Panic mode: the environment is switched off, every flag serves its default.
     pub panic: bool,
     /// How many campaigns were not of the documented shape and were skipped.
@@ -152,9 +154,10 @@ pub fn parse_decision(body: &str) -> Result<Decision, Error> {
             ..Decision::default()
         });
     }
-    let campaigns: Vec<Campaign> = raw_campaigns
+    let campaigns: Vec<Arc<Campaign>> = raw_campaigns
         .iter()
         .filter_map(Campaign::from_json)
+        .map(Arc::new)
         .collect();
     Ok(Decision {
         visitor_id,

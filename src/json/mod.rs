@@ -13,3 +13,13 @@ mod write;
 pub use parse::{parse, ParseError, MAX_DEPTH};
 pub use value::{Object, Value};
 pub use write::{write_number, write_string, write_value, ObjectWriter};
+
+/// `json!` for tests: serde_json's macro, converted to a core [`Value`].
+#[cfg(test)]
+macro_rules! json {
+    ($($tokens:tt)+) => {
+        $crate::json::Value::from(serde_json::json!($($tokens)+))
+    };
+}
+#[cfg(test)]
+pub(crate) use json;

@@ -19,8 +19,22 @@ pub enum Value {
 }
 
 /// An object's members in document order.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Object(pub Vec<(String, Value)>);
+
+/// Equality as JSON means it: the same members, in any order.
+impl PartialEq for Object {
+    fn eq(&self, other: &Object) -> bool {
+        // Sorted by key, stably: repeated keys keep their relative order, which decides their value.
+        self.len() == other.len() && sorted_members(self) == sorted_members(other)
+    }
+}
+
+fn sorted_members(object: &Object) -> Vec<&(String, Value)> {
+    let mut members: Vec<_> = object.0.iter().collect();
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    members
+}
 
 impl Object {
     /// The value of `key`; with duplicate keys, the last one (as `JSON.parse`).
@@ -47,6 +61,24 @@ impl Object {
     /// True without members.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Keys in document order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// True when `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == key)
+    }
+
+    /// Sets `key` to `value`, replacing the last member of that name or appending one.
+    pub fn insert(&mut self, key: String, value: Value) {
+        match self.0.iter_mut().rev().find(|(k, _)| *k == key) {
+            Some((_, slot)) => *slot = value,
+            None => self.0.push((key, value)),
+        }
     }
 
     /// The string value of `key`, if it is a string.
@@ -113,6 +145,37 @@ impl From<&str> for Value {
     }
 }
 
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s)
+    }
+}
+
+impl From<i32> for Value {
+    fn from(n: i32) -> Self {
+        Value::Number(f64::from(n))
+    }
+}
+
+impl From<i64> for Value {
+    /// Beyond ±2^53 the value is rounded, as in JavaScript.
+    fn from(n: i64) -> Self {
+        Value::Number(n as f64)
+    }
+}
+
+impl FromIterator<(String, Value)> for Object {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(members: I) -> Self {
+        Object(members.into_iter().collect())
+    }
+}
+
+impl From<Vec<Value>> for Value {
+    fn from(items: Vec<Value>) -> Self {
+        Value::Array(items)
+    }
+}
+
 impl From<f64> for Value {
     fn from(n: f64) -> Self {
         Value::Number(n)
@@ -122,5 +185,62 @@ impl From<f64> for Value {
 impl From<bool> for Value {
     fn from(b: bool) -> Self {
         Value::Bool(b)
+    }
+}
+
+impl std::fmt::Display for Value {
+    /// The compact JSON text of the value.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = String::new();
+        super::write_value(&mut out, self);
+        f.write_str(&out)
+    }
+}
+
+static NULL: Value = Value::Null;
+
+impl std::ops::Index<&str> for Value {
+    type Output = Value;
+    /// `value[key]`, `null` when absent or not an object (as serde_json's indexing).
+    fn index(&self, key: &str) -> &Value {
+        self.get(key).unwrap_or(&NULL)
+    }
+}
+
+impl std::ops::Index<&str> for Object {
+    type Output = Value;
+    /// `object[key]`, `null` when absent.
+    fn index(&self, key: &str) -> &Value {
+        self.get(key).unwrap_or(&NULL)
+    }
+}
+
+/// Test inputs are written with `serde_json::json!`; this turns them into core values.
+#[cfg(test)]
+impl From<serde_json::Value> for Value {
+    fn from(value: serde_json::Value) -> Self {
+        match value {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::Array(items) => {
+                Value::Array(items.into_iter().map(Value::from).collect())
+            }
+            serde_json::Value::Object(map) => Value::Object(Object(
+                map.into_iter().map(|(k, v)| (k, Value::from(v))).collect(),
+            )),
+        }
+    }
+}
+
+/// Lets test code interpolate core values inside `serde_json::json!`.
+#[cfg(test)]
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = self.to_string();
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(serde::ser::Error::custom)?;
+        value.serialize(serializer)
     }
 }

@@ -109,10 +109,11 @@ mod tests {
     fn campaign() -> Campaign {
         let body = json!({"visitorId": "A", "campaigns": [{"id": "c1", "variationGroupId": "vg1",
             "variation": {"id": "v1", "modifications": {"type": "FLAG", "value": {"k": 1}}}}]});
-        parse_decision(&body.to_string())
+        let campaign = parse_decision(&body.to_string())
             .unwrap()
             .campaigns
-            .remove(0)
+            .remove(0);
+        Campaign::clone(&campaign)
     }
 
     fn identity(user: Option<&str>) -> Identity {

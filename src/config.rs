@@ -46,6 +46,16 @@ pub enum Fallback {
     Storage,
 }
 
+/// Where decisions come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// `POST /v2/{envId}/campaigns` for every identity or context.
+    #[default]
+    Api,
+    /// Local decisions from the environment's bucketing file: no request per decision.
+    Bucketing,
+}
+
 /// Console verbosity. IDs and keys are redacted at every level.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
@@ -91,6 +101,10 @@ pub struct Config {
     pub traits: Vec<String>,
     /// Whether reads return the previous flags while a new identity's decision is fetched.
     pub keep_flags_during_refresh: bool,
+    /// API or local decisions.
+    pub mode: Mode,
+    /// How often the bucketing file is fetched again; 0 fetches it once.
+    pub polling_interval_ms: u32,
 }
 
 impl Default for Config {
@@ -109,6 +123,8 @@ impl Default for Config {
             log_level: LogLevel::Warn,
             traits: Vec::new(),
             keep_flags_during_refresh: true,
+            mode: Mode::Api,
+            polling_interval_ms: 60_000,
         }
     }
 }
@@ -157,6 +173,20 @@ pub fn check_base_url(field: &str, value: &str) -> Result<String, Error> {
         return Err(Error::option(field, "must not contain a query or fragment"));
     }
     Ok(value.trim_end_matches('/').to_owned())
+}
+
+/// Longest polling interval: a day.
+pub const MAX_POLLING_MS: f64 = 86_400_000.0;
+
+/// Checks `pollingIntervalMs`: 0 (fetch once) up to a day.
+pub fn check_polling(value: f64) -> Result<u32, Error> {
+    if !value.is_finite() || !(0.0..=MAX_POLLING_MS).contains(&value) {
+        return Err(Error::option(
+            "pollingIntervalMs",
+            "must be a number of milliseconds between 0 and 86400000",
+        ));
+    }
+    Ok(value.round() as u32)
 }
 
 /// Checks a millisecond option: a finite number in `0..=60000`.

@@ -50,6 +50,9 @@ pub enum Error {
     /// A bucketing file is not of the documented shape or exceeds a safety limit.
     #[error("bucketing file malformed: {0}")]
     BucketingMalformed(&'static str),
+    /// The bucketing file could not be fetched (network, timeout or non-2xx status).
+    #[error("bucketing file unavailable: {0}")]
+    BucketingFetch(String),
     /// A request was aborted because the identity it was made for is no longer current.
     #[error("request aborted: the segment identity changed")]
     StaleIdentity,
@@ -69,6 +72,7 @@ impl Error {
             Error::DecisionMalformed(_) => "DECISION_MALFORMED",
             Error::VisitorMismatch => "VISITOR_MISMATCH",
             Error::BucketingMalformed(_) => "BUCKETING_MALFORMED",
+            Error::BucketingFetch(_) => "BUCKETING_FETCH",
             Error::StaleIdentity => "STALE_IDENTITY",
         }
     }
@@ -102,6 +106,7 @@ mod tests {
             Error::DecisionMalformed("campaigns is not an array"),
             Error::VisitorMismatch,
             Error::BucketingMalformed("campaigns is not an array"),
+            Error::BucketingFetch("http 404".into()),
             Error::StaleIdentity,
         ];
         let codes: Vec<_> = all.iter().map(Error::code).collect();
@@ -118,6 +123,7 @@ mod tests {
                 "DECISION_MALFORMED",
                 "VISITOR_MISMATCH",
                 "BUCKETING_MALFORMED",
+                "BUCKETING_FETCH",
                 "STALE_IDENTITY",
             ]
         );

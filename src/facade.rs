@@ -188,7 +188,7 @@ pub async fn start(options: JsValue) -> Result<FlagshipSegment, JsValue> {
     for warning in &read.warnings {
         log::warn(warning);
     }
-    let session = Session::start(read.config, read.source).await;
+    let session = Session::start(read.config, read.source, read.initial_bucketing).await;
     Ok(FlagshipSegment { session })
 }
 
@@ -325,7 +325,7 @@ pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
     for warning in &read.warnings {
         log::warn(warning);
     }
-    let config = read.config;
+    let (config, initial_bucketing) = (read.config, read.initial_bucketing);
     let session: Rc<RefCell<Option<Rc<Session>>>> = Rc::default();
     let mut resolve_started = None;
     let started = Promise::new(&mut |resolve, _| resolve_started = Some(resolve));
@@ -345,8 +345,10 @@ pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
             // analytics never waits for a Decision API round trip.
             if let (Some(resolve), None) = (resolve_started.take(), loaded.borrow().as_ref()) {
                 let (config, slot) = (config.clone(), Rc::clone(&loaded));
+                let initial = initial_bucketing.clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let started = Session::start(config, SegmentSource::Instance(analytics)).await;
+                    let source = SegmentSource::Instance(analytics);
+                    let started = Session::start(config, source, initial).await;
                     *slot.borrow_mut() = Some(Rc::clone(&started));
                     let _ = resolve.call1(
                         &JsValue::UNDEFINED,

@@ -18,6 +18,8 @@ pub(crate) struct HttpResponse {
     pub(crate) status: u16,
     /// Body text.
     pub(crate) body: String,
+    /// The `Last-Modified` header, when the server sent one.
+    pub(crate) last_modified: Option<String>,
 }
 
 /// Why no answer came back.
@@ -37,19 +39,52 @@ pub(crate) async fn post(
     keepalive: bool,
     controller: Option<AbortController>,
 ) -> Result<HttpResponse, SendError> {
+    let body = Some(request.body.as_str());
+    send(
+        "POST",
+        &request.url,
+        &request.headers,
+        body,
+        timeout_ms,
+        keepalive,
+        controller,
+    )
+    .await
+}
+
+/// Sends a GET with `headers`, giving up after `timeout_ms`.
+pub(crate) async fn get(
+    url: &str,
+    headers: &[(&'static str, String)],
+    timeout_ms: u32,
+) -> Result<HttpResponse, SendError> {
+    send("GET", url, headers, None, timeout_ms, false, None).await
+}
+
+async fn send(
+    method: &str,
+    url: &str,
+    header_list: &[(&'static str, String)],
+    body: Option<&str>,
+    timeout_ms: u32,
+    keepalive: bool,
+    controller: Option<AbortController>,
+) -> Result<HttpResponse, SendError> {
     let window = web_sys::window().ok_or_else(|| SendError::Network("no window".into()))?;
     let controller = match controller {
         Some(controller) => controller,
         None => AbortController::new().map_err(network)?,
     };
     let headers = Headers::new().map_err(network)?;
-    for (name, value) in &request.headers {
+    for (name, value) in header_list {
         headers.set(name, value).map_err(network)?;
     }
     let init = RequestInit::new();
-    init.set_method("POST");
+    init.set_method(method);
     init.set_headers(&headers);
-    init.set_body(&JsValue::from_str(&request.body));
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(body));
+    }
     init.set_signal(Some(&controller.signal()));
     if keepalive {
         // web-sys has no setter for `keepalive`; the property is standard in every engine we target.
@@ -72,7 +107,7 @@ pub(crate) async fn post(
         }
     };
 
-    let response: Response = JsFuture::from(window.fetch_with_str_and_init(&request.url, &init))
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .map_err(fail)?
         .dyn_into()
@@ -82,6 +117,7 @@ pub(crate) async fn post(
     Ok(HttpResponse {
         status: response.status(),
         body: body.as_string().unwrap_or_default(),
+        last_modified: response.headers().get("last-modified").ok().flatten(),
     })
 }
 

@@ -2,6 +2,7 @@
 //! analytics.js. Each file wraps one browser facility thinly; the rules they apply come from the
 //! core modules.
 
+pub(crate) mod bucketing_file;
 pub(crate) mod events;
 pub(crate) mod http;
 pub(crate) mod js;

@@ -8,13 +8,15 @@ use wasm_bindgen::JsValue;
 
 use super::js;
 use super::segment::{primitive, SegmentSource};
-use crate::config::{check_base_url, check_credential, check_millis, Config, Fallback, LogLevel};
+use crate::config::{
+    check_base_url, check_credential, check_millis, check_polling, Config, Fallback, LogLevel, Mode,
+};
 use crate::context::{Context, RESERVED_KEYS};
 use crate::error::Error;
 use crate::identity::IdPolicy;
 
 /// Every option `start` knows. Others are reported with a warning (likely typos).
-const KNOWN: [&str; 14] = [
+const KNOWN: [&str; 17] = [
     "envId",
     "apiKey",
     "endpoints",
@@ -29,6 +31,9 @@ const KNOWN: [&str; 14] = [
     "logLevel",
     "traits",
     "keepFlagsDuringRefresh",
+    "mode",
+    "pollingIntervalMs",
+    "initialBucketing",
 ];
 
 /// Most traits that can be copied into the context.
@@ -52,6 +57,8 @@ pub(crate) struct ReadOptions {
     pub(crate) config: Config,
     pub(crate) source: SegmentSource,
     pub(crate) warnings: Vec<String>,
+    /// A bucketing file already on the page (`initialBucketing`), as JSON text.
+    pub(crate) initial_bucketing: Option<String>,
 }
 
 /// Reads and validates `options`.
@@ -146,6 +153,29 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
     if let Some(keep) = boolean(options, "keepFlagsDuringRefresh")? {
         config.keep_flags_during_refresh = keep;
     }
+    config.mode = match string(options, "mode")?.as_deref() {
+        None | Some("api") => Mode::Api,
+        Some("bucketing") => Mode::Bucketing,
+        Some(_) => return Err(Error::option("mode", "must be \"api\" or \"bucketing\"")),
+    };
+    if let Some(ms) = number(options, "pollingIntervalMs")? {
+        config.polling_interval_ms = check_polling(ms)?;
+    }
+    let initial = js::get(options, "initialBucketing");
+    let initial_bucketing = if initial.is_undefined() || initial.is_null() {
+        None
+    } else if let Some(text) = initial.as_string() {
+        Some(text)
+    } else if initial.is_object() {
+        js_sys::JSON::stringify(&initial)
+            .ok()
+            .and_then(|s| s.as_string())
+    } else {
+        return Err(Error::option(
+            "initialBucketing",
+            "must be a bucketing file object or its JSON text",
+        ));
+    };
 
     let analytics = js::get(options, "analytics");
     let source = if analytics.is_undefined() || analytics.is_null() {
@@ -162,6 +192,7 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
         config,
         source,
         warnings,
+        initial_bucketing,
     })
 }
 

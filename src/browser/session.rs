@@ -9,13 +9,16 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::JsValue;
 use web_sys::AbortController;
 
+use super::bucketing_file::{self, Fetched};
 use super::events::{dispatch, Event, Listeners};
 use super::http::{self, SendError};
 use super::segment::{self, SegmentSource, Subscription};
+use super::timer::sleep;
 use super::{js, log, stored_ids};
-use crate::config::{Config, Fallback};
-use crate::context::Context;
-use crate::decision::{campaigns_request, interpret_campaigns_response, FlagStore};
+use crate::bucketing::{self, parse_bucketing, BucketingFile};
+use crate::config::{Config, Fallback, Mode};
+use crate::context::{full_context, Context};
+use crate::decision::{campaigns_request, interpret_campaigns_response, Decision, FlagStore};
 use crate::error::Error;
 use crate::identity::{classify, redact, resolve, ChangeHint, ChangeReason, Identity, SegmentIds};
 use crate::status::Status;
@@ -39,6 +42,9 @@ pub(super) struct State {
     /// Bumped whenever identity or context change, so an older answer is recognised as stale.
     generation: u64,
     in_flight: Option<AbortController>,
+    /// The last good bucketing file (mode "bucketing"), and its `Last-Modified`.
+    bucketing: Option<Rc<BucketingFile>>,
+    last_modified: Option<String>,
 }
 
 impl State {
@@ -78,7 +84,11 @@ pub(crate) struct Session {
 impl Session {
     /// Reads the identity from Segment and fetches its decision. Never fails: a problem leaves
     /// the session on defaults with a status and `last_error` saying why.
-    pub(crate) async fn start(config: Config, source: SegmentSource) -> Rc<Session> {
+    pub(crate) async fn start(
+        config: Config,
+        source: SegmentSource,
+        initial_bucketing: Option<String>,
+    ) -> Rc<Session> {
         let session = Rc::new_cyclic(|me| Session {
             state: RefCell::new(State {
                 page_context: config.context.clone(),
@@ -97,8 +107,76 @@ impl Session {
             }
             Err(error) => session.use_stored_ids(error),
         }
+        if session.config.mode == Mode::Bucketing {
+            session.load_bucketing(initial_bucketing).await;
+        }
         session.decide().await;
         session
+    }
+
+    /// Takes the page's file if it gave one (no request before the first decision), else
+    /// fetches it; then keeps it fresh if polling is on.
+    async fn load_bucketing(&self, initial: Option<String>) {
+        let from_page = initial.map(|text| parse_bucketing(&text));
+        match from_page {
+            Some(Ok(file)) => self.state.borrow_mut().bucketing = Some(Rc::new(file)),
+            Some(Err(error)) => {
+                log::warn(&format!(
+                    "initialBucketing refused ({}); fetching the file",
+                    error
+                ));
+                self.refresh_bucketing().await;
+            }
+            None => {
+                self.refresh_bucketing().await;
+            }
+        }
+        self.start_polling();
+    }
+
+    /// Fetches the bucketing file once; true when a new file was adopted.
+    async fn refresh_bucketing(&self) -> bool {
+        let last_modified = self.state.borrow().last_modified.clone();
+        match bucketing_file::fetch(&self.config, last_modified.as_deref()).await {
+            Fetched::Updated(file, last_modified) => {
+                let mut state = self.state.borrow_mut();
+                state.bucketing = Some(Rc::new(file));
+                state.last_modified = last_modified;
+                true
+            }
+            Fetched::NotModified => false,
+            Fetched::Failed(error) => {
+                // The last good file stays in use; without one, decide() reports the error.
+                log::warn(&format!(
+                    "{}: {}; keeping the last good bucketing file",
+                    error.code(),
+                    error
+                ));
+                self.state.borrow_mut().last_error = Some(error);
+                false
+            }
+        }
+    }
+
+    fn start_polling(&self) {
+        let interval = self.config.polling_interval_ms;
+        if interval == 0 {
+            return;
+        }
+        let me = self.me.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            loop {
+                sleep(interval).await;
+                let Some(session) = me.upgrade() else { return };
+                if session.status() == Status::Closed {
+                    return;
+                }
+                if session.refresh_bucketing().await {
+                    session.state.borrow_mut().next_generation();
+                    session.decide().await;
+                }
+            }
+        });
     }
 
     /// Under `fallback: "storage"`, adopts the IDs Segment stored; otherwise records `error`.
@@ -269,17 +347,13 @@ impl Session {
             state.in_flight = controller.clone();
             (identity, state.context(), state.generation, controller)
         };
-        let request = campaigns_request(&self.config, &identity, &context);
         log::debug(&format!(
             "deciding for visitor {}",
             redact(identity.visitor_id())
         ));
-        let answer = match http::post(&request, self.config.timeout_ms, false, controller).await {
-            Ok(response) => {
-                interpret_campaigns_response(&identity, response.status, &response.body)
-            }
-            Err(SendError::Timeout) => Err(Error::DecisionTimeout(self.config.timeout_ms)),
-            Err(SendError::Network(message)) => Err(Error::DecisionNetwork(message)),
+        let answer = match self.config.mode {
+            Mode::Api => self.fetch_decision(&identity, &context, controller).await,
+            Mode::Bucketing => self.local_decision(&identity, &context),
         };
         if self.state.borrow().generation != generation {
             // Whoever moved to a new generation started that generation's decision.
@@ -323,6 +397,35 @@ impl Session {
                 self.fail(error);
             }
         }
+    }
+
+    async fn fetch_decision(
+        &self,
+        identity: &Identity,
+        context: &Context,
+        controller: Option<AbortController>,
+    ) -> Result<Decision, Error> {
+        let request = campaigns_request(&self.config, identity, context);
+        match http::post(&request, self.config.timeout_ms, false, controller).await {
+            Ok(response) => interpret_campaigns_response(identity, response.status, &response.body),
+            Err(SendError::Timeout) => Err(Error::DecisionTimeout(self.config.timeout_ms)),
+            Err(SendError::Network(message)) => Err(Error::DecisionNetwork(message)),
+        }
+    }
+
+    /// Decides from the bucketing file: the same answer the Decision API would give, no request.
+    fn local_decision(&self, identity: &Identity, context: &Context) -> Result<Decision, Error> {
+        let file = self.state.borrow().bucketing.clone();
+        let Some(file) = file else {
+            let error = self.state.borrow().last_error.clone();
+            return Err(error.unwrap_or_else(|| Error::BucketingFetch("no bucketing file".into())));
+        };
+        let visitor = identity.visitor_id();
+        Ok(bucketing::decide(
+            &file,
+            visitor,
+            &full_context(context, visitor),
+        ))
     }
 
     fn fail(&self, error: Error) {

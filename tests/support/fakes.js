@@ -39,7 +39,7 @@ export function fetchInstall() {
       const settle = () => {
         if (call.aborted) return;
         if (reply.networkError) return reject(new TypeError("Failed to fetch"));
-        let body = reply.status === 204 ? null : reply.body;
+        let body = reply.status === 204 || reply.status === 304 ? null : reply.body;
         if (reply.echo) {
           // Answer for whoever was asked about, with a `who` flag naming them.
           const visitor = JSON.parse(call.body).visitor_id;
@@ -51,7 +51,8 @@ export function fetchInstall() {
             variation: { id: "v2", modifications: { type: "FLAG", value: { banner: "sale" } } },
           }] });
         }
-        resolve(new Response(body, { status: reply.status, headers: { "content-type": "application/json" } }));
+        const headers = { "content-type": "application/json", ...(reply.headers || {}) };
+        resolve(new Response(body, { status: reply.status, headers }));
       };
       setTimeout(settle, reply.delayMs || 0);
     });

@@ -10,10 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use flagship_segment::json::{Object, Value};
 
-use crate::decision::check_env;
-use crate::http::{read_json, ApiError};
-use crate::journal::ActivationItem;
-use crate::state::Emulator;
+use super::decision::check_env;
+use super::http::{read_json, ApiError};
+use super::journal::ActivationItem;
+use super::state::Emulator;
 
 /// Most items accepted in one batch; the module sends a handful.
 pub const MAX_ITEMS: usize = 1000;

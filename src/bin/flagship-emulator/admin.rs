@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::http::json_response;
-use crate::state::Emulator;
+use super::http::json_response;
+use super::state::Emulator;
 
 /// `GET /_emulator/log`.
 pub async fn log(State(emulator): State<Arc<Emulator>>) -> Response {

@@ -10,9 +10,9 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::decision::check_env;
-use crate::http::ApiError;
-use crate::state::Emulator;
+use super::decision::check_env;
+use super::http::ApiError;
+use super::state::Emulator;
 
 /// True when the copy the client holds (`If-Modified-Since`) is as new as `modified`. HTTP dates
 /// have whole seconds, so the comparison drops sub-second precision.

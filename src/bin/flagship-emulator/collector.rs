@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use flagship_segment::json::Value;
 use flagship_segment::tracking::hits::{parse_hits, HitError};
 
-use crate::decision::check_env;
-use crate::http::{read_json, ApiError};
-use crate::state::Emulator;
+use super::decision::check_env;
+use super::http::{read_json, ApiError};
+use super::state::Emulator;
 
 /// The 400 message for a refused body: `"h[2]: ea is required"` inside a batch.
 pub fn describe(error: HitError) -> String {

@@ -17,10 +17,10 @@ use flagship_segment::context::{Context, ContextValue};
 use flagship_segment::decision::{Campaign, Decision};
 use flagship_segment::json::{write_value, ObjectWriter, Value};
 
-use crate::engine::decide;
-use crate::http::{json_response, query_param, read_json, ApiError};
-use crate::journal::{obj, opt, ActivationItem, List};
-use crate::state::Emulator;
+use super::engine::decide;
+use super::http::{json_response, query_param, read_json, ApiError};
+use super::journal::{obj, opt, ActivationItem, List};
+use super::state::Emulator;
 
 /// What a decision request asks, after validation.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use flagship_segment::json::{self, ObjectWriter, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::state::Emulator;
+use super::state::Emulator;
 
 /// An error answered as `{"message": …}`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,8 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use flagship_segment::json::{write_value, Object, Value};
 use flagship_segment::tracking::hits::{Hit, HitKind};
 
-use crate::catalog::Catalog;
-use crate::connector::{judge, SeenIds, Subject, Verdict};
+use super::catalog::Catalog;
+use super::connector::{judge, SeenIds, Subject, Verdict};
 
 /// Entries kept per list; older ones are discarded so a long demo session stays bounded.
 pub const MAX_ENTRIES: usize = 10_000;

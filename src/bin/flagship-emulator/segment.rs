@@ -13,9 +13,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use flagship_segment::json::{ObjectWriter, Value};
 
-use crate::http::{json_response, read_json, ApiError};
-use crate::journal::{obj, opt};
-use crate::state::Emulator;
+use super::http::{json_response, read_json, ApiError};
+use super::journal::{obj, opt};
+use super::state::Emulator;
 
 /// Most messages accepted in one `/v1/b` batch.
 pub const MAX_BATCH: usize = 1000;

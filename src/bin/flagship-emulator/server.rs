@@ -9,8 +9,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::state::Emulator;
-use crate::{activate, admin, cdn, collector, decision, http, segment, static_files};
+use super::state::Emulator;
+use super::{activate, admin, cdn, collector, decision, http, segment, static_files};
 
 /// Every route, with CORS and the request log around them.
 pub fn router(emulator: Arc<Emulator>) -> Router {

@@ -11,10 +11,10 @@ use std::time::SystemTime;
 
 use flagship_segment::json;
 
-use crate::args::Options;
-use crate::catalog::Catalog;
-use crate::engine::{parse_bucketing, BucketingFile};
-use crate::journal::Journal;
+use super::args::Options;
+use super::catalog::Catalog;
+use super::engine::{parse_bucketing, BucketingFile};
+use super::journal::Journal;
 
 /// One version of the bucketing file.
 #[derive(Debug)]

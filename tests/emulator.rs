@@ -615,3 +615,43 @@ async fn concurrent_visitors_are_all_recorded() {
     }
     assert_eq!(log(&server).await["counters"]["decisions"], json!(16));
 }
+
+#[tokio::test]
+async fn hostile_bodies_are_refused_and_the_server_keeps_serving() {
+    let server = start().await;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let bodies = [
+        deep.as_str(),
+        "\u{0}",
+        "null",
+        "1e999",
+        "\"\\ud800\"",
+        r#"{"visitor_id":["A"],"cid":{},"batch":[null],"h":"x","t":"BATCH"}"#,
+        r#"{"visitor_id":"A","context":{"k":{"nested":1}}}"#,
+        r#"{"cid":"e","batch":[{"vid":"A","caid":"g","vaid":"v","qt":"soon"}]}"#,
+        r#"{"batch":{"type":"track"}}"#,
+    ];
+    let paths = [
+        "/v2/env1/campaigns",
+        "/v2/env1/flags",
+        "/v2/activate",
+        "/events",
+        "/",
+        "/v1/t",
+        "/v1/b",
+    ];
+    for path in paths {
+        for body in bodies {
+            let reply = send(&server, "POST", path, &[], body).await;
+            assert_eq!(reply.status, 400, "{path} {body:.40}: {}", reply.body);
+            assert!(!reply.message().is_empty(), "{path}: a 400 says why");
+        }
+    }
+    let fine = post(
+        &server,
+        "/v2/env1/campaigns",
+        &json!({"visitor_id": "A", "trigger_hit": false}),
+    )
+    .await;
+    assert_eq!(fine.status, 200);
+}

@@ -17,7 +17,7 @@ use super::catalog::Catalog;
 use super::connector::{judge, SeenIds, Subject, Verdict};
 
 /// Entries kept per list; older ones are discarded so a long demo session stays bounded.
-pub const MAX_ENTRIES: usize = 10_000;
+pub const MAX_ENTRIES: usize = 2_000;
 
 /// The lists of `/_emulator/log`, in output order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -4,6 +4,19 @@
 //! with the crate's hit model, so the demo and the end-to-end tests exercise the module's own
 //! rules from both sides. Native only: built with `--features emulator`.
 //!
+//! Endpoints (one port, 127.0.0.1 by default, CORS open to any origin):
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | POST | `/v2/{envId}/campaigns`, `/v2/{envId}/flags` | decisions (`?exposeAllKeys=true`) |
+//! | POST | `/v2/activate` | exposures → 204 |
+//! | POST | `/`, `/events` | collector hits → 200 |
+//! | GET | `/{envId}/bucketing.json` | the bucketing file, `Last-Modified` / 304 |
+//! | POST | `/v1/{i,t,p,s,g,a,b}` | Segment calls; their IDs become "seen" |
+//! | GET | `/v1/projects/{writeKey}/settings` | CDN settings pointing analytics-next here |
+//! | GET | `/_emulator/log`, POST `/_emulator/reset` | the journal, and clearing it |
+//! | GET | `/`, `/pkg/…`, `/vendor/analytics-next/…` | `www/`, `pkg/`, analytics-next's UMD build |
+//!
 //! One file per concern; the modules are `pub` so the integration test (`tests/emulator.rs`) can
 //! include this tree and run the server in-process.
 

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use emulator::args::Options;
-use emulator::engine::{decide, parse_bucketing};
 use emulator::state::Emulator;
+use flagship_segment::bucketing::{decide, parse_bucketing};
 use flagship_segment::context::{Context, ContextValue};
 use flagship_segment::decision::parse_decision;
 use serde_json::{json, Value};

@@ -17,10 +17,10 @@ use flagship_segment::context::{Context, ContextValue};
 use flagship_segment::decision::{Campaign, Decision};
 use flagship_segment::json::{write_value, ObjectWriter, Value};
 
-use super::engine::decide;
 use super::http::{json_response, query_param, read_json, ApiError};
 use super::journal::{obj, opt, ActivationItem, List};
 use super::state::Emulator;
+use flagship_segment::bucketing::decide;
 
 /// What a decision request asks, after validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,8 +145,9 @@ async fn answer(
     let loaded = emulator.bucketing().await;
     let mut decision = decide(&loaded.file, &asked.visitor_id, &asked.context);
     if !expose_all {
+        // The engine shares its campaigns with the file: copy only the ones to trim.
         for campaign in &mut decision.campaigns {
-            campaign
+            std::sync::Arc::make_mut(campaign)
                 .variation
                 .modifications
                 .value

@@ -28,7 +28,6 @@ pub mod cdn;
 pub mod collector;
 pub mod connector;
 pub mod decision;
-pub mod engine;
 pub mod http;
 pub mod journal;
 pub mod segment;

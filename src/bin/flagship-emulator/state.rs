@@ -13,8 +13,8 @@ use flagship_segment::json;
 
 use super::args::Options;
 use super::catalog::Catalog;
-use super::engine::{parse_bucketing, BucketingFile};
 use super::journal::Journal;
+use flagship_segment::bucketing::{parse_bucketing, BucketingFile};
 
 /// One version of the bucketing file.
 #[derive(Debug)]

@@ -1,0 +1,85 @@
+// The failure flagship-segment exists to prevent: a page that talks to Flagship with a visitor
+// ID of its own (as a Flagship snippet minting its own ID would) sends events AB Tasty's
+// SegmentIO connector cannot attach to any Segment profile, so they are dropped. The module's
+// own exposure, in the same page and for the same variation, goes through.
+
+import assert from 'node:assert/strict'
+import { after, before, beforeEach, test } from 'node:test'
+
+import { launch, newPage, openBlank } from './support/browser.mjs'
+import { ENV_ID, startEmulator } from './support/emulator.mjs'
+import { loadLibraries, segmentIds, startModule, waitUntilReady } from './support/page.mjs'
+
+let emulator
+let browser
+
+before(async () => {
+  emulator = await startEmulator()
+  browser = await launch()
+})
+
+after(async () => {
+  await browser?.close()
+  await emulator?.stop()
+})
+
+beforeEach(() => emulator.reset())
+
+test('an activation and a hit sent with a made-up visitor ID are dropped; the module’s are not', { timeout: 60_000 }, async () => {
+  const { context, page, console: output } = await newPage(browser)
+  try {
+    await openBlank(page, emulator.origin)
+    // Settings from the emulator's CDN endpoint this time, so that path is exercised too.
+    await loadLibraries(page, emulator, { settings: 'emulator-cdn' })
+    await page.evaluate(() => window.analytics.page())
+    const { anonymousId } = await segmentIds(page)
+    await emulator.waitForLog((log) => log.segment.some((c) => c.anonymousId === anonymousId), {
+      what: "Segment's page call",
+    })
+
+    assert.equal(await startModule(page, emulator), 'READY')
+    await waitUntilReady(page, anonymousId)
+    const meta = await page.evaluate(() => {
+      window.fs.getFlag('btnColor', 'none')
+      return window.fs.flagMetadata('btnColor')
+    })
+    assert.ok(meta, 'btnColor has no campaign')
+
+    // The bypass: same variation, but its own visitor ID, straight to the emulator.
+    const ownId = await page.evaluate(
+      async ({ envId, caid, vaid }) => {
+        const ownId = `own-${crypto.randomUUID()}`
+        const post = (path, body) =>
+          fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+        const activation = await post('/v2/activate', { cid: envId, batch: [{ vid: ownId, aid: null, caid, vaid, qt: 0 }] })
+        const hit = await post('/events', { cid: envId, ds: 'APP', t: 'EVENT', vid: ownId, ec: 'Action Tracking', ea: 'purchase' })
+        if (activation.status !== 204 || hit.status !== 200) throw new Error(`bypass answered ${activation.status}/${hit.status}`)
+        return ownId
+      },
+      { envId: ENV_ID, caid: meta.variationGroupId, vaid: meta.variationId },
+    )
+
+    const log = await emulator.waitForLog((log) => log.activations.length === 2 && log.hits.length === 1, {
+      what: "the module's and the bypass's items",
+    })
+    assert.deepEqual(
+      log.dropped.map((d) => ({ source: d.source, vid: d.vid, reason: d.reason })).sort((a, b) => a.source.localeCompare(b.source)),
+      [
+        { source: 'activation', vid: ownId, reason: 'vid was never sent by Segment' },
+        { source: 'hit', vid: ownId, reason: 'vid was never sent by Segment' },
+      ],
+    )
+    assert.equal(log.counters.dropped, 2)
+    assert.deepEqual(
+      log.forwarded.map((f) => ({ event: f.event, anonymousId: f.anonymousId, variation: f.properties.variation_id })),
+      [{ event: 'Experiment Viewed', anonymousId, variation: meta.variationId }],
+      "the module's exposure must be the one forwarded",
+    )
+    assert.deepEqual(log.rejected, [], 'the bypass items must be well-formed, so only the ID is at fault')
+  } catch (error) {
+    error.message += `\n--- page console ---\n${output.join('\n')}\n--- emulator ---\n${emulator.output().slice(-4_000)}`
+    throw error
+  } finally {
+    await context.close()
+  }
+})

@@ -1,0 +1,122 @@
+// The module with its default endpoints and analytics-next with its default hosts, on a browser
+// whose requests to AB Tasty and Segment are answered by the test: the production URLs are
+// exercised without leaving the machine. Routed requests are forwarded to the emulator, so the
+// connector still judges them as in the other tests.
+
+import assert from 'node:assert/strict'
+import { after, before, beforeEach, test } from 'node:test'
+
+import { launch, newPage, openBlank } from './support/browser.mjs'
+import { API_KEY, ENV_ID, startEmulator } from './support/emulator.mjs'
+import { WRITE_KEY, loadLibraries, segmentIds, startModule, waitUntilReady } from './support/page.mjs'
+
+const ROUTED_HOSTS = ['decision.flagship.io', 'events.flagship.io', 'api.segment.io', 'cdn.segment.com']
+
+let emulator
+let browser
+
+before(async () => {
+  emulator = await startEmulator()
+  browser = await launch()
+})
+
+after(async () => {
+  await browser?.close()
+  await emulator?.stop()
+})
+
+beforeEach(() => emulator.reset())
+
+test('default endpoints: decision.flagship.io, events.flagship.io and api.segment.io, routed', { timeout: 60_000 }, async () => {
+  const { context, page, console: output } = await newPage(browser)
+  const routed = []
+  const elsewhere = []
+  page.on('request', (request) => {
+    const { host, origin } = new URL(request.url())
+    if (origin !== emulator.origin && !ROUTED_HOSTS.includes(host)) elsewhere.push(request.url())
+  })
+  /** Answers `url`'s host from the emulator, keeping path, query, method, headers and body. */
+  const forward = (toPath = (pathname) => pathname) => async (route) => {
+    const request = route.request()
+    const url = new URL(request.url())
+    routed.push({ method: request.method(), url: url.href, headers: request.headers(), body: request.postData() })
+    const response = await route.fetch({ url: `${emulator.origin}${toPath(url.pathname)}${url.search}` })
+    await route.fulfill({ response })
+  }
+  await page.route('https://decision.flagship.io/**', forward())
+  await page.route('https://events.flagship.io/**', forward())
+  // analytics-next's calls live under /v1, as on the emulator; anything else (its telemetry)
+  // has no emulator counterpart and is answered here.
+  await page.route('https://api.segment.io/**', (route) =>
+    new URL(route.request().url()).pathname.startsWith('/v1/')
+      ? forward()(route)
+      : route.fulfill({ status: 200, contentType: 'application/json', body: '{}' }),
+  )
+  // The project settings analytics-next asks Segment's CDN for, with no apiHost: it then sends
+  // to its default host, api.segment.io.
+  await page.route(`https://cdn.segment.com/v1/projects/${WRITE_KEY}/settings`, (route) => {
+    routed.push({ method: route.request().method(), url: route.request().url() })
+    return route.fulfill({
+      contentType: 'application/json',
+      headers: { 'access-control-allow-origin': '*' },
+      body: JSON.stringify({ integrations: { 'Segment.io': { apiKey: WRITE_KEY } } }),
+    })
+  })
+
+  try {
+    await openBlank(page, emulator.origin)
+    await loadLibraries(page, emulator, { settings: 'production' })
+    await page.evaluate(() => window.analytics.page())
+    const { anonymousId } = await segmentIds(page)
+    await emulator.waitForLog((log) => log.segment.some((c) => c.anonymousId === anonymousId), {
+      what: "Segment's page call through api.segment.io",
+    })
+
+    assert.equal(await startModule(page, emulator, { productionEndpoints: true }), 'READY')
+    await waitUntilReady(page, anonymousId)
+    const hits = await page.evaluate(async () => {
+      window.fs.getFlag('btnColor', 'none')
+      if (typeof window.fs.track !== 'function') return false
+      window.fs.track('production-check')
+      await window.fs.flush()
+      return true
+    })
+    const log = await emulator.waitForLog((log) => log.activations.length === 1 && (!hits || log.hits.length >= 1), {
+      what: 'the exposure (and hit) through the routed hosts',
+    })
+
+    const sent = (prefix) => routed.filter((r) => r.url.startsWith(prefix))
+    const campaigns = sent(`https://decision.flagship.io/v2/${ENV_ID}/campaigns`)
+    assert.deepEqual(
+      campaigns.map((r) => r.url),
+      [`https://decision.flagship.io/v2/${ENV_ID}/campaigns?exposeAllKeys=true`],
+    )
+    const body = JSON.parse(campaigns[0].body)
+    assert.deepEqual({ visitor_id: body.visitor_id, anonymous_id: body.anonymous_id ?? null }, { visitor_id: anonymousId, anonymous_id: null })
+    assert.equal(campaigns[0].headers['x-api-key'], API_KEY)
+
+    const activations = sent('https://decision.flagship.io/v2/activate')
+    assert.equal(activations.length, 1)
+    assert.deepEqual(JSON.parse(activations[0].body).batch.map((a) => a.vid), [anonymousId])
+
+    if (hits) {
+      const events = sent('https://events.flagship.io/')
+      assert.ok(events.length >= 1, 'no hit reached events.flagship.io')
+      for (const r of events) {
+        const batch = JSON.parse(r.body)
+        for (const h of batch.t === 'BATCH' ? batch.h : [batch]) assert.equal(h.vid, anonymousId)
+      }
+    }
+
+    assert.ok(sent('https://cdn.segment.com/').length >= 1, 'analytics-next did not ask the CDN for settings')
+    assert.ok(sent('https://api.segment.io/v1/p').length >= 1, "Segment's page call did not go to api.segment.io")
+    assert.deepEqual(elsewhere, [], 'requests to hosts no test answers')
+    assert.deepEqual(log.dropped, [])
+    assert.equal(log.forwarded.filter((f) => f.source === 'activation' && f.anonymousId === anonymousId).length, 1)
+  } catch (error) {
+    error.message += `\n--- page console ---\n${output.join('\n')}\n--- emulator ---\n${emulator.output().slice(-4_000)}`
+    throw error
+  } finally {
+    await context.close()
+  }
+})

@@ -17,9 +17,10 @@ export const API_KEY = 'e2e-key'
 
 /**
  * Spawns the emulator and resolves once it printed its address and answers `/_emulator/log`.
- * Rejects (after killing the process) if that takes longer than `timeoutMs`.
+ * Rejects (after killing the process) if that takes longer than `timeoutMs`. With `apiKey`
+ * null it checks no key, as `./run demo` does.
  */
-export async function startEmulator({ timeoutMs = 15_000 } = {}) {
+export async function startEmulator({ apiKey = API_KEY, timeoutMs = 15_000 } = {}) {
   for (const needed of [binary, 'pkg/web/flagship_segment.js', 'www/vendor/segment.js']) {
     if (!existsSync(path.resolve(root, needed))) {
       throw new Error(`${needed} is missing: run ./run test (or ./run build) first`)
@@ -27,7 +28,10 @@ export async function startEmulator({ timeoutMs = 15_000 } = {}) {
   }
   const child = spawn(
     binary,
-    ['--port', '0', '--api-key', API_KEY, '--bucketing', 'www/bucketing.json', '--www', 'www', '--pkg', 'pkg'],
+    [
+      ...['--port', '0', '--bucketing', 'www/bucketing.json', '--www', 'www', '--pkg', 'pkg'],
+      ...(apiKey ? ['--api-key', apiKey] : []),
+    ],
     { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
   )
   // Kept for the failure message: the request log says what the emulator refused and why.

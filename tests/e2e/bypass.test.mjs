@@ -25,7 +25,7 @@ after(async () => {
 
 beforeEach(() => emulator.reset())
 
-test('an activation and a hit sent with a made-up visitor ID are dropped; the module’s are not', { timeout: 60_000 }, async () => {
+test("an activation and a hit sent with a made-up visitor ID are dropped; the module's are not", { timeout: 60_000 }, async () => {
   const { context, page, console: output } = await newPage(browser)
   try {
     await openBlank(page, emulator.origin)

@@ -10,15 +10,22 @@ use wasm_bindgen::JsValue;
 use web_sys::AbortController;
 
 use super::bucketing_file::{self, Fetched};
+use super::delivery::Delivery;
 use super::events::{dispatch, Event, Listeners};
 use super::http::{self, SendError};
 use super::segment::{self, SegmentSource, Subscription};
+use super::storage::Store;
+use super::timer::now_ms;
 use super::timer::sleep;
 use super::{js, log, stored_ids};
 use crate::bucketing::{self, parse_bucketing, BucketingFile};
 use crate::config::{Config, Fallback, Mode};
 use crate::context::{full_context, Context};
+use crate::decision::cache::DecisionCache;
 use crate::decision::{campaigns_request, interpret_campaigns_response, Decision, FlagStore};
+
+/// Where the last good decisions are kept (`flagship-segment:{envId}:decisions`).
+const CACHE_KEY: &str = "decisions";
 use crate::error::Error;
 use crate::identity::{classify, redact, resolve, ChangeHint, ChangeReason, Identity, SegmentIds};
 use crate::status::Status;
@@ -38,7 +45,8 @@ pub(super) struct State {
     /// Context from allowlisted Segment traits.
     traits: Context,
     pub(super) flags: FlagStore,
-    pub(super) exposures: crate::tracking::ExposureLog,
+    /// The visitor's consent: without it nothing is sent or stored about them but decisions.
+    pub(super) consent: bool,
     /// Bumped whenever identity or context change, so an older answer is recognised as stale.
     generation: u64,
     in_flight: Option<AbortController>,
@@ -75,6 +83,8 @@ impl State {
 pub(crate) struct Session {
     pub(super) config: Config,
     source: SegmentSource,
+    pub(super) delivery: Rc<Delivery>,
+    store: Store,
     pub(super) state: RefCell<State>,
     listeners: RefCell<Listeners>,
     subscriptions: RefCell<Vec<Subscription>>,
@@ -92,8 +102,11 @@ impl Session {
         let session = Rc::new_cyclic(|me| Session {
             state: RefCell::new(State {
                 page_context: config.context.clone(),
+                consent: config.consent,
                 ..State::default()
             }),
+            delivery: Delivery::new(&config),
+            store: Store::new(&config.env_id),
             config,
             source,
             listeners: RefCell::default(),
@@ -223,6 +236,11 @@ impl Session {
             }
         }
         Some(held)
+    }
+
+    /// The loaded analytics instance, if Segment was reached.
+    pub(crate) fn live(&self) -> Option<JsValue> {
+        self.state.borrow().live.clone()
     }
 
     /// Called by Segment's `identify`/`reset` events and by the plugin's `identify` hook.
@@ -367,7 +385,7 @@ impl Session {
         }
         self.state.borrow_mut().in_flight = None;
         match answer {
-            Ok(decision) => {
+            Ok((decision, cached)) => {
                 if decision.skipped_campaigns > 0 {
                     log::warn(&format!(
                         "{} malformed campaign(s) ignored",
@@ -382,12 +400,14 @@ impl Session {
                 ));
                 {
                     let mut state = self.state.borrow_mut();
-                    state.status = if decision.panic {
-                        Status::Panic
-                    } else {
-                        Status::Ready
+                    state.status = match (decision.panic, cached) {
+                        (true, _) => Status::Panic,
+                        (false, true) => Status::Cached,
+                        (false, false) => Status::Ready,
                     };
-                    state.last_error = None;
+                    if !cached {
+                        state.last_error = None;
+                    }
                     state.flags = FlagStore::new(decision);
                 }
                 self.emit(Event::Flags, &self.flags_snapshot());
@@ -399,33 +419,85 @@ impl Session {
         }
     }
 
+    /// Asks the Decision API. A good answer is kept for this identity; when the API fails, the
+    /// answer kept for exactly this identity is used instead (`true`: from the cache).
     async fn fetch_decision(
         &self,
         identity: &Identity,
         context: &Context,
         controller: Option<AbortController>,
-    ) -> Result<Decision, Error> {
-        let request = campaigns_request(&self.config, identity, context);
-        match http::post(&request, self.config.timeout_ms, false, controller).await {
-            Ok(response) => interpret_campaigns_response(identity, response.status, &response.body),
-            Err(SendError::Timeout) => Err(Error::DecisionTimeout(self.config.timeout_ms)),
-            Err(SendError::Network(message)) => Err(Error::DecisionNetwork(message)),
+    ) -> Result<(Decision, bool), Error> {
+        let consent = self.state.borrow().consent;
+        let request = campaigns_request(&self.config, identity, context, consent);
+        let failure = match http::post(&request, self.config.timeout_ms, false, controller).await {
+            Ok(response) => {
+                match interpret_campaigns_response(identity, response.status, &response.body) {
+                    Ok(decision) => {
+                        self.cache_decision(identity, &response.body);
+                        return Ok((decision, false));
+                    }
+                    Err(error) => error,
+                }
+            }
+            Err(SendError::Timeout) => Error::DecisionTimeout(self.config.timeout_ms),
+            Err(SendError::Network(message)) => Error::DecisionNetwork(message),
+        };
+        let cached = self
+            .load_cache()
+            .lookup(identity, now_ms())
+            .and_then(|body| interpret_campaigns_response(identity, 200, body).ok());
+        match cached {
+            Some(decision) => {
+                log::warn(&format!(
+                    "{}: {}; serving this visitor's cached decision",
+                    failure.code(),
+                    failure
+                ));
+                self.state.borrow_mut().last_error = Some(failure);
+                Ok((decision, true))
+            }
+            None => Err(failure),
+        }
+    }
+
+    fn load_cache(&self) -> DecisionCache {
+        match self
+            .store
+            .get(CACHE_KEY)
+            .map(|text: String| DecisionCache::decode(&text))
+        {
+            Some(Ok(cache)) => cache,
+            Some(Err(reason)) => {
+                log::warn(&format!("stored decisions discarded: {reason}"));
+                self.store.remove(CACHE_KEY);
+                DecisionCache::default()
+            }
+            None => DecisionCache::default(),
+        }
+    }
+
+    fn cache_decision(&self, identity: &Identity, body: &str) {
+        let mut cache = self.load_cache();
+        cache.store(identity, body, now_ms());
+        if self.store.set(CACHE_KEY, &cache.encode()).is_err() {
+            log::debug("decision cache not stored (storage full or disabled)");
         }
     }
 
     /// Decides from the bucketing file: the same answer the Decision API would give, no request.
-    fn local_decision(&self, identity: &Identity, context: &Context) -> Result<Decision, Error> {
+    fn local_decision(
+        &self,
+        identity: &Identity,
+        context: &Context,
+    ) -> Result<(Decision, bool), Error> {
         let file = self.state.borrow().bucketing.clone();
         let Some(file) = file else {
             let error = self.state.borrow().last_error.clone();
             return Err(error.unwrap_or_else(|| Error::BucketingFetch("no bucketing file".into())));
         };
         let visitor = identity.visitor_id();
-        Ok(bucketing::decide(
-            &file,
-            visitor,
-            &full_context(context, visitor),
-        ))
+        let decision = bucketing::decide(&file, visitor, &full_context(context, visitor));
+        Ok((decision, false))
     }
 
     fn fail(&self, error: Error) {
@@ -485,8 +557,9 @@ impl Session {
         object.into()
     }
 
-    /// Stops listening and sending; later reads return defaults.
-    pub(crate) fn close(&self) {
+    /// Stops listening and deciding at once; later reads return defaults. What is queued is
+    /// then sent, and the returned future ends when that is done.
+    pub(crate) fn close(&self) -> impl std::future::Future<Output = ()> {
         {
             let mut state = self.state.borrow_mut();
             state.status = Status::Closed;
@@ -495,6 +568,11 @@ impl Session {
         }
         self.subscriptions.borrow_mut().clear();
         self.listeners.borrow_mut().clear();
+        let delivery = Rc::clone(&self.delivery);
+        async move {
+            delivery.flush().await;
+            delivery.close();
+        }
     }
 }
 

@@ -113,6 +113,10 @@ pub struct Config {
     pub activation_dedupe_ms: u32,
     /// Also call `analytics.track("Experiment Viewed", …)` on each exposure.
     pub segment_experiment_viewed: bool,
+    /// Hold activations and hits until Segment has dispatched a call for their visitor.
+    pub ensure_segment_knows: crate::tracking::gate::EnsureSegmentKnows,
+    /// How long the gate holds an identity.
+    pub segment_knows_timeout_ms: u32,
 }
 
 impl Default for Config {
@@ -137,6 +141,8 @@ impl Default for Config {
             batch_size: 10,
             activation_dedupe_ms: 30 * 60 * 1000,
             segment_experiment_viewed: false,
+            ensure_segment_knows: crate::tracking::gate::EnsureSegmentKnows::Wait,
+            segment_knows_timeout_ms: 5000,
         }
     }
 }

@@ -86,6 +86,14 @@ export interface StartOptions {
    *  variation_id, variation_name})` on each exposure. Default false: AB Tasty's SegmentIO
    *  connector already forwards the server-side event. */
   segmentExperimentViewed?: boolean;
+  /** AB Tasty's SegmentIO connector drops events of a visitor Segment has not seen yet. "wait"
+   *  (default): hold activations and hits until analytics.js has dispatched a call for this
+   *  visitor, at most `segmentKnowsTimeoutMs`, then send anyway; "track": at the timeout, call
+   *  `analytics.track("Flagship Visitor Seen")` and send once it is dispatched; "off". Decisions
+   *  are never held. */
+  ensureSegmentKnows?: "wait" | "track" | "off";
+  /** How long the gate holds a visitor's events, in ms; default 5000. */
+  segmentKnowsTimeoutMs?: number;
   /** Segment traits copied into the context (allowlist, at most 50). String, number and boolean
    *  values are sent; others are skipped. A context value set by the page wins. Default none. */
   traits?: string[];
@@ -135,6 +143,20 @@ export interface Diagnosis {
   visitorId: string | null;
   anonymousId: string | null;
   consent: boolean;
+  segment: {
+    flavour: "analytics.js 2.0" | "analytics-next (npm)" | "analytics-next instance"
+      | "classic analytics.js" | "absent" | "blocked" | "unknown";
+    version: string | null;
+    /** Where the visitor's IDs came from. */
+    idSource: "segment" | "storage" | "none";
+    /** Whether Segment's cookie and localStorage copies of ajs_anonymous_id agree (they diverge
+     *  across subdomains); null when one is missing. */
+    cookieAndStorageAgree: boolean | null;
+  };
+  /** Whether Segment has dispatched a call for the current visitor (see ensureSegmentKnows). */
+  seenBySegment: boolean | null;
+  /** Identities whose events went out before Segment knew them, after the gate's timeout. */
+  sentBeforeSegmentKnew: number;
   hits: DeliveryCounters;
   activations: DeliveryCounters;
   endpoints: Required<Endpoints>;
@@ -227,8 +249,10 @@ export class FlagshipSegment {
    *  that throws is logged and does not affect the module. */
   on(event: "change", listener: (event: ChangeEvent) => void): void;
   on(event: "flags", listener: (flags: Record<string, FlagValue>) => void): void;
+  /** Problems as they happen: a failed decision, events held for Segment, … */
+  on(event: "warning", listener: (warning: { code: string; message: string }) => void): void;
   /** Removes a listener added with `on`. */
-  off(event: "change" | "flags", listener: (...args: any[]) => void): void;
+  off(event: "change" | "flags" | "warning", listener: (...args: any[]) => void): void;
   /** Merges attributes into the context and fetches decisions again if that changed anything.
    *  Resolves when the new decision is applied; rejects with INVALID_OPTIONS for bad values. */
   updateContext(context: Record<string, ContextValue>): Promise<void>;

@@ -15,6 +15,7 @@ use super::{js, log};
 use crate::config::Config;
 use crate::decision::request::HttpRequest;
 use crate::json::{self, ObjectWriter, Value};
+use crate::tracking::gate::{GateEvent, IdentityKey, SeenGate};
 use crate::tracking::hits::{write_batch, Hit};
 use crate::tracking::queue::{Entry, Outcome, Queue, QueuePolicy, MAX_AGE_MS};
 use crate::tracking::stored::{self, Storable};
@@ -29,6 +30,7 @@ const ORPHAN_AFTER_MS: f64 = 5.0 * 60.0 * 1000.0;
 /// Browsers refuse keepalive bodies over 64 KiB.
 const KEEPALIVE_MAX_BYTES: usize = 60 * 1024;
 const QUEUE_PREFIX: &str = "queue:";
+const SEEN_KEY: &str = "seen";
 
 /// Totals for `diagnose()` and tests.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,6 +41,32 @@ pub(crate) struct Counters {
     pub(crate) activations_queued: usize,
     pub(crate) activations_sent: u64,
     pub(crate) activations_dropped: u64,
+}
+
+/// What the session must hear about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// Items are held: Segment has not dispatched a call for their visitor yet.
+    Held,
+    /// `ensureSegmentKnows: "track"`: make Segment dispatch a call for this identity.
+    TrackNeeded(IdentityKey),
+}
+
+/// The session's handler of notices.
+struct NoticeHook(Box<dyn Fn(Notice)>);
+
+impl std::fmt::Debug for NoticeHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NoticeHook")
+    }
+}
+
+fn key_of_activation(a: &Activation) -> IdentityKey {
+    IdentityKey::new(&a.visitor_id, a.anonymous_id.as_deref())
+}
+
+fn key_of_hit(h: &Hit) -> IdentityKey {
+    IdentityKey::of_hit(&h.visitor_id, h.customer_user_id.as_deref())
 }
 
 /// A listener on `window` or `document`, removed on drop.
@@ -67,6 +95,8 @@ pub(crate) struct Delivery {
     hits: RefCell<Queue<Hit>>,
     activations: RefCell<Queue<Activation>>,
     exposures: RefCell<ExposureLog>,
+    gate: RefCell<SeenGate>,
+    notices: RefCell<Option<NoticeHook>>,
     timer: RefCell<Option<Timeout>>,
     listeners: RefCell<Vec<PageListener>>,
     me: Weak<Delivery>,
@@ -109,6 +139,16 @@ impl Delivery {
             }
             None => ExposureLog::new(f64::from(config.activation_dedupe_ms)),
         };
+        let mut gate = SeenGate::new(
+            config.ensure_segment_knows,
+            f64::from(config.segment_knows_timeout_ms),
+        );
+        if let Some(Err(reason)) = store.get(SEEN_KEY).map(|t| gate.restore(&t)) {
+            log::warn(&format!(
+                "stored seen-by-Segment markers discarded: {reason}"
+            ));
+            store.remove(SEEN_KEY);
+        }
         let delivery = Rc::new_cyclic(|me| Delivery {
             config: config.clone(),
             store,
@@ -116,6 +156,8 @@ impl Delivery {
             hits: RefCell::new(Queue::restore(hit_policy(config), hits, now)),
             activations: RefCell::new(Queue::restore(activation_policy(), activations, now)),
             exposures: RefCell::new(exposures),
+            gate: RefCell::new(gate),
+            notices: RefCell::new(None),
             timer: RefCell::new(None),
             listeners: RefCell::new(Vec::new()),
             me: me.clone(),
@@ -174,6 +216,36 @@ impl Delivery {
             d.schedule();
         });
         *self.listeners.borrow_mut() = listeners;
+    }
+
+    /// Where notices go (the session's warnings and Segment calls).
+    pub(crate) fn on_notice(&self, hook: impl Fn(Notice) + 'static) {
+        *self.notices.borrow_mut() = Some(NoticeHook(Box::new(hook)));
+    }
+
+    fn notify(&self, notice: Notice) {
+        if let Some(hook) = self.notices.borrow().as_ref() {
+            (hook.0)(notice);
+        }
+    }
+
+    /// Segment dispatched a call for `key`: its held items may go, now and on later pages.
+    pub(crate) fn mark_seen(&self, key: IdentityKey) {
+        let released = self.gate.borrow_mut().mark_seen(key);
+        let _ = self.store.set(SEEN_KEY, &self.gate.borrow().encode());
+        if released.is_some() {
+            self.schedule();
+        }
+    }
+
+    /// True when Segment has dispatched a call for `key` (or the gate is off).
+    pub(crate) fn is_seen(&self, key: IdentityKey) -> bool {
+        self.gate.borrow().is_seen(key)
+    }
+
+    /// Identities that went out unseen after the gate's timeout.
+    pub(crate) fn sent_unseen(&self) -> u64 {
+        self.gate.borrow().sent_unseen
     }
 
     /// True when this exposure was already queued within the dedupe window.
@@ -240,13 +312,22 @@ impl Delivery {
     /// Arms the timer for the earliest flush either queue needs.
     fn schedule(&self) {
         let now = now_ms();
+        let was_holding = self.gate.borrow().is_holding();
         let next = [
-            self.hits.borrow().next_flush_at(now),
-            self.activations.borrow().next_flush_at(now),
+            self.hits
+                .borrow()
+                .next_flush_at_where(now, |h| self.allows(key_of_hit(h), now)),
+            self.activations
+                .borrow()
+                .next_flush_at_where(now, |a| self.allows(key_of_activation(a), now)),
+            self.gate.borrow().next_deadline(),
         ]
         .into_iter()
         .flatten()
         .reduce(f64::min);
+        if !was_holding && self.gate.borrow().is_holding() {
+            self.notify(Notice::Held);
+        }
         let Some(at) = next else {
             *self.timer.borrow_mut() = None;
             return;
@@ -260,9 +341,20 @@ impl Delivery {
         *self.timer.borrow_mut() = Some(timeout);
     }
 
+    fn allows(&self, key: IdentityKey, now: f64) -> bool {
+        self.gate.borrow_mut().allows(key, now)
+    }
+
     /// Sends one batch of each queue that is due.
     async fn flush_ready(&self) {
         let now = now_ms();
+        let events = self.gate.borrow_mut().poll(now);
+        for event in events {
+            match event {
+                GateEvent::TrackNeeded(key) => self.notify(Notice::TrackNeeded(key)),
+                GateEvent::Released(_) => {}
+            }
+        }
         if self
             .activations
             .borrow()
@@ -282,8 +374,8 @@ impl Delivery {
         self.schedule();
     }
 
-    /// Sends everything that can be sent now, ignoring the flush interval (but not a backoff);
-    /// stops at the first failure.
+    /// Sends everything that can be sent now, ignoring the flush interval (but not a backoff or
+    /// the seen-by-Segment gate); stops at the first failure.
     pub(crate) async fn flush(&self) {
         for _ in 0..1000 {
             let sent_activations = self.send_activations().await;
@@ -301,7 +393,10 @@ impl Delivery {
 
     async fn send_activations(&self) -> Option<Outcome> {
         let now = now_ms();
-        let batch = self.activations.borrow_mut().take_batch(now)?;
+        let batch = self
+            .activations
+            .borrow_mut()
+            .take_batch_where(now, |a| self.allows(key_of_activation(a), now))?;
         let items: Vec<Activation> = batch.into_iter().map(|e| e.item).collect();
         let request = activation_request(&self.config, &items, now);
         // A rejected exposure stays remembered: re-sending it on the next read would fail the
@@ -316,7 +411,10 @@ impl Delivery {
 
     async fn send_hits(&self) -> Option<Outcome> {
         let now = now_ms();
-        let batch = self.hits.borrow_mut().take_batch(now)?;
+        let batch = self
+            .hits
+            .borrow_mut()
+            .take_batch_where(now, |h| self.allows(key_of_hit(h), now))?;
         let hits: Vec<Hit> = batch.into_iter().map(|e| with_queue_time(e, now)).collect();
         let mut body = String::new();
         write_batch(&mut body, &self.config.env_id, &hits);
@@ -355,7 +453,7 @@ impl Delivery {
         let activations: Vec<Activation> = self
             .activations
             .borrow_mut()
-            .drain(now)
+            .drain(now, |a| self.allows(key_of_activation(a), now))
             .into_iter()
             .map(|e| e.item)
             .collect();
@@ -365,7 +463,7 @@ impl Delivery {
         let hits: Vec<Hit> = self
             .hits
             .borrow_mut()
-            .drain(now)
+            .drain(now, |h| self.allows(key_of_hit(h), now))
             .into_iter()
             .map(|e| with_queue_time(e, now))
             .collect();

@@ -5,7 +5,7 @@
 use wasm_bindgen::JsValue;
 
 use super::session::Session;
-use super::{js, log};
+use super::{js, log, stored_ids};
 use crate::context::SDK_CLIENT;
 use crate::error::Error;
 use crate::identity::{redact, ChangeHint};
@@ -134,6 +134,49 @@ impl Session {
             &text(identity.and_then(|i| i.anonymous_id()).map(redact)),
         );
         js::set(&object, "consent", &JsValue::from_bool(state.consent));
+        let segment = js_sys::Object::new();
+        js::set(
+            &segment,
+            "flavour",
+            &JsValue::from_str(if state.segment.flavour.is_empty() {
+                "unknown"
+            } else {
+                state.segment.flavour
+            }),
+        );
+        js::set(&segment, "version", &text(state.segment.version.clone()));
+        js::set(
+            &segment,
+            "idSource",
+            &JsValue::from_str(if state.id_source.is_empty() {
+                "none"
+            } else {
+                state.id_source
+            }),
+        );
+        let agree = match stored_ids::anonymous_id_copies() {
+            (Some(cookie), Some(local)) => JsValue::from_bool(cookie == local),
+            _ => JsValue::NULL,
+        };
+        js::set(&segment, "cookieAndStorageAgree", &agree);
+        js::set(&object, "segment", &segment);
+        let seen = identity.map(|i| {
+            self.delivery
+                .is_seen(crate::tracking::gate::IdentityKey::new(
+                    i.visitor_id(),
+                    i.anonymous_id(),
+                ))
+        });
+        js::set(
+            &object,
+            "seenBySegment",
+            &seen.map_or(JsValue::NULL, JsValue::from_bool),
+        );
+        js::set(
+            &object,
+            "sentBeforeSegmentKnew",
+            &JsValue::from_f64(self.delivery.sent_unseen() as f64),
+        );
         js::set(
             &object,
             "hits",

@@ -15,9 +15,10 @@ use crate::config::{
 use crate::context::{Context, RESERVED_KEYS};
 use crate::error::Error;
 use crate::identity::IdPolicy;
+use crate::tracking::gate::EnsureSegmentKnows;
 
 /// Every option `start` knows. Others are reported with a warning (likely typos).
-const KNOWN: [&str; 21] = [
+const KNOWN: [&str; 23] = [
     "envId",
     "apiKey",
     "endpoints",
@@ -39,6 +40,8 @@ const KNOWN: [&str; 21] = [
     "batchSize",
     "activationDedupeMs",
     "segmentExperimentViewed",
+    "ensureSegmentKnows",
+    "segmentKnowsTimeoutMs",
 ];
 
 /// Most traits that can be copied into the context.
@@ -177,6 +180,20 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
     }
     if let Some(on) = boolean(options, "segmentExperimentViewed")? {
         config.segment_experiment_viewed = on;
+    }
+    config.ensure_segment_knows = match string(options, "ensureSegmentKnows")?.as_deref() {
+        None | Some("wait") => EnsureSegmentKnows::Wait,
+        Some("track") => EnsureSegmentKnows::Track,
+        Some("off") => EnsureSegmentKnows::Off,
+        Some(_) => {
+            return Err(Error::option(
+                "ensureSegmentKnows",
+                "must be \"wait\", \"track\" or \"off\"",
+            ))
+        }
+    };
+    if let Some(ms) = number(options, "segmentKnowsTimeoutMs")? {
+        config.segment_knows_timeout_ms = check_millis("segmentKnowsTimeoutMs", ms)?;
     }
     let initial = js::get(options, "initialBucketing");
     let initial_bucketing = if initial.is_undefined() || initial.is_null() {

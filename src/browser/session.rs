@@ -10,7 +10,7 @@ use wasm_bindgen::JsValue;
 use web_sys::AbortController;
 
 use super::bucketing_file::{self, Fetched};
-use super::delivery::Delivery;
+use super::delivery::{Delivery, Notice};
 use super::events::{dispatch, Event, Listeners};
 use super::http::{self, SendError};
 use super::segment::{self, SegmentSource, Subscription};
@@ -29,6 +29,7 @@ const CACHE_KEY: &str = "decisions";
 use crate::error::Error;
 use crate::identity::{classify, redact, resolve, ChangeHint, ChangeReason, Identity, SegmentIds};
 use crate::status::Status;
+use crate::tracking::gate::IdentityKey;
 
 /// The mutable part of a session. Never borrowed across an `.await` or a page callback.
 #[derive(Debug, Default)]
@@ -53,6 +54,10 @@ pub(super) struct State {
     /// The last good bucketing file (mode "bucketing"), and its `Last-Modified`.
     bucketing: Option<Rc<BucketingFile>>,
     last_modified: Option<String>,
+    /// Which Segment this is, for `diagnose()`.
+    pub(super) segment: segment::SegmentInfo,
+    /// Where the IDs came from: "segment", "storage" or "none".
+    pub(super) id_source: &'static str,
 }
 
 impl State {
@@ -113,12 +118,26 @@ impl Session {
             subscriptions: RefCell::default(),
             me: me.clone(),
         });
+        let me = Rc::downgrade(&session);
+        session.delivery.on_notice(move |notice| {
+            if let Some(session) = me.upgrade() {
+                session.on_delivery_notice(notice);
+            }
+        });
         match segment::connect(&session.source, session.config.segment_timeout_ms).await {
             Ok(live) => {
+                {
+                    let mut state = session.state.borrow_mut();
+                    state.segment = segment::describe_loaded(&session.source, &live);
+                    state.id_source = "segment";
+                }
                 session.attach(live);
                 session.sync_identity(ChangeHint::None);
             }
-            Err(error) => session.use_stored_ids(error),
+            Err(error) => {
+                session.state.borrow_mut().segment = segment::describe_missing(&session.source);
+                session.use_stored_ids(error);
+            }
         }
         if session.config.mode == Mode::Bucketing {
             session.load_bucketing(initial_bucketing).await;
@@ -199,22 +218,32 @@ impl Session {
             return self.fail(error);
         }
         log::info("segment unavailable; using the IDs segment stored");
+        self.state.borrow_mut().id_source = "storage";
         self.switch_to(stored, Context::new(), ChangeHint::None);
     }
 
     /// Keeps `live` as the instance to read, and listens to its identity events.
     fn attach(&self, live: JsValue) {
-        let subscribe = |event, hint| {
+        let subscribe = |event: &'static str, hint: Option<ChangeHint>| {
             let me = self.me.clone();
             Subscription::new(&live, event, move || {
                 if let Some(session) = me.upgrade() {
-                    session.on_segment_event(hint);
+                    if let Some(hint) = hint {
+                        session.on_segment_event(hint);
+                    }
+                    if event != "reset" {
+                        session.on_dispatched();
+                    }
                 }
             })
         };
+        // identify and reset change who the visitor is; page and track (and identify) tell that
+        // Segment has dispatched a call for the current visitor, which opens the gate.
         let subscriptions: Vec<_> = [
-            ("identify", ChangeHint::Identify),
-            ("reset", ChangeHint::Reset),
+            ("identify", Some(ChangeHint::Identify)),
+            ("reset", Some(ChangeHint::Reset)),
+            ("page", None),
+            ("track", None),
         ]
         .into_iter()
         .filter_map(|(event, hint)| subscribe(event, hint))
@@ -241,6 +270,50 @@ impl Session {
     /// The loaded analytics instance, if Segment was reached.
     pub(crate) fn live(&self) -> Option<JsValue> {
         self.state.borrow().live.clone()
+    }
+
+    /// Segment emitted a dispatched call: the visitor it carried is now known to Segment.
+    pub(crate) fn on_dispatched(&self) {
+        if self.sync_identity(ChangeHint::None) {
+            self.spawn_decide();
+        }
+        if let Some(key) = self.identity_key() {
+            self.delivery.mark_seen(key);
+        }
+    }
+
+    /// The gate's key of the current identity.
+    pub(crate) fn identity_key(&self) -> Option<IdentityKey> {
+        let state = self.state.borrow();
+        let identity = state.identity.as_ref()?;
+        Some(IdentityKey::new(
+            identity.visitor_id(),
+            identity.anonymous_id(),
+        ))
+    }
+
+    fn on_delivery_notice(&self, notice: Notice) {
+        match notice {
+            Notice::Held => self.warn_page(
+                "HITS_HELD",
+                "activations and hits held: Segment has not dispatched anything for this visitor yet",
+            ),
+            Notice::TrackNeeded(key) if self.identity_key() == Some(key) => {
+                let properties = js_sys::Object::new();
+                js::set(&properties, "source", &JsValue::from_str(crate::context::SDK_CLIENT));
+                self.track_in_segment("Flagship Visitor Seen", &properties.into());
+            }
+            Notice::TrackNeeded(_) => {}
+        }
+    }
+
+    /// Logs a warning and tells the page's `warning` listeners.
+    pub(crate) fn warn_page(&self, code: &str, message: &str) {
+        log::warn(&format!("{code}: {message}"));
+        let payload = js_sys::Object::new();
+        js::set(&payload, "code", &JsValue::from_str(code));
+        js::set(&payload, "message", &JsValue::from_str(message));
+        self.emit(Event::Warning, &payload.into());
     }
 
     /// Called by Segment's `identify`/`reset` events and by the plugin's `identify` hook.
@@ -501,13 +574,8 @@ impl Session {
     }
 
     fn fail(&self, error: Error) {
-        let log_line = format!("{}: {}", error.code(), error);
         let status = Status::after(&error);
-        if status == Status::FetchFailed {
-            log::error(&log_line);
-        } else {
-            log::warn(&log_line);
-        }
+        self.warn_page(error.code(), &error.to_string());
         let mut state = self.state.borrow_mut();
         state.status = status;
         state.last_error = Some(error);

@@ -2,6 +2,7 @@
 //! retry policy and stored form. Pure rules only; sending and storage live in `crate::browser`.
 
 pub mod activation;
+pub mod gate;
 pub mod hits;
 pub mod queue;
 pub mod retry;

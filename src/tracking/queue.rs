@@ -155,25 +155,36 @@ impl<T: Clone> Queue<T> {
         self.dropped.expired += (before - self.entries.len()) as u64;
     }
 
-    fn ready(&self, now_ms: f64) -> impl Iterator<Item = &Entry<T>> {
-        self.entries
-            .iter()
-            .filter(move |e| e.not_before_ms <= now_ms && !self.in_flight.contains(&e.id))
+    fn ready<'a>(
+        &'a self,
+        now_ms: f64,
+        allow: &'a impl Fn(&T) -> bool,
+    ) -> impl Iterator<Item = &'a Entry<T>> {
+        self.entries.iter().filter(move |e| {
+            e.not_before_ms <= now_ms && !self.in_flight.contains(&e.id) && allow(&e.item)
+        })
     }
 
     /// When a flush should happen: now (`Some(now)`) or at a later time; `None` when there is
     /// nothing to send or a send is under way (its completion reschedules).
     pub fn next_flush_at(&self, now_ms: f64) -> Option<f64> {
+        self.next_flush_at_where(now_ms, |_| true)
+    }
+
+    /// [`Queue::next_flush_at`] over the entries `allow` lets through (the others are held, e.g.
+    /// until Segment has seen their visitor).
+    pub fn next_flush_at_where(&self, now_ms: f64, allow: impl Fn(&T) -> bool) -> Option<f64> {
         if !self.in_flight.is_empty() {
             return None;
         }
-        if self.ready(now_ms).count() >= self.policy.batch_size {
+        if self.ready(now_ms, &allow).count() >= self.policy.batch_size {
             return Some(now_ms);
         }
         // A fresh entry waits for company up to the flush interval; one that failed already
         // waited and goes again as soon as its backoff ends.
         self.entries
             .iter()
+            .filter(|e| allow(&e.item))
             .map(|e| match e.attempts {
                 0 => e
                     .not_before_ms
@@ -187,12 +198,21 @@ impl<T: Clone> Queue<T> {
     /// Takes up to `batch_size` ready entries, oldest first, and marks them in flight. Expired
     /// entries are dropped first. `None` when a send is already under way or nothing is ready.
     pub fn take_batch(&mut self, now_ms: f64) -> Option<Vec<Entry<T>>> {
+        self.take_batch_where(now_ms, |_| true)
+    }
+
+    /// [`Queue::take_batch`] over the entries `allow` lets through.
+    pub fn take_batch_where(
+        &mut self,
+        now_ms: f64,
+        allow: impl Fn(&T) -> bool,
+    ) -> Option<Vec<Entry<T>>> {
         if !self.in_flight.is_empty() {
             return None;
         }
         self.expire(now_ms);
         let batch: Vec<Entry<T>> = self
-            .ready(now_ms)
+            .ready(now_ms, &allow)
             .take(self.policy.batch_size)
             .cloned()
             .collect();
@@ -203,15 +223,16 @@ impl<T: Clone> Queue<T> {
         Some(batch)
     }
 
-    /// Takes every entry for a last send before the page goes away (`pagehide`): the browser
-    /// owns a keepalive request's delivery from there, so they leave the queue.
-    pub fn drain(&mut self, now_ms: f64) -> Vec<Entry<T>> {
+    /// Takes every entry `allow` lets through for a last send before the page goes away
+    /// (`pagehide`): the browser owns a keepalive request's delivery from there, so they leave
+    /// the queue. Held entries stay, stored for the next page.
+    pub fn drain(&mut self, now_ms: f64, allow: impl Fn(&T) -> bool) -> Vec<Entry<T>> {
         self.expire(now_ms);
         let in_flight = std::mem::take(&mut self.in_flight);
         let (drained, kept): (Vec<_>, Vec<_>) = self
             .entries
             .drain(..)
-            .partition(|e| !in_flight.contains(&e.id));
+            .partition(|e| !in_flight.contains(&e.id) && allow(&e.item));
         self.entries = kept;
         self.in_flight = in_flight;
         drained

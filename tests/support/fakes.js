@@ -205,7 +205,12 @@ export function installScripted(key, anonymousId, identifyEventDelayMs) {
   const instance = {
     initialized: true,
     tracked,
-    track(event, properties) { tracked.push([event, properties]); },
+    // Like analytics-next, page/track emit their event once the call is delivered.
+    track(event, properties) {
+      tracked.push([event, properties]);
+      setTimeout(() => emit("track", event, properties), identifyEventDelayMs);
+    },
+    page() { setTimeout(() => emit("page"), identifyEventDelayMs); },
     user: () => user,
     on(event, fn) { (handlers[event] ||= []).push(fn); return instance; },
     off(event, fn) { handlers[event] = (handlers[event] || []).filter((f) => f !== fn); return instance; },

@@ -173,7 +173,9 @@ pub fn base_options() -> Value {
     json!({
         "envId": "env_test", "apiKey": "key_test_123456",
         "endpoints": {"decision": "https://decision.test", "events": "https://events.test"},
-        "segmentTimeoutMs": 300, "timeoutMs": 300, "logLevel": "none"
+        "segmentTimeoutMs": 300, "timeoutMs": 300, "logLevel": "none",
+        // The seen-by-Segment gate has its own suite (web_gate.rs); the others test what is sent.
+        "ensureSegmentKnows": "off"
     })
 }
 

@@ -63,6 +63,20 @@ fn a_failed_entry_goes_again_when_its_backoff_ends_not_after_the_interval() {
 }
 
 #[test]
+fn held_entries_neither_flush_nor_drain() {
+    let mut q = Queue::new(QueuePolicy {
+        batch_size: 1,
+        ..policy()
+    });
+    q.push("held", 0.0);
+    assert_eq!(q.next_flush_at_where(0.0, |i| *i != "held"), None);
+    assert!(q.take_batch_where(0.0, |i| *i != "held").is_none());
+    assert!(q.drain(0.0, |i| *i != "held").is_empty());
+    assert_eq!(q.len(), 1);
+    assert_eq!(q.next_flush_at(0.0), Some(0.0), "released, it goes at once");
+}
+
+#[test]
 fn backoff_doubles_with_jitter_and_is_capped() {
     assert_eq!(backoff_ms(0, 0.0), 1000.0);
     assert_eq!(backoff_ms(3, 0.0), 8000.0);
@@ -127,7 +141,7 @@ fn purge_and_drain() {
     q.push("keep", 0.0);
     q.push("drop", 0.0);
     assert_eq!(q.purge(|item| *item != "drop"), 1);
-    let drained = q.drain(1.0);
+    let drained = q.drain(1.0, |_| true);
     assert_eq!(drained.len(), 1);
     assert!(q.is_empty());
 }

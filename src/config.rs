@@ -105,6 +105,18 @@ pub struct Config {
     pub mode: Mode,
     /// How often the bucketing file is fetched again; 0 fetches it once.
     pub polling_interval_ms: u32,
+    /// Hits are sent at most this long after being queued.
+    pub flush_interval_ms: u32,
+    /// Hits are sent as soon as this many are queued.
+    pub batch_size: usize,
+    /// How long an exposure is remembered (across reloads) so that it is sent once.
+    pub activation_dedupe_ms: u32,
+    /// Also call `analytics.track("Experiment Viewed", …)` on each exposure.
+    pub segment_experiment_viewed: bool,
+    /// Hold activations and hits until Segment has dispatched a call for their visitor.
+    pub ensure_segment_knows: crate::tracking::gate::EnsureSegmentKnows,
+    /// How long the gate holds an identity.
+    pub segment_knows_timeout_ms: u32,
 }
 
 impl Default for Config {
@@ -125,6 +137,12 @@ impl Default for Config {
             keep_flags_during_refresh: true,
             mode: Mode::Api,
             polling_interval_ms: 60_000,
+            flush_interval_ms: 5000,
+            batch_size: 10,
+            activation_dedupe_ms: 30 * 60 * 1000,
+            segment_experiment_viewed: false,
+            ensure_segment_knows: crate::tracking::gate::EnsureSegmentKnows::Wait,
+            segment_knows_timeout_ms: 5000,
         }
     }
 }
@@ -178,11 +196,22 @@ pub fn check_base_url(field: &str, value: &str) -> Result<String, Error> {
 /// Longest polling interval: a day.
 pub const MAX_POLLING_MS: f64 = 86_400_000.0;
 
-/// Checks `pollingIntervalMs`: 0 (fetch once) up to a day.
-pub fn check_polling(value: f64) -> Result<u32, Error> {
+/// Checks `batchSize`: an integer from 1 to 100.
+pub fn check_batch_size(value: f64) -> Result<usize, Error> {
+    if value.fract() != 0.0 || !(1.0..=100.0).contains(&value) {
+        return Err(Error::option(
+            "batchSize",
+            "must be an integer between 1 and 100",
+        ));
+    }
+    Ok(value as usize)
+}
+
+/// Checks a long duration option (`pollingIntervalMs`, `activationDedupeMs`): 0 up to a day.
+pub fn check_long_millis(field: &str, value: f64) -> Result<u32, Error> {
     if !value.is_finite() || !(0.0..=MAX_POLLING_MS).contains(&value) {
         return Err(Error::option(
-            "pollingIntervalMs",
+            field,
             "must be a number of milliseconds between 0 and 86400000",
         ));
     }

@@ -53,6 +53,9 @@ pub enum Error {
     /// The bucketing file could not be fetched (network, timeout or non-2xx status).
     #[error("bucketing file unavailable: {0}")]
     BucketingFetch(String),
+    /// A hit was refused before sending: a required field is missing or a value breaks a rule.
+    #[error("hit refused: {0}")]
+    InvalidHit(&'static str),
     /// A request was aborted because the identity it was made for is no longer current.
     #[error("request aborted: the segment identity changed")]
     StaleIdentity,
@@ -73,6 +76,7 @@ impl Error {
             Error::VisitorMismatch => "VISITOR_MISMATCH",
             Error::BucketingMalformed(_) => "BUCKETING_MALFORMED",
             Error::BucketingFetch(_) => "BUCKETING_FETCH",
+            Error::InvalidHit(_) => "INVALID_HIT",
             Error::StaleIdentity => "STALE_IDENTITY",
         }
     }
@@ -107,6 +111,7 @@ mod tests {
             Error::VisitorMismatch,
             Error::BucketingMalformed("campaigns is not an array"),
             Error::BucketingFetch("http 404".into()),
+            Error::InvalidHit("ea is required"),
             Error::StaleIdentity,
         ];
         let codes: Vec<_> = all.iter().map(Error::code).collect();
@@ -124,6 +129,7 @@ mod tests {
                 "VISITOR_MISMATCH",
                 "BUCKETING_MALFORMED",
                 "BUCKETING_FETCH",
+                "INVALID_HIT",
                 "STALE_IDENTITY",
             ]
         );

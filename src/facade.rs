@@ -15,7 +15,7 @@ use js_sys::{Function, Object, Promise};
 use crate::browser::events::Event;
 use crate::browser::segment::SegmentSource;
 use crate::browser::session::Session;
-use crate::browser::{js, log, options};
+use crate::browser::{hit_input, js, log, options};
 use crate::context::SDK_VERSION;
 use crate::decision::ValueKind;
 use crate::error::Error;
@@ -61,10 +61,39 @@ export interface StartOptions {
   /** Targeting attributes sent with every decision. `fs_users`, `fs_client`, `fs_version` are set
    *  by the module. */
   context?: Record<string, ContextValue>;
-  /** `visitor_consent` sent with decisions; default true. */
+  /** The visitor's consent; default true. Without it no hit or activation is sent or stored, and
+   *  decisions are asked with visitor_consent: false. See also `setConsent`. */
   consent?: boolean;
   /** Console verbosity; default "warn". IDs and keys are redacted at every level. */
   logLevel?: "none" | "error" | "warn" | "info" | "debug";
+  /** "api" (default): the Decision API decides; "bucketing": decisions are made locally from the
+   *  environment's bucketing file, with no request per identity or context change. */
+  mode?: "api" | "bucketing";
+  /** Bucketing mode: how often the file is fetched again (If-Modified-Since), in ms; 0 fetches it
+   *  once. Default 60000. */
+  pollingIntervalMs?: number;
+  /** Bucketing mode: the environment's bucketing file already on the page (object or JSON text);
+   *  no request is made before the first decision. */
+  initialBucketing?: object | string;
+  /** Hits are sent at most this long after being queued, in ms; default 5000. */
+  flushIntervalMs?: number;
+  /** Hits are sent as soon as this many are queued; default 10 (1 to 100). */
+  batchSize?: number;
+  /** An exposure is sent once per visitor and variation within this window, across reloads;
+   *  default 1800000 (30 min). */
+  activationDedupeMs?: number;
+  /** Also call `analytics.track("Experiment Viewed", {experiment_id, experiment_name,
+   *  variation_id, variation_name})` on each exposure. Default false: AB Tasty's SegmentIO
+   *  connector already forwards the server-side event. */
+  segmentExperimentViewed?: boolean;
+  /** AB Tasty's SegmentIO connector drops events of a visitor Segment has not seen yet. "wait"
+   *  (default): hold activations and hits until analytics.js has dispatched a call for this
+   *  visitor, at most `segmentKnowsTimeoutMs`, then send anyway; "track": at the timeout, call
+   *  `analytics.track("Flagship Visitor Seen")` and send once it is dispatched; "off". Decisions
+   *  are never held. */
+  ensureSegmentKnows?: "wait" | "track" | "off";
+  /** How long the gate holds a visitor's events, in ms; default 5000. */
+  segmentKnowsTimeoutMs?: number;
   /** Segment traits copied into the context (allowlist, at most 50). String, number and boolean
    *  values are sent; others are skipped. A context value set by the page wins. Default none. */
   traits?: string[];
@@ -86,14 +115,93 @@ export interface ChangeEvent {
 
 /** Where the module stands. Every status but "READY" serves defaults. */
 export type Status =
-  | "STARTING" | "READY" | "REFRESHING" | "PANIC" | "SEGMENT_UNAVAILABLE" | "INVALID_VISITOR_ID"
+  | "STARTING" | "READY" | "REFRESHING" | "CACHED" | "PANIC" | "SEGMENT_UNAVAILABLE"
+  | "INVALID_VISITOR_ID"
   | "FETCH_FAILED" | "CLOSED";
 
 /** Stable error codes, found on `error.code` and `lastError.code`. */
 export type ErrorCode =
   | "INVALID_OPTIONS" | "SEGMENT_UNAVAILABLE" | "SEGMENT_TIMEOUT" | "INVALID_VISITOR_ID"
   | "DECISION_TIMEOUT" | "DECISION_NETWORK" | "DECISION_HTTP" | "DECISION_MALFORMED"
-  | "VISITOR_MISMATCH" | "BUCKETING_MALFORMED" | "STALE_IDENTITY";
+  | "VISITOR_MISMATCH" | "BUCKETING_MALFORMED" | "BUCKETING_FETCH" | "INVALID_HIT"
+  | "STALE_IDENTITY";
+
+/** Delivery counters of one kind of request. */
+export interface DeliveryCounters {
+  queued: number;
+  sent: number;
+  dropped: number;
+}
+
+/** What `diagnose()` returns. */
+export interface Diagnosis {
+  version: string;
+  status: Status;
+  lastError: FlagshipError | null;
+  mode: "api" | "bucketing";
+  /** Redacted: the first characters and the length. */
+  visitorId: string | null;
+  anonymousId: string | null;
+  consent: boolean;
+  segment: {
+    flavour: "analytics.js 2.0" | "analytics-next (npm)" | "analytics-next instance"
+      | "classic analytics.js" | "absent" | "blocked" | "unknown";
+    version: string | null;
+    /** Where the visitor's IDs came from. */
+    idSource: "segment" | "storage" | "none";
+    /** Whether Segment's cookie and localStorage copies of ajs_anonymous_id agree (they diverge
+     *  across subdomains); null when one is missing. */
+    cookieAndStorageAgree: boolean | null;
+  };
+  /** Whether Segment has dispatched a call for the current visitor (see ensureSegmentKnows). */
+  seenBySegment: boolean | null;
+  /** Identities whose events went out before Segment knew them, after the gate's timeout. */
+  sentBeforeSegmentKnew: number;
+  hits: DeliveryCounters;
+  activations: DeliveryCounters;
+  endpoints: Required<Endpoints>;
+  envId: string;
+  /** Redacted. */
+  apiKey: string;
+}
+
+/** Properties of an EVENT hit. */
+export interface EventProperties {
+  label?: string;
+  /** An integer >= 0. */
+  value?: number;
+  /** Default "Action Tracking". */
+  category?: "Action Tracking" | "User Engagement";
+}
+
+/** A TRANSACTION hit. */
+export interface Transaction {
+  id: string;
+  /** The goal name. */
+  affiliation: string;
+  revenue?: number;
+  tax?: number;
+  shipping?: number;
+  /** ISO 4217, three letters. */
+  currency?: string;
+  coupon?: string;
+  /** An integer >= 0. */
+  itemCount?: number;
+  shippingMethod?: string;
+  paymentMethod?: string;
+}
+
+/** An ITEM hit: one line of a transaction. */
+export interface Item {
+  transactionId: string;
+  name: string;
+  /** SKU. */
+  code: string;
+  price?: number;
+  /** An integer >= 0. */
+  quantity?: number;
+  category?: string;
+}
 
 /** The last failure, as plain data. */
 export interface FlagshipError {
@@ -141,13 +249,33 @@ export class FlagshipSegment {
    *  that throws is logged and does not affect the module. */
   on(event: "change", listener: (event: ChangeEvent) => void): void;
   on(event: "flags", listener: (flags: Record<string, FlagValue>) => void): void;
+  /** Problems as they happen: a failed decision, events held for Segment, … */
+  on(event: "warning", listener: (warning: { code: string; message: string }) => void): void;
   /** Removes a listener added with `on`. */
-  off(event: "change" | "flags", listener: (...args: any[]) => void): void;
+  off(event: "change" | "flags" | "warning", listener: (...args: any[]) => void): void;
   /** Merges attributes into the context and fetches decisions again if that changed anything.
    *  Resolves when the new decision is applied; rejects with INVALID_OPTIONS for bad values. */
   updateContext(context: Record<string, ContextValue>): Promise<void>;
-  /** Stops the module: later reads return defaults, nothing more is sent, listeners are removed. */
-  close(): void;
+  /** Hits: built from the Segment identity of the moment (vid = anonymousId, cuid = userId),
+   *  queued, batched, kept in localStorage until delivered, retried with backoff, flushed on
+   *  pagehide. Each returns false (with a console warning, code INVALID_HIT) when the hit is
+   *  refused, or when it is not sent because there is no consent or no Segment identity. */
+  track(action: string, properties?: EventProperties): boolean;
+  transaction(transaction: Transaction): boolean;
+  item(item: Item): boolean;
+  /** A PAGEVIEW hit for `url`, by default the current location. */
+  page(url?: string): boolean;
+  /** Gives or withdraws consent and sends the consent hit. Withdrawing purges this visitor's
+   *  queued hits and activations; decisions go on with visitor_consent: false. */
+  setConsent(granted: boolean): void;
+  /** A plain object describing the module's state, safe to paste in a support ticket (IDs and
+   *  the API key are redacted). */
+  diagnose(): Diagnosis;
+  /** Sends every queued hit and activation now. */
+  flush(): Promise<void>;
+  /** Sends what is queued, then stops: later reads return defaults, nothing more is sent,
+   *  listeners are removed. */
+  close(): Promise<void>;
   free(): void;
 }
 
@@ -297,10 +425,65 @@ impl FlagshipSegment {
         })
     }
 
-    /// Stops the module.
-    pub fn close(&self) {
-        self.session.close();
+    /// Sends an EVENT hit; false (with a warning) when refused or not sent.
+    pub fn track(&self, action: JsValue, properties: JsValue) -> bool {
+        hit_result(hit_input::event(&action, &properties).and_then(|k| self.session.track_hit(k)))
     }
+
+    /// Sends a TRANSACTION hit.
+    pub fn transaction(&self, properties: JsValue) -> bool {
+        hit_result(hit_input::transaction(&properties).and_then(|k| self.session.track_hit(k)))
+    }
+
+    /// Sends an ITEM hit.
+    pub fn item(&self, properties: JsValue) -> bool {
+        hit_result(hit_input::item(&properties).and_then(|k| self.session.track_hit(k)))
+    }
+
+    /// Sends a PAGEVIEW hit for `url` (default: the current location).
+    pub fn page(&self, url: JsValue) -> bool {
+        hit_result(hit_input::page_view(&url).and_then(|k| self.session.track_hit(k)))
+    }
+
+    /// Gives or withdraws the visitor's consent, and sends the consent hit.
+    #[wasm_bindgen(js_name = setConsent)]
+    pub fn set_consent(&self, granted: JsValue) {
+        match granted.as_bool() {
+            Some(granted) => self.session.set_consent(granted),
+            None => log::warn("setConsent: expects a boolean; consent unchanged"),
+        }
+    }
+
+    /// A plain object describing the module's state for support tickets: nothing in it is a
+    /// full ID or key.
+    pub fn diagnose(&self) -> JsValue {
+        self.session.diagnose()
+    }
+
+    /// Sends every queued hit and activation now.
+    pub fn flush(&self) -> Promise {
+        let session = Rc::clone(&self.session);
+        wasm_bindgen_futures::future_to_promise(async move {
+            session.flush().await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Sends what is queued, then stops the module.
+    pub fn close(&self) -> Promise {
+        let sent = self.session.close();
+        wasm_bindgen_futures::future_to_promise(async move {
+            sent.await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+fn hit_result(result: Result<bool, Error>) -> bool {
+    result.unwrap_or_else(|error| {
+        log::warn(&format!("{}: {}", error.code(), error));
+        false
+    })
 }
 
 fn listener_args(event: &JsValue, listener: JsValue) -> Option<(Event, Function)> {

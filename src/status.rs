@@ -14,6 +14,9 @@ pub enum Status {
     /// The identity or context changed and its decision is being fetched; reads return the
     /// previous flags (or defaults, with `keepFlagsDuringRefresh: false`) and expose nothing.
     Refreshing,
+    /// The Decision API failed; flags come from this identity's last good decision (see
+    /// `lastError` for the failure).
+    Cached,
     /// The environment is in panic mode: defaults, no exposure.
     Panic,
     /// Segment is absent, blocked or too slow, and no fallback applied: no request was sent.
@@ -33,6 +36,7 @@ impl Status {
             Status::Starting => "STARTING",
             Status::Ready => "READY",
             Status::Refreshing => "REFRESHING",
+            Status::Cached => "CACHED",
             Status::Panic => "PANIC",
             Status::SegmentUnavailable => "SEGMENT_UNAVAILABLE",
             Status::InvalidVisitorId => "INVALID_VISITOR_ID",

@@ -70,7 +70,7 @@ async fn fetches_the_file_and_decides_locally() {
     );
     // Exposure is the same as in API mode.
     fs.get_flag("color".into(), "x".into(), None);
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
     let activation = &calls_to("/activate")[0].body["batch"][0];
     assert_eq!(
         activation,
@@ -141,7 +141,9 @@ async fn polling_honours_last_modified_and_keeps_the_last_good_file() {
     sleep(60).await;
     assert_eq!(read(&fs, "color").as_deref(), Some("red"));
     assert_eq!(recorded(&flags).last().unwrap()["color"], "red");
-    fs.close();
+    wasm_bindgen_futures::JsFuture::from(fs.close())
+        .await
+        .unwrap();
     let polls = calls_to("bucketing.json").len();
     sleep(150).await;
     assert_eq!(

@@ -21,6 +21,7 @@ async fn scripted_start(opts: Value) -> (FlagshipSegment, JsValue) {
     let analytics = install_scripted("analytics", "anon-1", IDENTIFY_EVENT_MS);
     route("/campaigns", json!([echo(0)]));
     route("/activate", json!([{"status": 204, "body": ""}]));
+    route("events.test", json!([{"status": 200, "body": ""}]));
     let fs = start(options(opts)).await.unwrap();
     (fs, analytics)
 }
@@ -29,10 +30,11 @@ fn s(v: &str) -> JsValue {
     JsValue::from_str(v)
 }
 
-/// Reads `who` (exposing it) and lets the activation leave.
+/// Reads `who` (exposing it), sends a hit, and lets both leave.
 async fn read_and_expose(fs: &FlagshipSegment) -> Option<String> {
     let who = fs.get_flag(s("who"), s("nobody"), None).as_string();
-    sleep(20).await;
+    assert!(fs.track(s("step"), JsValue::UNDEFINED));
+    JsFuture::from(fs.flush()).await.unwrap();
     who
 }
 
@@ -51,9 +53,22 @@ fn last_body(part: &str) -> Value {
     calls_to(part).last().expect("a request").body.clone()
 }
 
-/// Every request since `from` (an index into `calls()`) carries exactly these IDs.
+/// Every request since `from` (an index into `calls()`) carries exactly these IDs, laid out as
+/// contract §2 says: decisions and activations `U` + `A`, hits `vid: A` + `cuid: U`.
 fn all_since(from: usize, visitor: &str, anonymous: Option<&str>) {
+    let (hit_vid, hit_cuid) = match anonymous {
+        Some(a) => (a, Some(visitor)),
+        None => (visitor, None),
+    };
+    let mut hits = 0;
     for call in &calls()[from..] {
+        if call.url.contains("events.test") {
+            for hit in call.body["h"].as_array().unwrap() {
+                assert_eq!(hit["vid"], hit_vid, "{hit}");
+                assert_eq!(hit["cuid"], json!(hit_cuid), "{hit}");
+                hits += 1;
+            }
+        }
         if call.url.contains("/campaigns") {
             assert_eq!(call.body["visitor_id"], visitor, "{}", call.url);
             assert_eq!(call.body["anonymous_id"], json!(anonymous));
@@ -65,6 +80,7 @@ fn all_since(from: usize, visitor: &str, anonymous: Option<&str>) {
             }
         }
     }
+    assert!(hits > 0, "a hit was sent in this step");
 }
 
 #[wasm_bindgen_test]
@@ -107,7 +123,7 @@ async fn follows_identify_identify_reset_and_set_anonymous_id() {
     let mark = calls().len();
     call(&analytics, "setAnonymousId", &[s("anon-custom")]);
     fs.get_flag(s("banner"), s("none"), None);
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
     settled(&fs).await;
     assert_eq!(read_and_expose(&fs).await.as_deref(), Some("anon-custom"));
     all_since(mark, "anon-custom", None);
@@ -214,7 +230,7 @@ async fn previous_flags_during_refresh_by_default_without_exposure() {
             .as_deref(),
         Some("anon-1")
     );
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
     assert!(
         calls_to("/activate").is_empty(),
         "no exposure while refreshing"
@@ -313,7 +329,9 @@ async fn stub_replaced_by_instance_is_subscribed_and_close_unsubscribes() {
         call(&analytics, "listenerCount", &[s("reset")]).as_f64(),
         Some(1.0)
     );
-    fs.close();
+    wasm_bindgen_futures::JsFuture::from(fs.close())
+        .await
+        .unwrap();
     assert_eq!(
         call(&analytics, "listenerCount", &[s("identify")]).as_f64(),
         Some(0.0)
@@ -348,7 +366,7 @@ async fn plugin_reacts_to_identify_before_segments_event() {
     assert_eq!(calls_to("/campaigns").len(), 1);
     call(&analytics, "identify", &[s("user-U")]);
     // Segment's own identify event is 500 ms away; the plugin hook already switched.
-    sleep(50).await;
+    sleep(DELIVERED_MS).await;
     assert_eq!(last_body("/campaigns")["visitor_id"], "user-U");
     assert_eq!(last_body("/campaigns")["anonymous_id"], "anon-1");
 }

@@ -83,7 +83,7 @@ async fn panic_mode_serves_defaults() {
             .as_deref(),
         Some("red")
     );
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
     assert!(
         calls_to("/activate").is_empty(),
         "no exposure in panic mode"
@@ -158,7 +158,7 @@ async fn response_for_another_visitor_is_refused() {
             .as_deref(),
         Some("red")
     );
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
     assert!(calls_to("/activate").is_empty());
 }
 

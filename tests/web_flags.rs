@@ -87,7 +87,7 @@ async fn first_read_sends_one_exposure_with_the_segment_ids() {
     for _ in 0..50 {
         read(&fs, "btnColor", "red".into());
     }
-    sleep(50).await;
+    sleep(DELIVERED_MS).await;
     let activations = calls_to("/activate");
     assert_eq!(
         activations.len(),
@@ -117,15 +117,15 @@ async fn each_variation_is_exposed_once() {
     read(&fs, "btnColor", "red".into());
     read(&fs, "size", JsValue::from_f64(0.0));
     read(&fs, "banner", "none".into());
-    sleep(50).await;
-    let exposed: Vec<_> = calls_to("/activate")
-        .iter()
-        .map(|c| c.body["batch"][0]["vaid"].clone())
-        .collect();
+    sleep(DELIVERED_MS).await;
+    let calls = calls_to("/activate");
+    assert_eq!(calls.len(), 1, "reads of one render go out as one batch");
+    let items = calls[0].body["batch"].as_array().unwrap().clone();
+    let exposed: Vec<_> = items.iter().map(|item| item["vaid"].clone()).collect();
     assert_eq!(exposed, [json!("v1"), json!("v9")]);
-    for call in calls_to("/activate") {
-        assert_eq!(call.body["batch"][0]["vid"], "anon-1");
-        assert_eq!(call.body["batch"][0]["aid"], json!(null));
+    for item in items {
+        assert_eq!(item["vid"], "anon-1");
+        assert_eq!(item["aid"], json!(null));
     }
 }
 
@@ -134,10 +134,10 @@ async fn null_value_exposes_missing_and_mismatch_do_not() {
     let fs = ready(None).await;
     read(&fs, "missing", "red".into());
     read(&fs, "btnColor", JsValue::from_f64(1.0));
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
     assert!(calls_to("/activate").is_empty());
     read(&fs, "discount", JsValue::from_f64(5.0));
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
     assert_eq!(calls_to("/activate").len(), 1);
 }
 
@@ -146,35 +146,69 @@ async fn reading_without_exposure_then_exposing() {
     let fs = ready(None).await;
     let value = fs.get_flag("btnColor".into(), "red".into(), Some(false));
     assert_eq!(value.as_string().as_deref(), Some("blue"));
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
     assert!(calls_to("/activate").is_empty());
     assert!(fs.expose_flag("btnColor".into()));
     assert!(!fs.expose_flag("missing".into()));
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
     assert_eq!(calls_to("/activate").len(), 1);
 }
 
 #[wasm_bindgen_test]
-async fn failed_exposure_is_retried_on_next_read_but_client_errors_are_not() {
+async fn failed_exposure_is_retried_with_backoff_and_a_rejected_one_is_not() {
     reset().await;
     install_loaded("analytics", None, some("anon-1"));
     route("/campaigns", json!([decision_for("anon-1")]));
     route(
         "/activate",
-        json!([{"networkError": true}, {"status": 400, "body": "{}"}]),
+        json!([{"networkError": true}, {"status": 204, "body": ""}]),
     );
     let fs = start(options(base_options())).await.unwrap();
     read(&fs, "btnColor", "red".into());
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
+    assert_eq!(calls_to("/activate").len(), 1);
+    // No read needed: the queue retries after its backoff (1 to 2 s for the first retry).
+    for _ in 0..30 {
+        if calls_to("/activate").len() == 2 {
+            break;
+        }
+        sleep(100).await;
+    }
+    let sent = calls_to("/activate");
+    assert_eq!(sent.len(), 2, "retried once");
+    assert_eq!(
+        sent[0].body["batch"],
+        sent[1].body["batch"]
+            .clone()
+            .as_array()
+            .map(|b| {
+                let mut b = b.clone();
+                b[0]["qt"] = sent[0].body["batch"][0]["qt"].clone();
+                json!(b)
+            })
+            .unwrap(),
+        "the same exposure"
+    );
     read(&fs, "btnColor", "red".into());
-    sleep(30).await;
-    read(&fs, "btnColor", "red".into());
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
     assert_eq!(
         calls_to("/activate").len(),
         2,
-        "retried after a network failure, not after a 400"
+        "delivered, so not sent again"
     );
+
+    // A 400 is final: later reads do not send the exposure again.
+    reset().await;
+    install_loaded("analytics", None, some("anon-2"));
+    route("/campaigns", json!([decision_for("anon-2")]));
+    route("/activate", json!([{"status": 400, "body": "{}"}]));
+    let fs = start(options(base_options())).await.unwrap();
+    for _ in 0..3 {
+        read(&fs, "btnColor", "red".into());
+        sleep(DELIVERED_MS).await;
+    }
+    assert_eq!(calls_to("/activate").len(), 1);
+    assert_eq!(json_of(&fs.diagnose())["activations"]["dropped"], 1);
 }
 
 #[wasm_bindgen_test]
@@ -192,7 +226,7 @@ async fn metadata_and_snapshot() {
         json!({"btnColor": "blue", "size": 3, "newCheckout": true, "tiers": [1, 2],
                "copy": {"title": "Hi"}, "banner": "sale"})
     );
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
     assert!(
         calls_to("/activate").is_empty(),
         "metadata and snapshot do not expose"
@@ -223,12 +257,14 @@ async fn bad_keys_never_throw() {
 #[wasm_bindgen_test]
 async fn close_stops_everything() {
     let fs = ready(None).await;
-    fs.close();
+    wasm_bindgen_futures::JsFuture::from(fs.close())
+        .await
+        .unwrap();
     assert_eq!(fs.status(), "CLOSED");
     assert_eq!(
         read(&fs, "btnColor", "red".into()).as_string().as_deref(),
         Some("red")
     );
-    sleep(30).await;
+    sleep(DELIVERED_MS).await;
     assert!(calls_to("/activate").is_empty());
 }

@@ -13,6 +13,8 @@ pub(crate) enum Event {
     Change,
     /// New flags were applied.
     Flags,
+    /// Something the page's integrators should know: `{code, message}`.
+    Warning,
 }
 
 impl Event {
@@ -21,6 +23,7 @@ impl Event {
         match name {
             "change" => Some(Event::Change),
             "flags" => Some(Event::Flags),
+            "warning" => Some(Event::Warning),
             _ => None,
         }
     }

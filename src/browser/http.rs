@@ -128,3 +128,27 @@ fn network(error: JsValue) -> SendError {
         .unwrap_or_else(|| "fetch failed".into());
     SendError::Network(message)
 }
+
+/// Starts a keepalive POST now and forgets it: for `pagehide`, when there is no later to await
+/// an answer in. The request outlives the page; its failure is nobody's to handle.
+pub(crate) fn post_and_forget(request: &HttpRequest) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(headers) = Headers::new() else {
+        return;
+    };
+    for (name, value) in &request.headers {
+        let _ = headers.set(name, value);
+    }
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    init.set_body(&JsValue::from_str(&request.body));
+    super::js::set(&init, "keepalive", &JsValue::TRUE);
+    let promise = window.fetch_with_str_and_init(&request.url, &init);
+    // A rejection nobody handles would be reported on the page's console as an error.
+    let ignore = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new(|_| {});
+    let _ = promise.catch(&ignore);
+    ignore.forget();
+}

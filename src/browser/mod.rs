@@ -3,7 +3,10 @@
 //! core modules.
 
 pub(crate) mod bucketing_file;
+pub(crate) mod delivery;
 pub(crate) mod events;
+pub(crate) mod hit_input;
+pub(crate) mod hits;
 pub(crate) mod http;
 pub(crate) mod js;
 pub(crate) mod log;
@@ -11,5 +14,6 @@ pub(crate) mod options;
 pub(crate) mod reads;
 pub(crate) mod segment;
 pub(crate) mod session;
+pub(crate) mod storage;
 pub(crate) mod stored_ids;
 pub(crate) mod timer;

@@ -9,14 +9,16 @@ use wasm_bindgen::JsValue;
 use super::js;
 use super::segment::{primitive, SegmentSource};
 use crate::config::{
-    check_base_url, check_credential, check_millis, check_polling, Config, Fallback, LogLevel, Mode,
+    check_base_url, check_batch_size, check_credential, check_long_millis, check_millis, Config,
+    Fallback, LogLevel, Mode,
 };
 use crate::context::{Context, RESERVED_KEYS};
 use crate::error::Error;
 use crate::identity::IdPolicy;
+use crate::tracking::gate::EnsureSegmentKnows;
 
 /// Every option `start` knows. Others are reported with a warning (likely typos).
-const KNOWN: [&str; 17] = [
+const KNOWN: [&str; 23] = [
     "envId",
     "apiKey",
     "endpoints",
@@ -34,6 +36,12 @@ const KNOWN: [&str; 17] = [
     "mode",
     "pollingIntervalMs",
     "initialBucketing",
+    "flushIntervalMs",
+    "batchSize",
+    "activationDedupeMs",
+    "segmentExperimentViewed",
+    "ensureSegmentKnows",
+    "segmentKnowsTimeoutMs",
 ];
 
 /// Most traits that can be copied into the context.
@@ -159,7 +167,33 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
         Some(_) => return Err(Error::option("mode", "must be \"api\" or \"bucketing\"")),
     };
     if let Some(ms) = number(options, "pollingIntervalMs")? {
-        config.polling_interval_ms = check_polling(ms)?;
+        config.polling_interval_ms = check_long_millis("pollingIntervalMs", ms)?;
+    }
+    if let Some(ms) = number(options, "flushIntervalMs")? {
+        config.flush_interval_ms = check_millis("flushIntervalMs", ms)?;
+    }
+    if let Some(size) = number(options, "batchSize")? {
+        config.batch_size = check_batch_size(size)?;
+    }
+    if let Some(ms) = number(options, "activationDedupeMs")? {
+        config.activation_dedupe_ms = check_long_millis("activationDedupeMs", ms)?;
+    }
+    if let Some(on) = boolean(options, "segmentExperimentViewed")? {
+        config.segment_experiment_viewed = on;
+    }
+    config.ensure_segment_knows = match string(options, "ensureSegmentKnows")?.as_deref() {
+        None | Some("wait") => EnsureSegmentKnows::Wait,
+        Some("track") => EnsureSegmentKnows::Track,
+        Some("off") => EnsureSegmentKnows::Off,
+        Some(_) => {
+            return Err(Error::option(
+                "ensureSegmentKnows",
+                "must be \"wait\", \"track\" or \"off\"",
+            ))
+        }
+    };
+    if let Some(ms) = number(options, "segmentKnowsTimeoutMs")? {
+        config.segment_knows_timeout_ms = check_millis("segmentKnowsTimeoutMs", ms)?;
     }
     let initial = js::get(options, "initialBucketing");
     let initial_bucketing = if initial.is_undefined() || initial.is_null() {

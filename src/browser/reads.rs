@@ -5,15 +5,14 @@ use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
 
-use super::http;
+use super::delivery::properties;
 use super::session::Session;
 use super::timer::now_ms;
 use super::{js, log};
-use crate::decision::{FlagMetadata, ReadOutcome, ValueKind};
+use crate::decision::{Campaign, FlagMetadata, ReadOutcome, ValueKind};
 use crate::identity::ChangeHint;
 use crate::status::Status;
-use crate::tracking::retry::is_retryable;
-use crate::tracking::{activation_request, Activation};
+use crate::tracking::Activation;
 
 impl Session {
     /// Reads `key`; `None` means "return the caller's default". Sends the exposure when asked to
@@ -33,15 +32,18 @@ impl Session {
                 ));
             }
             let activation = match (expose, read.expose, &state.identity) {
-                (true, Some(campaign), Some(identity)) => {
-                    Some(Activation::new(identity, campaign, now_ms()))
-                }
+                (true, Some(campaign), Some(identity)) => Some((
+                    Activation::new(identity, campaign, now_ms()),
+                    self.config
+                        .segment_experiment_viewed
+                        .then(|| experiment_viewed(campaign)),
+                )),
                 _ => None,
             };
             (read.value.map(js::to_js), activation)
         };
-        if let Some(activation) = activation {
-            self.expose(activation);
+        if let Some((activation, viewed)) = activation {
+            self.expose(activation, viewed);
         }
         value
     }
@@ -51,11 +53,16 @@ impl Session {
         let activation = {
             let state = self.state.borrow();
             match (state.flags.campaign_of(key), &state.identity) {
-                (Some(campaign), Some(identity)) => Activation::new(identity, campaign, now_ms()),
+                (Some(campaign), Some(identity)) => (
+                    Activation::new(identity, campaign, now_ms()),
+                    self.config
+                        .segment_experiment_viewed
+                        .then(|| experiment_viewed(campaign)),
+                ),
                 _ => return false,
             }
         };
-        self.expose(activation);
+        self.expose(activation.0, activation.1);
         true
     }
 
@@ -68,12 +75,17 @@ impl Session {
         }
     }
 
-    fn expose(self: &Rc<Self>, activation: Activation) {
+    /// Queues the exposure of `campaign`'s variation, once per dedupe window, after checking
+    /// that Segment still reports the identity the flags were decided for.
+    fn expose(self: &Rc<Self>, activation: Activation, viewed: Option<JsValue>) {
         {
             let state = self.state.borrow();
-            if state.status != Status::Ready || state.exposures.contains(&activation) {
+            if !matches!(state.status, Status::Ready | Status::Cached) || !state.consent {
                 return;
             }
+        }
+        if self.delivery.already_exposed(&activation) {
+            return;
         }
         // The flags were decided for the identity Segment had then; if it has changed since,
         // this exposure would carry a stale ID. Re-decide instead.
@@ -81,25 +93,20 @@ impl Session {
             self.spawn_decide();
             return;
         }
-        if !self.state.borrow_mut().exposures.record(&activation) {
-            return;
-        }
-        let session = Rc::clone(self);
-        wasm_bindgen_futures::spawn_local(async move {
-            let request =
-                activation_request(&session.config, std::slice::from_ref(&activation), now_ms());
-            let status = match http::post(&request, session.config.timeout_ms, true, None).await {
-                Ok(response) if (200..300).contains(&response.status) => return,
-                Ok(response) => Some(response.status),
-                Err(_) => None,
-            };
-            log::warn(&format!(
-                "activation not delivered ({})",
-                status.map_or("no answer".to_owned(), |s| format!("http {s}"))
-            ));
-            if is_retryable(status) {
-                session.state.borrow_mut().exposures.forget(&activation);
+        if self.delivery.expose(activation) {
+            if let Some(properties) = viewed {
+                self.track_in_segment("Experiment Viewed", &properties);
             }
-        });
+        }
     }
+}
+
+/// The Segment A/B testing spec's `Experiment Viewed` properties of `campaign`.
+fn experiment_viewed(campaign: &Campaign) -> JsValue {
+    properties(&[
+        ("experiment_id", Some(&campaign.id)),
+        ("experiment_name", campaign.name.as_deref()),
+        ("variation_id", Some(&campaign.variation.id)),
+        ("variation_name", campaign.variation.name.as_deref()),
+    ])
 }

@@ -193,6 +193,47 @@ async fn within(promise: Promise, ms: u32) -> Option<JsValue> {
     (!Object::is(&value, &expired)).then_some(value)
 }
 
+/// Which Segment the page has, for `diagnose()`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SegmentInfo {
+    /// "analytics.js 2.0", "analytics-next (npm)", "classic analytics.js", "absent" or "blocked".
+    pub(crate) flavour: &'static str,
+    /// `analytics.VERSION`, when there is one.
+    pub(crate) version: Option<String>,
+}
+
+/// Describes a loaded instance. Classic analytics.js is 3.x/4.x; analytics.js 2.0 is 1.x.
+pub(crate) fn describe_loaded(source: &SegmentSource, live: &JsValue) -> SegmentInfo {
+    let version = js::get(live, "VERSION").as_string();
+    let flavour = match source {
+        SegmentSource::Instance(given) if js::is_thenable(given) => "analytics-next (npm)",
+        _ if version
+            .as_deref()
+            .is_some_and(|v| v.starts_with('3') || v.starts_with('4')) =>
+        {
+            "classic analytics.js"
+        }
+        SegmentSource::Instance(_) => "analytics-next instance",
+        SegmentSource::Global(_) => "analytics.js 2.0",
+    };
+    SegmentInfo { flavour, version }
+}
+
+/// Describes what was found when no loaded instance was: nothing, or a snippet stub that never
+/// loaded (blocked by an extension, a CSP or the network).
+pub(crate) fn describe_missing(source: &SegmentSource) -> SegmentInfo {
+    let current = source.current();
+    let flavour = if current.is_undefined() || current.is_null() {
+        "absent"
+    } else {
+        "blocked"
+    };
+    SegmentInfo {
+        flavour,
+        version: None,
+    }
+}
+
 /// A listener registered with `analytics.on(event, …)`; dropping it calls `analytics.off`.
 #[must_use = "dropping a Subscription unsubscribes it"]
 #[derive(Debug)]

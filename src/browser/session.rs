@@ -10,18 +10,26 @@ use wasm_bindgen::JsValue;
 use web_sys::AbortController;
 
 use super::bucketing_file::{self, Fetched};
+use super::delivery::{Delivery, Notice};
 use super::events::{dispatch, Event, Listeners};
 use super::http::{self, SendError};
 use super::segment::{self, SegmentSource, Subscription};
+use super::storage::Store;
+use super::timer::now_ms;
 use super::timer::sleep;
 use super::{js, log, stored_ids};
 use crate::bucketing::{self, parse_bucketing, BucketingFile};
 use crate::config::{Config, Fallback, Mode};
 use crate::context::{full_context, Context};
+use crate::decision::cache::DecisionCache;
 use crate::decision::{campaigns_request, interpret_campaigns_response, Decision, FlagStore};
+
+/// Where the last good decisions are kept (`flagship-segment:{envId}:decisions`).
+const CACHE_KEY: &str = "decisions";
 use crate::error::Error;
 use crate::identity::{classify, redact, resolve, ChangeHint, ChangeReason, Identity, SegmentIds};
 use crate::status::Status;
+use crate::tracking::gate::IdentityKey;
 
 /// The mutable part of a session. Never borrowed across an `.await` or a page callback.
 #[derive(Debug, Default)]
@@ -38,13 +46,18 @@ pub(super) struct State {
     /// Context from allowlisted Segment traits.
     traits: Context,
     pub(super) flags: FlagStore,
-    pub(super) exposures: crate::tracking::ExposureLog,
+    /// The visitor's consent: without it nothing is sent or stored about them but decisions.
+    pub(super) consent: bool,
     /// Bumped whenever identity or context change, so an older answer is recognised as stale.
     generation: u64,
     in_flight: Option<AbortController>,
     /// The last good bucketing file (mode "bucketing"), and its `Last-Modified`.
     bucketing: Option<Rc<BucketingFile>>,
     last_modified: Option<String>,
+    /// Which Segment this is, for `diagnose()`.
+    pub(super) segment: segment::SegmentInfo,
+    /// Where the IDs came from: "segment", "storage" or "none".
+    pub(super) id_source: &'static str,
 }
 
 impl State {
@@ -75,6 +88,8 @@ impl State {
 pub(crate) struct Session {
     pub(super) config: Config,
     source: SegmentSource,
+    pub(super) delivery: Rc<Delivery>,
+    store: Store,
     pub(super) state: RefCell<State>,
     listeners: RefCell<Listeners>,
     subscriptions: RefCell<Vec<Subscription>>,
@@ -92,20 +107,37 @@ impl Session {
         let session = Rc::new_cyclic(|me| Session {
             state: RefCell::new(State {
                 page_context: config.context.clone(),
+                consent: config.consent,
                 ..State::default()
             }),
+            delivery: Delivery::new(&config),
+            store: Store::new(&config.env_id),
             config,
             source,
             listeners: RefCell::default(),
             subscriptions: RefCell::default(),
             me: me.clone(),
         });
+        let me = Rc::downgrade(&session);
+        session.delivery.on_notice(move |notice| {
+            if let Some(session) = me.upgrade() {
+                session.on_delivery_notice(notice);
+            }
+        });
         match segment::connect(&session.source, session.config.segment_timeout_ms).await {
             Ok(live) => {
+                {
+                    let mut state = session.state.borrow_mut();
+                    state.segment = segment::describe_loaded(&session.source, &live);
+                    state.id_source = "segment";
+                }
                 session.attach(live);
                 session.sync_identity(ChangeHint::None);
             }
-            Err(error) => session.use_stored_ids(error),
+            Err(error) => {
+                session.state.borrow_mut().segment = segment::describe_missing(&session.source);
+                session.use_stored_ids(error);
+            }
         }
         if session.config.mode == Mode::Bucketing {
             session.load_bucketing(initial_bucketing).await;
@@ -186,22 +218,32 @@ impl Session {
             return self.fail(error);
         }
         log::info("segment unavailable; using the IDs segment stored");
+        self.state.borrow_mut().id_source = "storage";
         self.switch_to(stored, Context::new(), ChangeHint::None);
     }
 
     /// Keeps `live` as the instance to read, and listens to its identity events.
     fn attach(&self, live: JsValue) {
-        let subscribe = |event, hint| {
+        let subscribe = |event: &'static str, hint: Option<ChangeHint>| {
             let me = self.me.clone();
             Subscription::new(&live, event, move || {
                 if let Some(session) = me.upgrade() {
-                    session.on_segment_event(hint);
+                    if let Some(hint) = hint {
+                        session.on_segment_event(hint);
+                    }
+                    if event != "reset" {
+                        session.on_dispatched();
+                    }
                 }
             })
         };
+        // identify and reset change who the visitor is; page and track (and identify) tell that
+        // Segment has dispatched a call for the current visitor, which opens the gate.
         let subscriptions: Vec<_> = [
-            ("identify", ChangeHint::Identify),
-            ("reset", ChangeHint::Reset),
+            ("identify", Some(ChangeHint::Identify)),
+            ("reset", Some(ChangeHint::Reset)),
+            ("page", None),
+            ("track", None),
         ]
         .into_iter()
         .filter_map(|(event, hint)| subscribe(event, hint))
@@ -223,6 +265,55 @@ impl Session {
             }
         }
         Some(held)
+    }
+
+    /// The loaded analytics instance, if Segment was reached.
+    pub(crate) fn live(&self) -> Option<JsValue> {
+        self.state.borrow().live.clone()
+    }
+
+    /// Segment emitted a dispatched call: the visitor it carried is now known to Segment.
+    pub(crate) fn on_dispatched(&self) {
+        if self.sync_identity(ChangeHint::None) {
+            self.spawn_decide();
+        }
+        if let Some(key) = self.identity_key() {
+            self.delivery.mark_seen(key);
+        }
+    }
+
+    /// The gate's key of the current identity.
+    pub(crate) fn identity_key(&self) -> Option<IdentityKey> {
+        let state = self.state.borrow();
+        let identity = state.identity.as_ref()?;
+        Some(IdentityKey::new(
+            identity.visitor_id(),
+            identity.anonymous_id(),
+        ))
+    }
+
+    fn on_delivery_notice(&self, notice: Notice) {
+        match notice {
+            Notice::Held => self.warn_page(
+                "HITS_HELD",
+                "activations and hits held: Segment has not dispatched anything for this visitor yet",
+            ),
+            Notice::TrackNeeded(key) if self.identity_key() == Some(key) => {
+                let properties = js_sys::Object::new();
+                js::set(&properties, "source", &JsValue::from_str(crate::context::SDK_CLIENT));
+                self.track_in_segment("Flagship Visitor Seen", &properties.into());
+            }
+            Notice::TrackNeeded(_) => {}
+        }
+    }
+
+    /// Logs a warning and tells the page's `warning` listeners.
+    pub(crate) fn warn_page(&self, code: &str, message: &str) {
+        log::warn(&format!("{code}: {message}"));
+        let payload = js_sys::Object::new();
+        js::set(&payload, "code", &JsValue::from_str(code));
+        js::set(&payload, "message", &JsValue::from_str(message));
+        self.emit(Event::Warning, &payload.into());
     }
 
     /// Called by Segment's `identify`/`reset` events and by the plugin's `identify` hook.
@@ -367,7 +458,7 @@ impl Session {
         }
         self.state.borrow_mut().in_flight = None;
         match answer {
-            Ok(decision) => {
+            Ok((decision, cached)) => {
                 if decision.skipped_campaigns > 0 {
                     log::warn(&format!(
                         "{} malformed campaign(s) ignored",
@@ -382,12 +473,14 @@ impl Session {
                 ));
                 {
                     let mut state = self.state.borrow_mut();
-                    state.status = if decision.panic {
-                        Status::Panic
-                    } else {
-                        Status::Ready
+                    state.status = match (decision.panic, cached) {
+                        (true, _) => Status::Panic,
+                        (false, true) => Status::Cached,
+                        (false, false) => Status::Ready,
                     };
-                    state.last_error = None;
+                    if !cached {
+                        state.last_error = None;
+                    }
                     state.flags = FlagStore::new(decision);
                 }
                 self.emit(Event::Flags, &self.flags_snapshot());
@@ -399,43 +492,90 @@ impl Session {
         }
     }
 
+    /// Asks the Decision API. A good answer is kept for this identity; when the API fails, the
+    /// answer kept for exactly this identity is used instead (`true`: from the cache).
     async fn fetch_decision(
         &self,
         identity: &Identity,
         context: &Context,
         controller: Option<AbortController>,
-    ) -> Result<Decision, Error> {
-        let request = campaigns_request(&self.config, identity, context);
-        match http::post(&request, self.config.timeout_ms, false, controller).await {
-            Ok(response) => interpret_campaigns_response(identity, response.status, &response.body),
-            Err(SendError::Timeout) => Err(Error::DecisionTimeout(self.config.timeout_ms)),
-            Err(SendError::Network(message)) => Err(Error::DecisionNetwork(message)),
+    ) -> Result<(Decision, bool), Error> {
+        let consent = self.state.borrow().consent;
+        let request = campaigns_request(&self.config, identity, context, consent);
+        let failure = match http::post(&request, self.config.timeout_ms, false, controller).await {
+            Ok(response) => {
+                match interpret_campaigns_response(identity, response.status, &response.body) {
+                    Ok(decision) => {
+                        self.cache_decision(identity, &response.body);
+                        return Ok((decision, false));
+                    }
+                    Err(error) => error,
+                }
+            }
+            Err(SendError::Timeout) => Error::DecisionTimeout(self.config.timeout_ms),
+            Err(SendError::Network(message)) => Error::DecisionNetwork(message),
+        };
+        let cached = self
+            .load_cache()
+            .lookup(identity, now_ms())
+            .and_then(|body| interpret_campaigns_response(identity, 200, body).ok());
+        match cached {
+            Some(decision) => {
+                log::warn(&format!(
+                    "{}: {}; serving this visitor's cached decision",
+                    failure.code(),
+                    failure
+                ));
+                self.state.borrow_mut().last_error = Some(failure);
+                Ok((decision, true))
+            }
+            None => Err(failure),
+        }
+    }
+
+    fn load_cache(&self) -> DecisionCache {
+        match self
+            .store
+            .get(CACHE_KEY)
+            .map(|text: String| DecisionCache::decode(&text))
+        {
+            Some(Ok(cache)) => cache,
+            Some(Err(reason)) => {
+                log::warn(&format!("stored decisions discarded: {reason}"));
+                self.store.remove(CACHE_KEY);
+                DecisionCache::default()
+            }
+            None => DecisionCache::default(),
+        }
+    }
+
+    fn cache_decision(&self, identity: &Identity, body: &str) {
+        let mut cache = self.load_cache();
+        cache.store(identity, body, now_ms());
+        if self.store.set(CACHE_KEY, &cache.encode()).is_err() {
+            log::debug("decision cache not stored (storage full or disabled)");
         }
     }
 
     /// Decides from the bucketing file: the same answer the Decision API would give, no request.
-    fn local_decision(&self, identity: &Identity, context: &Context) -> Result<Decision, Error> {
+    fn local_decision(
+        &self,
+        identity: &Identity,
+        context: &Context,
+    ) -> Result<(Decision, bool), Error> {
         let file = self.state.borrow().bucketing.clone();
         let Some(file) = file else {
             let error = self.state.borrow().last_error.clone();
             return Err(error.unwrap_or_else(|| Error::BucketingFetch("no bucketing file".into())));
         };
         let visitor = identity.visitor_id();
-        Ok(bucketing::decide(
-            &file,
-            visitor,
-            &full_context(context, visitor),
-        ))
+        let decision = bucketing::decide(&file, visitor, &full_context(context, visitor));
+        Ok((decision, false))
     }
 
     fn fail(&self, error: Error) {
-        let log_line = format!("{}: {}", error.code(), error);
         let status = Status::after(&error);
-        if status == Status::FetchFailed {
-            log::error(&log_line);
-        } else {
-            log::warn(&log_line);
-        }
+        self.warn_page(error.code(), &error.to_string());
         let mut state = self.state.borrow_mut();
         state.status = status;
         state.last_error = Some(error);
@@ -485,8 +625,9 @@ impl Session {
         object.into()
     }
 
-    /// Stops listening and sending; later reads return defaults.
-    pub(crate) fn close(&self) {
+    /// Stops listening and deciding at once; later reads return defaults. What is queued is
+    /// then sent, and the returned future ends when that is done.
+    pub(crate) fn close(&self) -> impl std::future::Future<Output = ()> {
         {
             let mut state = self.state.borrow_mut();
             state.status = Status::Closed;
@@ -495,6 +636,11 @@ impl Session {
         }
         self.subscriptions.borrow_mut().clear();
         self.listeners.borrow_mut().clear();
+        let delivery = Rc::clone(&self.delivery);
+        async move {
+            delivery.flush().await;
+            delivery.close();
+        }
     }
 }
 

@@ -14,6 +14,16 @@ pub(crate) fn read() -> SegmentIds {
     }
 }
 
+/// Segment's two copies of the anonymousId, `(cookie, localStorage)`: they diverge across
+/// subdomains, which splits one person into two visitors.
+pub(crate) fn anonymous_id_copies() -> (Option<String>, Option<String>) {
+    let name = "ajs_anonymous_id";
+    (
+        cookie(name).and_then(|raw| parse_stored_id(&raw)),
+        local_storage(name).and_then(|raw| parse_stored_id(&raw)),
+    )
+}
+
 fn read_one(name: &str) -> Option<String> {
     cookie(name)
         .and_then(|raw| parse_stored_id(&raw))

@@ -1,6 +1,7 @@
 //! Decisions: the Decision API's wire model, the request we send, and the flag store built from
 //! the answer. Pure rules only; the HTTP call lives in `crate::browser::http`.
 
+pub mod cache;
 pub mod flags;
 pub mod model;
 pub mod request;

@@ -31,13 +31,19 @@ pub fn api_headers(api_key: &str) -> Vec<(&'static str, String)> {
 /// `POST {decision}/v2/{envId}/campaigns?exposeAllKeys=true` for `identity`.
 ///
 /// `trigger_hit` is always false: exposure is sent per flag read, never for every campaign returned.
-pub fn campaigns_request(config: &Config, identity: &Identity, context: &Context) -> HttpRequest {
+/// `consent` is the visitor's current consent (it can change after start).
+pub fn campaigns_request(
+    config: &Config,
+    identity: &Identity,
+    context: &Context,
+    consent: bool,
+) -> HttpRequest {
     let mut body = String::with_capacity(256);
     ObjectWriter::new(&mut body)
         .string("visitor_id", identity.visitor_id())
         .opt_string("anonymous_id", identity.anonymous_id())
         .bool("trigger_hit", false)
-        .bool("visitor_consent", config.consent)
+        .bool("visitor_consent", consent)
         .with("context", |out| {
             write_context(out, &full_context(context, identity.visitor_id()))
         })
@@ -105,7 +111,7 @@ mod tests {
     fn anonymous_request_matches_the_contract() {
         let mut page = Context::new();
         page.insert("plan".into(), ContextValue::String("pro".into()));
-        let req = campaigns_request(&config(), &identity(None, "A"), &page);
+        let req = campaigns_request(&config(), &identity(None, "A"), &page, true);
         assert_eq!(
             req.url,
             "https://decision.example/v2/env1/campaigns?exposeAllKeys=true"
@@ -132,9 +138,7 @@ mod tests {
 
     #[test]
     fn identified_request_carries_both_ids() {
-        let mut cfg = config();
-        cfg.consent = false;
-        let req = campaigns_request(&cfg, &identity(Some("U"), "A"), &Context::new());
+        let req = campaigns_request(&config(), &identity(Some("U"), "A"), &Context::new(), false);
         let body: Value = serde_json::from_str(&req.body).unwrap();
         assert_eq!(body["visitor_id"], "U");
         assert_eq!(body["anonymous_id"], "A");

@@ -3,13 +3,13 @@
 //! A flag read in a render loop must send one activation, so exposures are deduplicated per
 //! (visitor, variation group, variation). IDs always come from the decision's [`Identity`].
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use crate::config::Config;
 use crate::decision::request::{api_headers, HttpRequest};
 use crate::decision::Campaign;
 use crate::identity::Identity;
-use crate::json::ObjectWriter;
+use crate::json::{parse, write_number, write_string, ObjectWriter, Value};
 
 /// One pending exposure.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,26 +76,122 @@ pub fn activation_request(config: &Config, batch: &[Activation], now_ms: f64) ->
     }
 }
 
-/// Remembers which exposures were already sent or are in flight.
-#[derive(Debug, Clone, Default)]
+/// Remembers which exposures were already queued, for `window_ms`, so that a flag read in a
+/// render loop, or again after a reload, sends one activation.
+#[derive(Debug, Clone)]
 pub struct ExposureLog {
-    sent: HashSet<(String, String, String)>,
+    seen: HashMap<(String, String, String), f64>,
+    window_ms: f64,
+}
+
+/// Most exposures remembered (and stored); the oldest are forgotten first.
+pub const MAX_REMEMBERED: usize = 1000;
+
+impl Default for ExposureLog {
+    fn default() -> Self {
+        ExposureLog::new(f64::INFINITY)
+    }
 }
 
 impl ExposureLog {
-    /// Records `activation`; false when the same exposure was already recorded.
-    pub fn record(&mut self, activation: &Activation) -> bool {
-        self.sent.insert(activation.dedupe_key())
+    /// A log that forgets an exposure `window_ms` after it was recorded.
+    pub fn new(window_ms: f64) -> Self {
+        ExposureLog {
+            seen: HashMap::new(),
+            window_ms,
+        }
     }
 
-    /// True when `activation` was already recorded.
-    pub fn contains(&self, activation: &Activation) -> bool {
-        self.sent.contains(&activation.dedupe_key())
+    /// True when `activation` was recorded less than the window ago.
+    pub fn contains(&self, activation: &Activation, now_ms: f64) -> bool {
+        self.seen
+            .get(&activation.dedupe_key())
+            .is_some_and(|at| now_ms - at < self.window_ms)
     }
 
-    /// Forgets `activation` after its send failed, so that the next read tries again.
+    /// Records `activation`; false when the same exposure is already remembered.
+    pub fn record(&mut self, activation: &Activation, now_ms: f64) -> bool {
+        if self.contains(activation, now_ms) {
+            return false;
+        }
+        self.seen.insert(activation.dedupe_key(), now_ms);
+        if self.seen.len() > MAX_REMEMBERED {
+            self.forget_expired(now_ms);
+        }
+        true
+    }
+
+    /// Forgets `activation` (its delivery failed for good), so that the next read tries again.
     pub fn forget(&mut self, activation: &Activation) {
-        self.sent.remove(&activation.dedupe_key());
+        self.seen.remove(&activation.dedupe_key());
+    }
+
+    fn forget_expired(&mut self, now_ms: f64) {
+        let window = self.window_ms;
+        self.seen.retain(|_, at| now_ms - *at < window);
+        while self.seen.len() > MAX_REMEMBERED {
+            let oldest = self
+                .seen
+                .iter()
+                .min_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(key) => self.seen.remove(&key),
+                None => break,
+            };
+        }
+    }
+
+    /// The stored form: `{"v":1,"seen":[[vid,caid,vaid,at],…]}`, expired entries left out.
+    pub fn encode(&self, now_ms: f64) -> String {
+        let mut out = String::from("{\"v\":1,\"seen\":[");
+        let live = self
+            .seen
+            .iter()
+            .filter(|(_, at)| now_ms - **at < self.window_ms);
+        for (i, ((vid, caid, vaid), at)) in live.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('[');
+            for part in [vid, caid, vaid] {
+                write_string(&mut out, part);
+                out.push(',');
+            }
+            write_number(&mut out, *at);
+            out.push(']');
+        }
+        out.push_str("]}");
+        out
+    }
+
+    /// Reads [`ExposureLog::encode`]'s form; an unreadable text is refused whole.
+    pub fn decode(text: &str, window_ms: f64, now_ms: f64) -> Result<ExposureLog, &'static str> {
+        let value = parse(text).map_err(|_| "stored exposures are not JSON")?;
+        if value.get("v").and_then(Value::as_f64) != Some(1.0) {
+            return Err("stored exposures have an unknown version");
+        }
+        let rows = value
+            .get("seen")
+            .and_then(Value::as_array)
+            .ok_or("stored exposures have no list")?;
+        let mut log = ExposureLog::new(window_ms);
+        for row in rows {
+            let cells = row
+                .as_array()
+                .filter(|c| c.len() == 4)
+                .ok_or("stored exposure is not a row")?;
+            let text = |i: usize| {
+                cells[i]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or("stored exposure has a non-string id")
+            };
+            let at = cells[3].as_f64().ok_or("stored exposure has no time")?;
+            log.seen.insert((text(0)?, text(1)?, text(2)?), at);
+        }
+        log.forget_expired(now_ms);
+        Ok(log)
     }
 }
 
@@ -151,15 +247,58 @@ mod tests {
     fn one_exposure_per_visitor_and_variation() {
         let mut log = ExposureLog::default();
         let a = Activation::new(&identity(None), &campaign(), 0.0);
-        assert!(log.record(&a));
-        assert!(!log.record(&Activation {
-            created_at_ms: 5.0,
-            ..a.clone()
-        }));
+        assert!(log.record(&a, 0.0));
+        assert!(!log.record(
+            &Activation {
+                created_at_ms: 5.0,
+                ..a.clone()
+            },
+            5.0
+        ));
         let other_visitor = Activation::new(&identity(Some("U")), &campaign(), 0.0);
-        assert!(log.record(&other_visitor));
+        assert!(log.record(&other_visitor, 0.0));
         log.forget(&a);
-        assert!(log.record(&a));
+        assert!(log.record(&a, 6.0));
+    }
+
+    #[test]
+    fn the_window_ends_deduplication_and_survives_a_round_trip() {
+        let mut log = ExposureLog::new(1000.0);
+        let a = Activation::new(&identity(Some("U\"x")), &campaign(), 0.0);
+        assert!(log.record(&a, 0.0));
+        let restored = ExposureLog::decode(&log.encode(500.0), 1000.0, 500.0).unwrap();
+        assert!(restored.contains(&a, 900.0));
+        assert!(!restored.contains(&a, 1000.0));
+        let expired = ExposureLog::decode(&log.encode(500.0), 1000.0, 2000.0).unwrap();
+        assert!(!expired.contains(&a, 2000.0));
+        assert!(
+            log.clone().record(&a, 1000.0),
+            "recorded again once the window is over"
+        );
+    }
+
+    #[test]
+    fn stored_exposures_are_refused_whole_when_unreadable() {
+        for text in [
+            "",
+            "{}",
+            r#"{"v":2,"seen":[]}"#,
+            r#"{"v":1,"seen":[["a","b","c"]]}"#,
+            r#"{"v":1,"seen":[["a",1,"c",0]]}"#,
+        ] {
+            assert!(ExposureLog::decode(text, 1.0, 0.0).is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let mut log = ExposureLog::default();
+        for i in 0..(MAX_REMEMBERED + 10) {
+            let mut a = Activation::new(&identity(None), &campaign(), 0.0);
+            a.variation_id = i.to_string();
+            log.record(&a, i as f64);
+        }
+        assert_eq!(log.seen.len(), MAX_REMEMBERED);
     }
 
     #[test]

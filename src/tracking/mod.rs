@@ -1,7 +1,11 @@
-//! What the module reports to AB Tasty: exposures (activations) now, hits later. Pure rules only.
+//! What the module reports to AB Tasty: exposures (activations) and hits, their delivery queue,
+//! retry policy and stored form. Pure rules only; sending and storage live in `crate::browser`.
 
 pub mod activation;
+pub mod gate;
 pub mod hits;
+pub mod queue;
 pub mod retry;
+pub mod stored;
 
 pub use activation::{activation_request, Activation, ExposureLog};

@@ -146,6 +146,10 @@ export function clearStorage() {
     document.cookie = `${name}=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT`;
     localStorage.removeItem(name);
   }
+  // The module's own queues, exposure log and decision cache: each test starts from nothing.
+  for (const key of Object.keys(localStorage)) {
+    if (key.startsWith("flagship-segment:")) localStorage.removeItem(key);
+  }
 }
 
 export function setLocal(name, value) {
@@ -197,8 +201,16 @@ export function installScripted(key, anonymousId, identifyEventDelayMs) {
   const plugins = [];
   const user = { id: () => userId, anonymousId: () => anon, traits: () => traits };
   const emit = (event, ...args) => (handlers[event] || []).slice().forEach((f) => f.apply(instance, args));
+  const tracked = [];
   const instance = {
     initialized: true,
+    tracked,
+    // Like analytics-next, page/track emit their event once the call is delivered.
+    track(event, properties) {
+      tracked.push([event, properties]);
+      setTimeout(() => emit("track", event, properties), identifyEventDelayMs);
+    },
+    page() { setTimeout(() => emit("page"), identifyEventDelayMs); },
     user: () => user,
     on(event, fn) { (handlers[event] ||= []).push(fn); return instance; },
     off(event, fn) { handlers[event] = (handlers[event] || []).filter((f) => f !== fn); return instance; },
@@ -244,4 +256,42 @@ export function reroute() {
 
 export function installScriptedLater(key, anonymousId, identifyEventDelayMs, afterMs) {
   return new Promise((resolve) => setTimeout(() => resolve(installScripted(key, anonymousId, identifyEventDelayMs)), afterMs));
+}
+
+const realNow = Date.now.bind(Date);
+let clockOffset = 0;
+Date.now = () => realNow() + clockOffset;
+
+// Moves the page's clock (Date.now) forward; the module reads time only through it.
+export function clockShift(ms) {
+  clockOffset += ms;
+}
+
+export function clockReset() {
+  clockOffset = 0;
+}
+
+const realSetItem = Storage.prototype.setItem;
+
+// Makes every localStorage write fail as a full storage does.
+export function breakStorage() {
+  Storage.prototype.setItem = function () {
+    throw new DOMException("quota exceeded", "QuotaExceededError");
+  };
+}
+
+export function fixStorage() {
+  Storage.prototype.setItem = realSetItem;
+}
+
+export function moduleKeys() {
+  return JSON.stringify(Object.keys(localStorage).filter((k) => k.startsWith("flagship-segment:")).sort());
+}
+
+export function dispatchPagehide() {
+  window.dispatchEvent(new Event("pagehide"));
+}
+
+export function trackedJson(instance) {
+  return JSON.stringify(instance.tracked);
 }

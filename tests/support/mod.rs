@@ -77,6 +77,20 @@ extern "C" {
     fn recorded_json(f: &js_sys::Function) -> String;
     #[wasm_bindgen(js_name = throwingListener)]
     pub fn throwing_listener() -> js_sys::Function;
+    #[wasm_bindgen(js_name = clockShift)]
+    pub fn clock_shift(ms: f64);
+    #[wasm_bindgen(js_name = clockReset)]
+    pub fn clock_reset();
+    #[wasm_bindgen(js_name = breakStorage)]
+    pub fn break_storage();
+    #[wasm_bindgen(js_name = fixStorage)]
+    pub fn fix_storage();
+    #[wasm_bindgen(js_name = moduleKeys)]
+    fn module_keys_json() -> String;
+    #[wasm_bindgen(js_name = dispatchPagehide)]
+    pub fn dispatch_pagehide();
+    #[wasm_bindgen(js_name = trackedJson)]
+    fn tracked_json(instance: &JsValue) -> String;
     #[wasm_bindgen(js_name = throwingObject)]
     pub fn throwing_object() -> JsValue;
     #[wasm_bindgen(js_name = symbolValue)]
@@ -159,14 +173,18 @@ pub fn base_options() -> Value {
     json!({
         "envId": "env_test", "apiKey": "key_test_123456",
         "endpoints": {"decision": "https://decision.test", "events": "https://events.test"},
-        "segmentTimeoutMs": 300, "timeoutMs": 300, "logLevel": "none"
+        "segmentTimeoutMs": 300, "timeoutMs": 300, "logLevel": "none",
+        // The seen-by-Segment gate has its own suite (web_gate.rs); the others test what is sent.
+        "ensureSegmentKnows": "off"
     })
 }
 
 /// Fresh page state for a test: fake fetch, no analytics, no stored IDs. Waits first so that
 /// exposures spawned by the previous test (the suites share one page) reach the old fake.
 pub async fn reset() {
-    sleep(30).await;
+    sleep(120).await;
+    clock_reset();
+    fix_storage();
     fetch_install();
     clear_analytics("analytics");
     clear_analytics("segment");
@@ -206,4 +224,25 @@ pub fn recorded(f: &js_sys::Function) -> Vec<Value> {
 /// A `/campaigns` route that answers for whichever visitor was asked about.
 pub fn echo(delay_ms: u32) -> Value {
     json!({"echo": true, "delayMs": delay_ms})
+}
+
+/// Long enough for queued activations (sent in 50 ms windows) to reach the fake fetch.
+pub const DELIVERED_MS: u32 = 150;
+
+/// The module's localStorage keys.
+pub fn module_keys() -> Vec<String> {
+    serde_json::from_str(&module_keys_json()).unwrap()
+}
+
+/// What the scripted analytics instance was asked to `track`.
+pub fn tracked(instance: &JsValue) -> Vec<Value> {
+    serde_json::from_str(&tracked_json(instance)).unwrap()
+}
+
+/// Every hit the fake collector received, in order.
+pub fn hits_sent() -> Vec<Value> {
+    calls_to("events.test")
+        .iter()
+        .flat_map(|c| c.body["h"].as_array().cloned().unwrap_or_default())
+        .collect()
 }

@@ -1,0 +1,603 @@
+//! Delivery of hits and activations: queued, batched, persisted per tab, retried with backoff,
+//! flushed on `pagehide`. The rules (when to flush, what a status means, how long to wait) are
+//! the core's (`tracking::queue`); this file only moves bytes between them and the browser.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::http;
+use super::storage::{tab_id, Store};
+use super::timer::{now_ms, Timeout};
+use super::{js, log};
+use crate::config::Config;
+use crate::decision::request::HttpRequest;
+use crate::json::{self, ObjectWriter, Value};
+use crate::tracking::gate::{GateEvent, IdentityKey, SeenGate};
+use crate::tracking::hits::{write_batch, Hit};
+use crate::tracking::queue::{Entry, Outcome, Queue, QueuePolicy, MAX_AGE_MS};
+use crate::tracking::stored::{self, Storable};
+use crate::tracking::{activation_request, Activation, ExposureLog};
+
+/// Activations wait this long for company, so that the reads of one render go out as one batch.
+pub(crate) const ACTIVATION_WINDOW_MS: f64 = 50.0;
+/// Stored size per tab; beyond it the oldest entries are left out (and counted).
+const MAX_STORED_BYTES: usize = 256 * 1024;
+/// A tab's stored queue untouched for this long belongs to a closed tab and is taken over.
+const ORPHAN_AFTER_MS: f64 = 5.0 * 60.0 * 1000.0;
+/// Browsers refuse keepalive bodies over 64 KiB.
+const KEEPALIVE_MAX_BYTES: usize = 60 * 1024;
+const QUEUE_PREFIX: &str = "queue:";
+const SEEN_KEY: &str = "seen";
+
+/// Totals for `diagnose()` and tests.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Counters {
+    pub(crate) hits_queued: usize,
+    pub(crate) hits_sent: u64,
+    pub(crate) hits_dropped: u64,
+    pub(crate) activations_queued: usize,
+    pub(crate) activations_sent: u64,
+    pub(crate) activations_dropped: u64,
+}
+
+/// What the session must hear about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// Items are held: Segment has not dispatched a call for their visitor yet.
+    Held,
+    /// `ensureSegmentKnows: "track"`: make Segment dispatch a call for this identity.
+    TrackNeeded(IdentityKey),
+}
+
+/// The session's handler of notices.
+struct NoticeHook(Box<dyn Fn(Notice)>);
+
+impl std::fmt::Debug for NoticeHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NoticeHook")
+    }
+}
+
+fn key_of_activation(a: &Activation) -> IdentityKey {
+    IdentityKey::new(&a.visitor_id, a.anonymous_id.as_deref())
+}
+
+fn key_of_hit(h: &Hit) -> IdentityKey {
+    IdentityKey::of_hit(&h.visitor_id, h.customer_user_id.as_deref())
+}
+
+/// A listener on `window` or `document`, removed on drop.
+#[derive(Debug)]
+struct PageListener {
+    target: web_sys::EventTarget,
+    event: &'static str,
+    callback: Closure<dyn FnMut()>,
+}
+
+impl Drop for PageListener {
+    fn drop(&mut self) {
+        let _ = self.target.remove_event_listener_with_callback(
+            self.event,
+            self.callback.as_ref().unchecked_ref(),
+        );
+    }
+}
+
+/// The queues of one session.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    config: Config,
+    store: Store,
+    tab: String,
+    hits: RefCell<Queue<Hit>>,
+    activations: RefCell<Queue<Activation>>,
+    exposures: RefCell<ExposureLog>,
+    gate: RefCell<SeenGate>,
+    notices: RefCell<Option<NoticeHook>>,
+    timer: RefCell<Option<Timeout>>,
+    listeners: RefCell<Vec<PageListener>>,
+    me: Weak<Delivery>,
+}
+
+fn hit_policy(config: &Config) -> QueuePolicy {
+    QueuePolicy {
+        batch_size: config.batch_size,
+        flush_interval_ms: f64::from(config.flush_interval_ms),
+        max_age_ms: MAX_AGE_MS,
+        max_entries: 1000,
+    }
+}
+
+fn activation_policy() -> QueuePolicy {
+    QueuePolicy {
+        batch_size: 100,
+        flush_interval_ms: ACTIVATION_WINDOW_MS,
+        max_age_ms: MAX_AGE_MS,
+        max_entries: 1000,
+    }
+}
+
+impl Delivery {
+    /// Restores what this tab (or a closed tab) left unsent, and starts listening for unload.
+    pub(crate) fn new(config: &Config) -> Rc<Delivery> {
+        let store = Store::new(&config.env_id);
+        let now = now_ms();
+        let tab = tab_id();
+        let (hits, activations) = restore_queues(&store, &tab, now);
+        let exposures = match store
+            .get("exposures")
+            .map(|t| ExposureLog::decode(&t, f64::from(config.activation_dedupe_ms), now))
+        {
+            Some(Ok(log)) => log,
+            Some(Err(reason)) => {
+                log::warn(&format!("stored exposures discarded: {reason}"));
+                store.remove("exposures");
+                ExposureLog::new(f64::from(config.activation_dedupe_ms))
+            }
+            None => ExposureLog::new(f64::from(config.activation_dedupe_ms)),
+        };
+        let mut gate = SeenGate::new(
+            config.ensure_segment_knows,
+            f64::from(config.segment_knows_timeout_ms),
+        );
+        if let Some(Err(reason)) = store.get(SEEN_KEY).map(|t| gate.restore(&t)) {
+            log::warn(&format!(
+                "stored seen-by-Segment markers discarded: {reason}"
+            ));
+            store.remove(SEEN_KEY);
+        }
+        let delivery = Rc::new_cyclic(|me| Delivery {
+            config: config.clone(),
+            store,
+            tab,
+            hits: RefCell::new(Queue::restore(hit_policy(config), hits, now)),
+            activations: RefCell::new(Queue::restore(activation_policy(), activations, now)),
+            exposures: RefCell::new(exposures),
+            gate: RefCell::new(gate),
+            notices: RefCell::new(None),
+            timer: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
+            me: me.clone(),
+        });
+        delivery.listen();
+        delivery.persist();
+        delivery.schedule();
+        delivery
+    }
+
+    fn listen(&self) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let document: Option<web_sys::EventTarget> = window.document().map(Into::into);
+        let window: web_sys::EventTarget = window.into();
+        let mut listeners = Vec::new();
+        let mut add =
+            |target: &web_sys::EventTarget, event: &'static str, action: fn(&Delivery)| {
+                let me = self.me.clone();
+                let callback = Closure::<dyn FnMut()>::new(move || {
+                    if let Some(delivery) = me.upgrade() {
+                        action(&delivery);
+                    }
+                });
+                if target
+                    .add_event_listener_with_callback(event, callback.as_ref().unchecked_ref())
+                    .is_ok()
+                {
+                    listeners.push(PageListener {
+                        target: target.clone(),
+                        event,
+                        callback,
+                    });
+                }
+            };
+        // pagehide and visibilitychange both, as the page may be frozen without unloading;
+        // sending twice is harmless since the first send empties the queues.
+        add(&window, "pagehide", Delivery::unload);
+        if let Some(document) = &document {
+            add(document, "visibilitychange", |d| {
+                let hidden = web_sys::window()
+                    .and_then(|w| w.document())
+                    .is_some_and(|doc| {
+                        js::get(&doc, "visibilityState").as_string().as_deref() == Some("hidden")
+                    });
+                if hidden {
+                    d.unload();
+                }
+            });
+        }
+        add(&window, "online", |d| {
+            let now = now_ms();
+            d.hits.borrow_mut().retry_now(now);
+            d.activations.borrow_mut().retry_now(now);
+            d.schedule();
+        });
+        *self.listeners.borrow_mut() = listeners;
+    }
+
+    /// Where notices go (the session's warnings and Segment calls).
+    pub(crate) fn on_notice(&self, hook: impl Fn(Notice) + 'static) {
+        *self.notices.borrow_mut() = Some(NoticeHook(Box::new(hook)));
+    }
+
+    fn notify(&self, notice: Notice) {
+        if let Some(hook) = self.notices.borrow().as_ref() {
+            (hook.0)(notice);
+        }
+    }
+
+    /// Segment dispatched a call for `key`: its held items may go, now and on later pages.
+    pub(crate) fn mark_seen(&self, key: IdentityKey) {
+        let released = self.gate.borrow_mut().mark_seen(key);
+        let _ = self.store.set(SEEN_KEY, &self.gate.borrow().encode());
+        if released.is_some() {
+            self.schedule();
+        }
+    }
+
+    /// True when Segment has dispatched a call for `key` (or the gate is off).
+    pub(crate) fn is_seen(&self, key: IdentityKey) -> bool {
+        self.gate.borrow().is_seen(key)
+    }
+
+    /// Identities that went out unseen after the gate's timeout.
+    pub(crate) fn sent_unseen(&self) -> u64 {
+        self.gate.borrow().sent_unseen
+    }
+
+    /// True when this exposure was already queued within the dedupe window.
+    pub(crate) fn already_exposed(&self, activation: &Activation) -> bool {
+        self.exposures.borrow().contains(activation, now_ms())
+    }
+
+    /// Queues an exposure unless it was already queued; true when queued.
+    pub(crate) fn expose(&self, activation: Activation) -> bool {
+        let now = now_ms();
+        if !self.exposures.borrow_mut().record(&activation, now) {
+            return false;
+        }
+        self.activations.borrow_mut().push(activation, now);
+        self.persist();
+        self.schedule();
+        true
+    }
+
+    /// Queues a validated hit.
+    pub(crate) fn track(&self, hit: Hit) {
+        self.hits.borrow_mut().push(hit, now_ms());
+        self.persist();
+        self.schedule();
+    }
+
+    /// Drops every queued hit and activation of these visitors (consent withdrawn).
+    pub(crate) fn purge(&self, visitor_ids: &[&str]) -> usize {
+        let about = |id: &str| visitor_ids.contains(&id);
+        let hits = self
+            .hits
+            .borrow_mut()
+            .purge(|h| !about(&h.visitor_id) && !h.customer_user_id.as_deref().is_some_and(about));
+        let activations = self
+            .activations
+            .borrow_mut()
+            .purge(|a| !about(&a.visitor_id) && !a.anonymous_id.as_deref().is_some_and(about));
+        self.persist();
+        hits + activations
+    }
+
+    /// Sends a hit at once with keepalive, bypassing queue and storage (the consent-withdrawn
+    /// hit must leave, but nothing about this visitor may be stored any more).
+    pub(crate) fn send_now(&self, hit: Hit) {
+        let mut body = String::new();
+        write_batch(&mut body, &self.config.env_id, std::slice::from_ref(&hit));
+        http::post_and_forget(&events_request(&self.config, body));
+    }
+
+    pub(crate) fn counters(&self) -> Counters {
+        let hits = self.hits.borrow();
+        let activations = self.activations.borrow();
+        let dropped = |d: crate::tracking::queue::Dropped| d.expired + d.overflow + d.rejected;
+        Counters {
+            hits_queued: hits.len(),
+            hits_sent: hits.delivered,
+            hits_dropped: dropped(hits.dropped),
+            activations_queued: activations.len(),
+            activations_sent: activations.delivered,
+            activations_dropped: dropped(activations.dropped),
+        }
+    }
+
+    /// Arms the timer for the earliest flush either queue needs.
+    fn schedule(&self) {
+        let now = now_ms();
+        let was_holding = self.gate.borrow().is_holding();
+        let next = [
+            self.hits
+                .borrow()
+                .next_flush_at_where(now, |h| self.allows(key_of_hit(h), now)),
+            self.activations
+                .borrow()
+                .next_flush_at_where(now, |a| self.allows(key_of_activation(a), now)),
+            self.gate.borrow().next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .reduce(f64::min);
+        if !was_holding && self.gate.borrow().is_holding() {
+            self.notify(Notice::Held);
+        }
+        let Some(at) = next else {
+            *self.timer.borrow_mut() = None;
+            return;
+        };
+        let me = self.me.clone();
+        let timeout = Timeout::new((at - now).max(0.0).ceil() as u32, move || {
+            if let Some(delivery) = me.upgrade() {
+                wasm_bindgen_futures::spawn_local(async move { delivery.flush_ready().await });
+            }
+        });
+        *self.timer.borrow_mut() = Some(timeout);
+    }
+
+    fn allows(&self, key: IdentityKey, now: f64) -> bool {
+        self.gate.borrow_mut().allows(key, now)
+    }
+
+    /// Sends one batch of each queue that is due.
+    async fn flush_ready(&self) {
+        let now = now_ms();
+        let events = self.gate.borrow_mut().poll(now);
+        for event in events {
+            match event {
+                GateEvent::TrackNeeded(key) => self.notify(Notice::TrackNeeded(key)),
+                GateEvent::Released(_) => {}
+            }
+        }
+        if self
+            .activations
+            .borrow()
+            .next_flush_at(now)
+            .is_some_and(|at| at <= now)
+        {
+            self.send_activations().await;
+        }
+        if self
+            .hits
+            .borrow()
+            .next_flush_at(now)
+            .is_some_and(|at| at <= now)
+        {
+            self.send_hits().await;
+        }
+        self.schedule();
+    }
+
+    /// Sends everything that can be sent now, ignoring the flush interval (but not a backoff or
+    /// the seen-by-Segment gate); stops at the first failure.
+    pub(crate) async fn flush(&self) {
+        for _ in 0..1000 {
+            let sent_activations = self.send_activations().await;
+            let sent_hits = self.send_hits().await;
+            let more = !self.activations.borrow().is_empty() || !self.hits.borrow().is_empty();
+            if !more
+                || (sent_activations != Some(Outcome::Delivered)
+                    && sent_hits != Some(Outcome::Delivered))
+            {
+                break;
+            }
+        }
+        self.schedule();
+    }
+
+    async fn send_activations(&self) -> Option<Outcome> {
+        let now = now_ms();
+        let batch = self
+            .activations
+            .borrow_mut()
+            .take_batch_where(now, |a| self.allows(key_of_activation(a), now))?;
+        let items: Vec<Activation> = batch.into_iter().map(|e| e.item).collect();
+        let request = activation_request(&self.config, &items, now);
+        // A rejected exposure stays remembered: re-sending it on the next read would fail the
+        // same way, once per render.
+        let outcome = self.send(&request).await;
+        self.activations
+            .borrow_mut()
+            .complete(outcome, now_ms(), js_sys::Math::random());
+        self.persist();
+        Some(outcome)
+    }
+
+    async fn send_hits(&self) -> Option<Outcome> {
+        let now = now_ms();
+        let batch = self
+            .hits
+            .borrow_mut()
+            .take_batch_where(now, |h| self.allows(key_of_hit(h), now))?;
+        let hits: Vec<Hit> = batch.into_iter().map(|e| with_queue_time(e, now)).collect();
+        let mut body = String::new();
+        write_batch(&mut body, &self.config.env_id, &hits);
+        let outcome = self.send(&events_request(&self.config, body)).await;
+        self.hits
+            .borrow_mut()
+            .complete(outcome, now_ms(), js_sys::Math::random());
+        self.persist();
+        Some(outcome)
+    }
+
+    async fn send(&self, request: &HttpRequest) -> Outcome {
+        let keepalive = request.body.len() <= KEEPALIVE_MAX_BYTES;
+        let status = match http::post(request, self.config.timeout_ms, keepalive, None).await {
+            Ok(response) => Some(response.status),
+            Err(_) => None,
+        };
+        let outcome = Outcome::of(status);
+        if outcome != Outcome::Delivered {
+            let what = status.map_or("no answer".to_owned(), |s| format!("http {s}"));
+            log::warn(&format!(
+                "delivery to {} failed ({what}); {}",
+                host_of(&request.url),
+                match outcome {
+                    Outcome::Retry => "will retry",
+                    _ => "dropped",
+                }
+            ));
+        }
+        outcome
+    }
+
+    /// The page is going away: hand everything to keepalive requests, which outlive the page.
+    fn unload(&self) {
+        let now = now_ms();
+        let activations: Vec<Activation> = self
+            .activations
+            .borrow_mut()
+            .drain(now, |a| self.allows(key_of_activation(a), now))
+            .into_iter()
+            .map(|e| e.item)
+            .collect();
+        for chunk in activations.chunks(100) {
+            http::post_and_forget(&activation_request(&self.config, chunk, now));
+        }
+        let hits: Vec<Hit> = self
+            .hits
+            .borrow_mut()
+            .drain(now, |h| self.allows(key_of_hit(h), now))
+            .into_iter()
+            .map(|e| with_queue_time(e, now))
+            .collect();
+        for chunk in hits.chunks(self.config.batch_size.max(1)) {
+            let mut body = String::new();
+            write_batch(&mut body, &self.config.env_id, chunk);
+            http::post_and_forget(&events_request(&self.config, body));
+        }
+        self.persist();
+    }
+
+    /// Writes this tab's queues and the exposure log. A full or disabled storage only costs
+    /// reload-survival: the queues stay in memory.
+    fn persist(&self) {
+        let now = now_ms();
+        let (hits, skipped_hits) =
+            stored::encode(self.hits.borrow().entries(), MAX_STORED_BYTES / 2);
+        let (activations, skipped_activations) =
+            stored::encode(self.activations.borrow().entries(), MAX_STORED_BYTES / 2);
+        let name = format!("{QUEUE_PREFIX}{}", self.tab);
+        if hits.ends_with("[]}") && activations.ends_with("[]}") {
+            self.store.remove(&name);
+        } else {
+            let mut text = String::new();
+            ObjectWriter::new(&mut text)
+                .number("v", 1.0)
+                .number("at", now)
+                .with("hits", |o| o.push_str(&hits))
+                .with("activations", |o| o.push_str(&activations))
+                .finish();
+            if self.store.set(&name, &text).is_err() {
+                log::warn(
+                    "localStorage refused the queue (full or disabled); it is kept in memory only",
+                );
+            }
+        }
+        if skipped_hits + skipped_activations > 0 {
+            log::warn("the stored queue is at its size limit; the oldest entries will not survive a reload");
+        }
+        let _ = self
+            .store
+            .set("exposures", &self.exposures.borrow().encode(now));
+    }
+
+    /// Stops timers and page listeners; queued items stay stored for the next page.
+    pub(crate) fn close(&self) {
+        *self.timer.borrow_mut() = None;
+        self.listeners.borrow_mut().clear();
+    }
+}
+
+fn with_queue_time(entry: Entry<Hit>, now: f64) -> Hit {
+    let mut hit = entry.item;
+    hit.queue_time_ms = (now - entry.created_at_ms).max(0.0).round();
+    hit
+}
+
+fn events_request(config: &Config, body: String) -> HttpRequest {
+    HttpRequest {
+        url: config.endpoints.events.clone(),
+        headers: vec![("content-type", "application/json".to_owned())],
+        body,
+    }
+}
+
+fn host_of(url: &str) -> &str {
+    url.split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or(url)
+}
+
+/// This tab's stored queues, plus those of tabs gone for `ORPHAN_AFTER_MS` (taken over and
+/// removed, so no other tab sends them too). Unreadable ones are discarded with a warning.
+fn restore_queues(store: &Store, tab: &str, now: f64) -> (Vec<Entry<Hit>>, Vec<Entry<Activation>>) {
+    let mut hits = Vec::new();
+    let mut activations = Vec::new();
+    for name in store.names_starting_with(QUEUE_PREFIX) {
+        let own = name == format!("{QUEUE_PREFIX}{tab}");
+        let Some(text) = store.get(&name) else {
+            continue;
+        };
+        let parsed = json::parse(&text).ok();
+        let at = parsed
+            .as_ref()
+            .and_then(|v| v.get("at"))
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        if !own && now - at < ORPHAN_AFTER_MS {
+            continue;
+        }
+        match parsed.as_ref().and_then(|v| {
+            Some((
+                decode_part::<Hit>(v, "hits")?,
+                decode_part::<Activation>(v, "activations")?,
+            ))
+        }) {
+            Some((h, a)) => {
+                hits.extend(h);
+                activations.extend(a);
+            }
+            None => log::warn("a stored queue was unreadable and is discarded"),
+        }
+        if !own {
+            store.remove(&name);
+        }
+    }
+    // Entries from several tabs may share IDs: renumber in age order.
+    hits.sort_by(|a, b| a.created_at_ms.total_cmp(&b.created_at_ms));
+    activations.sort_by(|a, b| a.created_at_ms.total_cmp(&b.created_at_ms));
+    for (i, e) in hits.iter_mut().enumerate() {
+        e.id = i as u64 + 1;
+    }
+    for (i, e) in activations.iter_mut().enumerate() {
+        e.id = i as u64 + 1;
+    }
+    (hits, activations)
+}
+
+fn decode_part<T: Storable>(value: &Value, key: &str) -> Option<Vec<Entry<T>>> {
+    let mut text = String::new();
+    json::write_value(&mut text, value.get(key)?);
+    stored::decode(&text).ok()
+}
+
+/// Makes a plain object for `Experiment Viewed` from pairs.
+pub(crate) fn properties(pairs: &[(&str, Option<&str>)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (key, value) in pairs {
+        js::set(
+            &object,
+            key,
+            &value.map_or(JsValue::NULL, JsValue::from_str),
+        );
+    }
+    object.into()
+}

@@ -1,0 +1,185 @@
+//! The last good decision per identity, kept so that a page whose Decision API call fails still
+//! shows the flags this visitor had (status `CACHED`) rather than defaults.
+//!
+//! Keyed by the full identity (visitor ID and anonymousId): an entry for anyone else is never
+//! used, since serving one person's variations to another is the mismatch this product prevents.
+//! Bounded in entries, body size and age; versioned; an unreadable store is dropped whole.
+
+use crate::identity::Identity;
+use crate::json::{self, write_number, ObjectWriter, Value};
+
+/// Identities remembered.
+pub const MAX_ENTRIES: usize = 5;
+/// Largest answer body kept.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Oldest entry used: a week.
+pub const MAX_AGE_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
+
+#[derive(Debug, Clone, PartialEq)]
+struct CacheEntry {
+    visitor_id: String,
+    anonymous_id: Option<String>,
+    saved_at_ms: f64,
+    body: String,
+}
+
+/// Decision API answers by identity, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecisionCache {
+    entries: Vec<CacheEntry>,
+}
+
+impl CacheEntry {
+    fn is_for(&self, identity: &Identity) -> bool {
+        self.visitor_id == identity.visitor_id()
+            && self.anonymous_id.as_deref() == identity.anonymous_id()
+    }
+}
+
+impl DecisionCache {
+    /// Keeps `body` (a 200 answer of `/campaigns`) for `identity`.
+    pub fn store(&mut self, identity: &Identity, body: &str, now_ms: f64) {
+        self.entries.retain(|e| !e.is_for(identity));
+        if body.len() > MAX_BODY_BYTES {
+            return;
+        }
+        self.entries.insert(
+            0,
+            CacheEntry {
+                visitor_id: identity.visitor_id().to_owned(),
+                anonymous_id: identity.anonymous_id().map(str::to_owned),
+                saved_at_ms: now_ms,
+                body: body.to_owned(),
+            },
+        );
+        self.entries.truncate(MAX_ENTRIES);
+    }
+
+    /// The body kept for exactly `identity`, if recent enough.
+    pub fn lookup(&self, identity: &Identity, now_ms: f64) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|e| e.is_for(identity) && now_ms - e.saved_at_ms <= MAX_AGE_MS)
+            .map(|e| e.body.as_str())
+    }
+
+    /// The stored form.
+    pub fn encode(&self) -> String {
+        let mut out = String::from("{\"v\":1,\"entries\":[");
+        for (i, e) in self.entries.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            ObjectWriter::new(&mut out)
+                .string("vid", &e.visitor_id)
+                .opt_string("aid", e.anonymous_id.as_deref())
+                .with("at", |o| write_number(o, e.saved_at_ms))
+                .string("body", &e.body)
+                .finish();
+        }
+        out.push_str("]}");
+        out
+    }
+
+    /// Reads [`DecisionCache::encode`]'s form; refuses an unreadable text whole.
+    pub fn decode(text: &str) -> Result<DecisionCache, &'static str> {
+        let value = json::parse(text).map_err(|_| "stored decisions are not JSON")?;
+        if value.get("v").and_then(Value::as_f64) != Some(1.0) {
+            return Err("stored decisions have an unknown version");
+        }
+        let list = value
+            .get("entries")
+            .and_then(Value::as_array)
+            .ok_or("stored decisions have no list")?;
+        let entries = list
+            .iter()
+            .take(MAX_ENTRIES)
+            .map(|item| {
+                let o = item.as_object()?;
+                let anonymous_id = match o.get("aid")? {
+                    Value::Null => None,
+                    v => Some(v.as_str()?.to_owned()),
+                };
+                Some(CacheEntry {
+                    visitor_id: o.str("vid")?.to_owned(),
+                    anonymous_id,
+                    saved_at_ms: o.get("at")?.as_f64()?,
+                    body: o.str("body")?.to_owned(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or("stored decision is unreadable")?;
+        Ok(DecisionCache { entries })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{resolve, IdPolicy, SegmentIds};
+
+    fn id(user: Option<&str>, anonymous: &str) -> Identity {
+        let ids = SegmentIds {
+            user_id: user.map(Into::into),
+            anonymous_id: Some(anonymous.into()),
+        };
+        resolve(&ids, IdPolicy::default()).unwrap()
+    }
+
+    #[test]
+    fn only_the_same_identity_gets_its_answer() {
+        let mut cache = DecisionCache::default();
+        cache.store(&id(Some("U"), "A"), "body-U", 0.0);
+        assert_eq!(cache.lookup(&id(Some("U"), "A"), 1.0), Some("body-U"));
+        assert_eq!(
+            cache.lookup(&id(None, "A"), 1.0),
+            None,
+            "the anonymous visitor is someone else"
+        );
+        assert_eq!(
+            cache.lookup(&id(Some("U"), "B"), 1.0),
+            None,
+            "another device of U is another identity"
+        );
+        assert_eq!(cache.lookup(&id(Some("V"), "A"), 1.0), None);
+    }
+
+    #[test]
+    fn newest_replaces_and_bounds_hold() {
+        let mut cache = DecisionCache::default();
+        for i in 0..8 {
+            cache.store(&id(None, &i.to_string()), "b", f64::from(i));
+        }
+        assert_eq!(cache.entries.len(), MAX_ENTRIES);
+        assert_eq!(cache.lookup(&id(None, "0"), 9.0), None, "oldest dropped");
+        cache.store(&id(None, "7"), "newer", 10.0);
+        assert_eq!(cache.lookup(&id(None, "7"), 11.0), Some("newer"));
+        assert_eq!(
+            cache.lookup(&id(None, "7"), 10.0 + MAX_AGE_MS + 1.0),
+            None,
+            "too old"
+        );
+        cache.store(&id(None, "big"), &"x".repeat(MAX_BODY_BYTES + 1), 12.0);
+        assert_eq!(cache.lookup(&id(None, "big"), 12.0), None);
+    }
+
+    #[test]
+    fn round_trips_and_refuses_garbage() {
+        let mut cache = DecisionCache::default();
+        cache.store(
+            &id(Some("U"), "A"),
+            r#"{"visitorId":"U","campaigns":[]}"#,
+            5.0,
+        );
+        cache.store(&id(None, "B"), "{}", 6.0);
+        assert_eq!(DecisionCache::decode(&cache.encode()).unwrap(), cache);
+        for bad in [
+            "",
+            "[]",
+            r#"{"v":3,"entries":[]}"#,
+            r#"{"v":1,"entries":[{"vid":1}]}"#,
+        ] {
+            assert!(DecisionCache::decode(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The delivery queue for hits and activations: when to flush, what to send, what to do with the
+//! answer. Pure rules over an injected clock and random jitter, so every interleaving of enqueue,
+//! send and reload can be tested natively (the analytics-next dispatcher's habit of keeping
+//! policy apart from the code that sends).
+//!
+//! Entries leave the queue only when delivered, rejected (a 4xx that retrying cannot fix), expired
+//! (older than `max_age_ms`, 4 h by default, as Flagship's SDKs do) or pushed out by the size
+//! bound; each of these is counted, never silent.
+
+use super::retry::is_retryable;
+
+/// Flush and retention rules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueuePolicy {
+    /// Send as soon as this many entries are ready.
+    pub batch_size: usize,
+    /// Send at most this long after the oldest ready entry was queued.
+    pub flush_interval_ms: f64,
+    /// Entries older than this are dropped unsent.
+    pub max_age_ms: f64,
+    /// Most entries held; the oldest are dropped beyond it.
+    pub max_entries: usize,
+}
+
+/// Four hours: unsent hits older than this are worthless to AB Tasty's reports.
+pub const MAX_AGE_MS: f64 = 4.0 * 60.0 * 60.0 * 1000.0;
+
+/// One queued item with its delivery bookkeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry<T> {
+    /// Unique within the queue, also across reloads.
+    pub id: u64,
+    /// When the item was queued (ms since the epoch); `qt` and expiry derive from it.
+    pub created_at_ms: f64,
+    /// Failed sends so far.
+    pub attempts: u32,
+    /// Not to be sent before this time (backoff after a failure).
+    pub not_before_ms: f64,
+    /// The hit or activation.
+    pub item: T,
+}
+
+/// What became of a send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 2xx: remove the entries.
+    Delivered,
+    /// No answer, 408, 429 or 5xx: keep them and try again later.
+    Retry,
+    /// Another 4xx: sending again would fail again; drop and count them.
+    Rejected,
+}
+
+impl Outcome {
+    /// The outcome of an HTTP status, `None` meaning no answer at all.
+    pub fn of(status: Option<u16>) -> Outcome {
+        match status {
+            Some(200..=299) => Outcome::Delivered,
+            other if is_retryable(other) => Outcome::Retry,
+            _ => Outcome::Rejected,
+        }
+    }
+}
+
+/// How long to wait before attempt `attempts + 1`: 1 s doubling up to 5 min, spread by `jitter`
+/// (in `0..1`) over +0–100% so that many tabs coming back online do not retry in step.
+pub fn backoff_ms(attempts: u32, jitter: f64) -> f64 {
+    let base = (1000.0 * 2f64.powi(attempts.min(20) as i32)).min(300_000.0);
+    base * (1.0 + jitter.clamp(0.0, 1.0))
+}
+
+/// Counters of what left the queue other than by delivery.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dropped {
+    /// Older than `max_age_ms`.
+    pub expired: u64,
+    /// Pushed out by `max_entries`.
+    pub overflow: u64,
+    /// Refused by the server with a non-retryable status.
+    pub rejected: u64,
+}
+
+/// A queue of `T` under a [`QueuePolicy`].
+#[derive(Debug, Clone)]
+pub struct Queue<T> {
+    policy: QueuePolicy,
+    entries: Vec<Entry<T>>,
+    next_id: u64,
+    in_flight: Vec<u64>,
+    /// What was dropped, by reason.
+    pub dropped: Dropped,
+    /// Entries delivered since start.
+    pub delivered: u64,
+}
+
+impl<T: Clone> Queue<T> {
+    /// An empty queue.
+    pub fn new(policy: QueuePolicy) -> Self {
+        Queue {
+            policy,
+            entries: Vec::new(),
+            next_id: 1,
+            in_flight: Vec::new(),
+            dropped: Dropped::default(),
+            delivered: 0,
+        }
+    }
+
+    /// A queue holding entries restored from storage (the in-flight state is not restored: a
+    /// send that was under way when the page died is sent again).
+    pub fn restore(policy: QueuePolicy, entries: Vec<Entry<T>>, now_ms: f64) -> Self {
+        let mut queue = Queue::new(policy);
+        queue.next_id = entries.iter().map(|e| e.id).max().unwrap_or(0) + 1;
+        queue.entries = entries;
+        queue.expire(now_ms);
+        queue.bound();
+        queue
+    }
+
+    /// Queues `item` at `now_ms`.
+    pub fn push(&mut self, item: T, now_ms: f64) {
+        self.entries.push(Entry {
+            id: self.next_id,
+            created_at_ms: now_ms,
+            attempts: 0,
+            not_before_ms: now_ms,
+            item,
+        });
+        self.next_id += 1;
+        self.bound();
+    }
+
+    fn bound(&mut self) {
+        while self.entries.len() > self.policy.max_entries {
+            let oldest = self
+                .entries
+                .iter()
+                .position(|e| !self.in_flight.contains(&e.id));
+            match oldest {
+                Some(i) => {
+                    self.entries.remove(i);
+                    self.dropped.overflow += 1;
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn expire(&mut self, now_ms: f64) {
+        let max_age = self.policy.max_age_ms;
+        let in_flight = &self.in_flight;
+        let before = self.entries.len();
+        self.entries
+            .retain(|e| in_flight.contains(&e.id) || now_ms - e.created_at_ms <= max_age);
+        self.dropped.expired += (before - self.entries.len()) as u64;
+    }
+
+    fn ready<'a>(
+        &'a self,
+        now_ms: f64,
+        allow: &'a impl Fn(&T) -> bool,
+    ) -> impl Iterator<Item = &'a Entry<T>> {
+        self.entries.iter().filter(move |e| {
+            e.not_before_ms <= now_ms && !self.in_flight.contains(&e.id) && allow(&e.item)
+        })
+    }
+
+    /// When a flush should happen: now (`Some(now)`) or at a later time; `None` when there is
+    /// nothing to send or a send is under way (its completion reschedules).
+    pub fn next_flush_at(&self, now_ms: f64) -> Option<f64> {
+        self.next_flush_at_where(now_ms, |_| true)
+    }
+
+    /// [`Queue::next_flush_at`] over the entries `allow` lets through (the others are held, e.g.
+    /// until Segment has seen their visitor).
+    pub fn next_flush_at_where(&self, now_ms: f64, allow: impl Fn(&T) -> bool) -> Option<f64> {
+        if !self.in_flight.is_empty() {
+            return None;
+        }
+        if self.ready(now_ms, &allow).count() >= self.policy.batch_size {
+            return Some(now_ms);
+        }
+        // A fresh entry waits for company up to the flush interval; one that failed already
+        // waited and goes again as soon as its backoff ends.
+        self.entries
+            .iter()
+            .filter(|e| allow(&e.item))
+            .map(|e| match e.attempts {
+                0 => e
+                    .not_before_ms
+                    .max(e.created_at_ms + self.policy.flush_interval_ms),
+                _ => e.not_before_ms,
+            })
+            .reduce(f64::min)
+            .map(|at| at.max(now_ms))
+    }
+
+    /// Takes up to `batch_size` ready entries, oldest first, and marks them in flight. Expired
+    /// entries are dropped first. `None` when a send is already under way or nothing is ready.
+    pub fn take_batch(&mut self, now_ms: f64) -> Option<Vec<Entry<T>>> {
+        self.take_batch_where(now_ms, |_| true)
+    }
+
+    /// [`Queue::take_batch`] over the entries `allow` lets through.
+    pub fn take_batch_where(
+        &mut self,
+        now_ms: f64,
+        allow: impl Fn(&T) -> bool,
+    ) -> Option<Vec<Entry<T>>> {
+        if !self.in_flight.is_empty() {
+            return None;
+        }
+        self.expire(now_ms);
+        let batch: Vec<Entry<T>> = self
+            .ready(now_ms, &allow)
+            .take(self.policy.batch_size)
+            .cloned()
+            .collect();
+        if batch.is_empty() {
+            return None;
+        }
+        self.in_flight = batch.iter().map(|e| e.id).collect();
+        Some(batch)
+    }
+
+    /// Takes every entry `allow` lets through for a last send before the page goes away
+    /// (`pagehide`): the browser owns a keepalive request's delivery from there, so they leave
+    /// the queue. Held entries stay, stored for the next page.
+    pub fn drain(&mut self, now_ms: f64, allow: impl Fn(&T) -> bool) -> Vec<Entry<T>> {
+        self.expire(now_ms);
+        let in_flight = std::mem::take(&mut self.in_flight);
+        let (drained, kept): (Vec<_>, Vec<_>) = self
+            .entries
+            .drain(..)
+            .partition(|e| !in_flight.contains(&e.id) && allow(&e.item));
+        self.entries = kept;
+        self.in_flight = in_flight;
+        drained
+    }
+
+    /// Records the outcome of the batch in flight.
+    pub fn complete(&mut self, outcome: Outcome, now_ms: f64, jitter: f64) {
+        let batch = std::mem::take(&mut self.in_flight);
+        match outcome {
+            Outcome::Delivered | Outcome::Rejected => {
+                let before = self.entries.len();
+                self.entries.retain(|e| !batch.contains(&e.id));
+                let removed = (before - self.entries.len()) as u64;
+                if outcome == Outcome::Delivered {
+                    self.delivered += removed;
+                } else {
+                    self.dropped.rejected += removed;
+                }
+            }
+            Outcome::Retry => {
+                for entry in self.entries.iter_mut().filter(|e| batch.contains(&e.id)) {
+                    entry.not_before_ms = now_ms + backoff_ms(entry.attempts, jitter);
+                    entry.attempts += 1;
+                }
+            }
+        }
+    }
+
+    /// Makes every entry sendable now (the browser came back online).
+    pub fn retry_now(&mut self, now_ms: f64) {
+        for entry in &mut self.entries {
+            entry.not_before_ms = entry.not_before_ms.min(now_ms);
+        }
+    }
+
+    /// Drops the entries `keep` refuses (consent withdrawn); returns how many.
+    pub fn purge(&mut self, keep: impl Fn(&T) -> bool) -> usize {
+        let in_flight = &self.in_flight;
+        let before = self.entries.len();
+        self.entries
+            .retain(|e| in_flight.contains(&e.id) || keep(&e.item));
+        before - self.entries.len()
+    }
+
+    /// The entries, oldest first, for persistence.
+    pub fn entries(&self) -> &[Entry<T>] {
+        &self.entries
+    }
+
+    /// Entries waiting (in flight included).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,241 @@
+use super::*;
+use proptest::prelude::*;
+
+fn policy() -> QueuePolicy {
+    QueuePolicy {
+        batch_size: 3,
+        flush_interval_ms: 5000.0,
+        max_age_ms: MAX_AGE_MS,
+        max_entries: 100,
+    }
+}
+
+#[test]
+fn flushes_at_batch_size_or_after_the_interval() {
+    let mut q = Queue::new(policy());
+    assert_eq!(q.next_flush_at(0.0), None);
+    q.push("a", 0.0);
+    assert_eq!(q.next_flush_at(10.0), Some(5000.0));
+    q.push("b", 100.0);
+    q.push("c", 200.0);
+    assert_eq!(q.next_flush_at(300.0), Some(300.0), "batch size reached");
+    let batch = q.take_batch(300.0).unwrap();
+    assert_eq!(
+        batch.iter().map(|e| e.item).collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+    assert_eq!(q.next_flush_at(300.0), None, "one send in flight at a time");
+    assert!(q.take_batch(300.0).is_none());
+    q.complete(Outcome::Delivered, 400.0, 0.0);
+    assert!(q.is_empty());
+    assert_eq!(q.delivered, 3);
+}
+
+#[test]
+fn failures_back_off_and_rejections_are_counted() {
+    let mut q = Queue::new(policy());
+    q.push("a", 0.0);
+    q.take_batch(5000.0).unwrap();
+    q.complete(Outcome::Retry, 5000.0, 0.5);
+    assert_eq!(q.entries()[0].attempts, 1);
+    assert_eq!(q.entries()[0].not_before_ms, 5000.0 + 1500.0);
+    assert!(q.take_batch(6000.0).is_none(), "not before the backoff");
+    assert_eq!(q.next_flush_at(6000.0), Some(6500.0));
+    q.retry_now(6000.0);
+    q.take_batch(6000.0).unwrap();
+    q.complete(Outcome::Rejected, 6000.0, 0.0);
+    assert!(q.is_empty());
+    assert_eq!(q.dropped.rejected, 1);
+}
+
+#[test]
+fn a_failed_entry_goes_again_when_its_backoff_ends_not_after_the_interval() {
+    let mut q = Queue::new(QueuePolicy {
+        flush_interval_ms: 60_000.0,
+        ..policy()
+    });
+    for item in ["a", "b", "c"] {
+        q.push(item, 0.0);
+    }
+    q.take_batch(0.0).unwrap();
+    q.complete(Outcome::Retry, 0.0, 0.0);
+    assert_eq!(q.next_flush_at(10.0), Some(1000.0));
+}
+
+#[test]
+fn held_entries_neither_flush_nor_drain() {
+    let mut q = Queue::new(QueuePolicy {
+        batch_size: 1,
+        ..policy()
+    });
+    q.push("held", 0.0);
+    assert_eq!(q.next_flush_at_where(0.0, |i| *i != "held"), None);
+    assert!(q.take_batch_where(0.0, |i| *i != "held").is_none());
+    assert!(q.drain(0.0, |i| *i != "held").is_empty());
+    assert_eq!(q.len(), 1);
+    assert_eq!(q.next_flush_at(0.0), Some(0.0), "released, it goes at once");
+}
+
+#[test]
+fn backoff_doubles_with_jitter_and_is_capped() {
+    assert_eq!(backoff_ms(0, 0.0), 1000.0);
+    assert_eq!(backoff_ms(3, 0.0), 8000.0);
+    assert_eq!(backoff_ms(3, 1.0), 16000.0);
+    assert_eq!(backoff_ms(30, 0.0), 300_000.0);
+    assert_eq!(backoff_ms(2, 7.0), 8000.0, "jitter is clamped");
+}
+
+#[test]
+fn statuses_map_to_outcomes() {
+    assert_eq!(Outcome::of(Some(200)), Outcome::Delivered);
+    assert_eq!(Outcome::of(Some(204)), Outcome::Delivered);
+    assert_eq!(Outcome::of(None), Outcome::Retry);
+    assert_eq!(Outcome::of(Some(503)), Outcome::Retry);
+    assert_eq!(Outcome::of(Some(429)), Outcome::Retry);
+    assert_eq!(Outcome::of(Some(400)), Outcome::Rejected);
+}
+
+#[test]
+fn old_entries_expire_and_are_counted() {
+    let mut q = Queue::new(policy());
+    q.push("old", 0.0);
+    q.push("new", MAX_AGE_MS);
+    let batch = q.take_batch(MAX_AGE_MS + 1.0).unwrap();
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0].item, "new");
+    assert_eq!(q.dropped.expired, 1);
+    let restored = Queue::restore(
+        policy(),
+        vec![Entry {
+            id: 9,
+            created_at_ms: 0.0,
+            attempts: 0,
+            not_before_ms: 0.0,
+            item: "x",
+        }],
+        MAX_AGE_MS + 1.0,
+    );
+    assert!(restored.is_empty());
+    assert_eq!(restored.dropped.expired, 1);
+}
+
+#[test]
+fn size_bound_drops_the_oldest() {
+    let mut q = Queue::new(QueuePolicy {
+        max_entries: 2,
+        ..policy()
+    });
+    for (i, item) in ["a", "b", "c"].into_iter().enumerate() {
+        q.push(item, i as f64);
+    }
+    assert_eq!(
+        q.entries().iter().map(|e| e.item).collect::<Vec<_>>(),
+        ["b", "c"]
+    );
+    assert_eq!(q.dropped.overflow, 1);
+}
+
+#[test]
+fn purge_and_drain() {
+    let mut q = Queue::new(policy());
+    q.push("keep", 0.0);
+    q.push("drop", 0.0);
+    assert_eq!(q.purge(|item| *item != "drop"), 1);
+    let drained = q.drain(1.0, |_| true);
+    assert_eq!(drained.len(), 1);
+    assert!(q.is_empty());
+}
+
+#[test]
+fn restored_ids_do_not_collide() {
+    let entries = vec![Entry {
+        id: 41,
+        created_at_ms: 0.0,
+        attempts: 2,
+        not_before_ms: 0.0,
+        item: "x",
+    }];
+    let mut q = Queue::restore(policy(), entries, 1.0);
+    q.push("y", 1.0);
+    assert_eq!(q.entries()[1].id, 42);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Enqueue,
+    Flush,
+    SendOk,
+    SendFail,
+    SendRejected,
+    Reload,
+    Tick(u16),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => Just(Op::Enqueue),
+        3 => Just(Op::Flush),
+        2 => Just(Op::SendOk),
+        2 => Just(Op::SendFail),
+        1 => Just(Op::SendRejected),
+        1 => Just(Op::Reload),
+        2 => (0u16..20_000).prop_map(Op::Tick),
+    ]
+}
+
+proptest! {
+    /// Whatever happens, every item enqueued is delivered once or counted as rejected, never
+    /// lost and never delivered twice. A reload keeps what was stored; a send in flight when the
+    /// page died never reached the server in this model, so it is sent again.
+    #[test]
+    fn nothing_lost_nothing_duplicated(ops in prop::collection::vec(op(), 0..200)) {
+        let policy = QueuePolicy { batch_size: 4, flush_interval_ms: 5000.0, max_age_ms: MAX_AGE_MS, max_entries: 10_000 };
+        let mut q: Queue<u32> = Queue::new(policy);
+        let mut now = 0.0;
+        let mut next = 0u32;
+        let mut in_flight: Option<Vec<u32>> = None;
+        let mut delivered: Vec<u32> = Vec::new();
+        let mut rejected: Vec<u32> = Vec::new();
+        for op in ops {
+            match op {
+                Op::Enqueue => { q.push(next, now); next += 1; }
+                Op::Flush => {
+                    if in_flight.is_none() {
+                        in_flight = q.take_batch(now).map(|b| b.into_iter().map(|e| e.item).collect());
+                    }
+                }
+                Op::SendOk | Op::SendFail | Op::SendRejected => {
+                    if let Some(batch) = in_flight.take() {
+                        let outcome = match op { Op::SendOk => Outcome::Delivered, Op::SendFail => Outcome::Retry, _ => Outcome::Rejected };
+                        match outcome {
+                            Outcome::Delivered => delivered.extend(&batch),
+                            Outcome::Rejected => rejected.extend(&batch),
+                            Outcome::Retry => {}
+                        }
+                        q.complete(outcome, now, 0.3);
+                    }
+                }
+                Op::Reload => {
+                    in_flight = None;
+                    q = Queue::restore(policy, q.entries().to_vec(), now);
+                }
+                Op::Tick(ms) => now += f64::from(ms),
+            }
+        }
+        // Drain: the network comes back for good.
+        in_flight = None;
+        q = Queue::restore(policy, q.entries().to_vec(), now);
+        for _ in 0..10_000 {
+            q.retry_now(now);
+            match q.take_batch(now) {
+                Some(batch) => { delivered.extend(batch.iter().map(|e| e.item)); q.complete(Outcome::Delivered, now, 0.0); }
+                None => break,
+            }
+        }
+        let _ = in_flight;
+        let mut all: Vec<u32> = delivered.iter().chain(&rejected).copied().collect();
+        all.sort_unstable();
+        let expected: Vec<u32> = (0..next).collect();
+        prop_assert_eq!(all, expected);
+    }
+}

@@ -1,6 +1,7 @@
 // anonymous → identify → reset with the real analytics-next: every request the module makes
 // carries the Segment ID of that moment (contract §2), and AB Tasty's connector, played by the
-// emulator, forwards every activation because Segment already knows that ID.
+// emulator, forwards every activation and hit because the module's seen-by-Segment gate held
+// them until Segment had sent a call with that ID.
 
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, test } from 'node:test'
@@ -8,6 +9,9 @@ import { after, before, beforeEach, test } from 'node:test'
 import { launch, newPage, openBlank } from './support/browser.mjs'
 import { startEmulator } from './support/emulator.mjs'
 import { loadLibraries, segmentIds, startModule, waitUntilReady } from './support/page.mjs'
+
+/** How long each of Segment's calls is held on its way to the emulator. */
+const SEGMENT_DELAY_MS = 400
 
 /** One flag per campaign of www/bucketing.json, each set for every visitor. */
 const FLAGS = { btnColor: 'none', newCheckout: false, bannerText: '' }
@@ -41,13 +45,12 @@ function readFlags(page) {
   }, FLAGS)
 }
 
-/** Sends one hit when the module has hits (issue 6); resolves with whether it did. */
+/** Queues one EVENT hit and asks for a flush; resolves with whether the module accepted it. */
 function sendHit(page, action) {
   return page.evaluate(async (action) => {
-    if (typeof window.fs.track !== 'function') return false
-    window.fs.track(action, { label: 'e2e', value: 1 })
+    const accepted = window.fs.track(action, { label: 'e2e', value: 1 })
     await window.fs.flush()
-    return true
+    return accepted
   }, action)
 }
 
@@ -60,7 +63,6 @@ test('every request carries the Segment ID of its moment, and the connector forw
   const { context, page, console: output, errors } = await newPage(browser)
   /** Per step: Segment's IDs as the page read them, and the journal window it covers. */
   const steps = []
-  const hitsSent = []
   // Requests as the browser sent them, including any the module aborted: a stale ID in a request
   // that never reached the emulator would still be a bug.
   const sent = []
@@ -76,43 +78,44 @@ test('every request carries the Segment ID of its moment, and the connector forw
     await openBlank(page, emulator.origin)
     await loadLibraries(page, emulator)
 
-    // Step 1, anonymous. The connector only knows IDs Segment has already delivered, and nothing
-    // yet makes the module wait for that (a later issue adds the gate), so let Segment's page
-    // call arrive before the first exposure.
-    await page.evaluate(() => window.analytics.page())
+    // Nothing here waits for Segment's calls to reach the emulator: the module holds exposures
+    // and hits until Segment has dispatched a call for the visitor (ensureSegmentKnows "wait"),
+    // so the connector must find every ID already known. Each Segment call is made without
+    // awaiting it, right before the module's reads, and is slowed down on its way: without the
+    // gate the module's exposures would reach the connector first and be dropped.
+    await page.route(`${emulator.origin}/v1/*`, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, SEGMENT_DELAY_MS))
+      await route.continue()
+    })
+
+    // Step 1, anonymous. The module starts before Segment has sent anything.
     const anonymous = await segmentIds(page)
     assert.equal(anonymous.userId, null)
     assert.ok(anonymous.anonymousId, 'analytics-next gave no anonymousId')
-    await emulator.waitForLog((log) => log.segment.some((c) => c.anonymousId === anonymous.anonymousId), {
-      what: "Segment's page call",
-    })
     steps.push({ name: 'anonymous', ...anonymous, fromSeq: 0 })
     assert.equal(await startModule(page, emulator), 'READY', `status after start; console:\n${output.join('\n')}`)
+    await page.evaluate(() => void window.analytics.page())
     await runStep(page, anonymous.anonymousId)
 
-    // Step 2, identified. analytics-next resolves identify once delivered, so Segment knows the
-    // userId before the module's new decision can lead to an exposure.
+    // Step 2, identified: Segment's user().id() changes at once; the module follows on
+    // analytics-next's identify event and fetches a decision for the userId.
     const userId = `user-${Date.now()}`
     steps.push({ name: 'identified', fromSeq: maxSeq(await emulator.log()) })
-    await page.evaluate((id) => window.analytics.identify(id, { plan: 'free' }), userId)
+    await page.evaluate((id) => void window.analytics.identify(id, { plan: 'free' }), userId)
     const identified = await segmentIds(page)
     assert.deepEqual(identified, { userId, anonymousId: anonymous.anonymousId })
     Object.assign(steps.at(-1), identified)
     await runStep(page, userId)
 
-    // Step 3, after reset: a new anonymousId that Segment has sent nothing with yet. The module
-    // switches on `reset` at once; page() makes Segment deliver a call with the new ID before
-    // the module's first exposure for it (the same race as in step 1).
+    // Step 3, after reset: a new anonymousId that Segment has sent nothing with yet, made known
+    // by a page call as a site's next page view would.
     steps.push({ name: 'reset', fromSeq: maxSeq(await emulator.log()) })
     await page.evaluate(() => window.analytics.reset())
     const reset = await segmentIds(page)
     assert.equal(reset.userId, null)
     assert.notEqual(reset.anonymousId, anonymous.anonymousId, 'reset kept the anonymousId')
     Object.assign(steps.at(-1), reset)
-    await page.evaluate(() => window.analytics.page())
-    await emulator.waitForLog((log) => log.segment.some((c) => c.anonymousId === reset.anonymousId), {
-      what: "Segment's page call after reset",
-    })
+    await page.evaluate(() => void window.analytics.page())
     await runStep(page, reset.anonymousId)
 
     const log = await emulator.log()
@@ -144,7 +147,7 @@ test('every request carries the Segment ID of its moment, and the connector forw
       for (const h of hits) {
         assert.deepEqual({ vid: h.vid, cuid: h.cuid ?? null }, want.hit, `hit in step ${step.name}`)
       }
-      if (hitsSent[i]) assert.ok(hits.some((h) => h.ea === `e2e-${step.name}`), `hit of step ${step.name} not received`)
+      assert.ok(hits.some((h) => h.ea === `e2e-${step.name}`), `hit of step ${step.name} not received`)
 
       // The browser's own view, aborted requests included.
       for (const { path, body } of sent.filter((r) => r.step === i)) {
@@ -176,28 +179,35 @@ test('every request carries the Segment ID of its moment, and the connector forw
         assert.ok(f.properties.experiment_id && f.properties.variation_id, 'Experiment Viewed without its properties')
       }
     }
+    // The gate opened on Segment's calls, never on its timeout.
+    const diagnosis = await page.evaluate(() => window.fs.diagnose())
+    assert.equal(diagnosis.sentBeforeSegmentKnew, 0, 'events went out before Segment knew the visitor')
     assert.deepEqual(errors, [], 'uncaught errors in the page')
   } catch (error) {
     error.message += `\n--- page console ---\n${output.join('\n')}\n--- emulator ---\n${emulator.output().slice(-4_000)}`
     throw error
   } finally {
+    await page.unrouteAll({ behavior: 'ignoreErrors' })
     await context.close()
   }
 
   /** Reads the flags once the module has decided for `visitorId`, sends a hit, and waits until
-   *  the emulator has every exposure and hit of the step, so the next step starts clean. */
+   *  the emulator has every exposure and the hit of the step, so the next step starts clean. */
   async function runStep(page, visitorId) {
     const step = steps.at(-1)
     await waitUntilReady(page, visitorId)
     const { variations } = await readFlags(page)
     assert.equal(variations.length, Object.keys(FLAGS).length, `metadata missing for a flag in step ${step.name}`)
     step.variations = variations
-    hitsSent[steps.length - 1] = await sendHit(page, `e2e-${step.name}`)
+    assert.equal(await sendHit(page, `e2e-${step.name}`), true, 'track() refused the hit')
+    // Exposures leave as soon as the gate opens; a hit held by the gate leaves on the next flush
+    // tick (flushIntervalMs, 5 s by default), as flush() asked while it was held does not carry
+    // over. Hence the longer bound.
     await emulator.waitForLog(
       (log) =>
         log.activations.filter((a) => a.seq > step.fromSeq).length >= variations.length &&
-        (!hitsSent.at(-1) || log.hits.some((h) => h.ea === `e2e-${step.name}`)),
-      { what: `exposures of step ${step.name}` },
+        log.hits.some((h) => h.ea === `e2e-${step.name}`),
+      { what: `exposures and hit of step ${step.name}`, timeoutMs: 15_000 },
     )
   }
 })
@@ -205,3 +215,25 @@ test('every request carries the Segment ID of its moment, and the connector forw
 function byVariation(a, b) {
   return `${a.caid}/${a.vaid}`.localeCompare(`${b.caid}/${b.vaid}`)
 }
+
+// Known gap, kept visible rather than hidden: the gate learns that Segment knows a visitor from
+// analytics-next's page/track/identify events, so a call dispatched before start() (a page with
+// the snippet's page() and a module loaded later) goes unnoticed, and a fresh visitor's first
+// exposure waits the whole segmentKnowsTimeoutMs (5 s) and counts as sent before Segment knew,
+// though Segment had seen it. Marked todo: reported, not failing the run; it passes once fixed.
+test('a Segment call dispatched before start() opens the gate', { timeout: 60_000, todo: 'gate misses calls dispatched before start (5 s hold)' }, async () => {
+  const { context, page } = await newPage(browser)
+  try {
+    await openBlank(page, emulator.origin)
+    await loadLibraries(page, emulator)
+    await page.evaluate(() => window.analytics.page())
+    const { anonymousId } = await segmentIds(page)
+    await emulator.waitForLog((log) => log.segment.some((c) => c.anonymousId === anonymousId), { what: "Segment's page call" })
+    assert.equal(await startModule(page, emulator), 'READY')
+    await page.evaluate(() => window.fs.getFlag('btnColor', 'none'))
+    await emulator.waitForLog((log) => log.activations.length === 1, { what: 'the first exposure within 2 s', timeoutMs: 2_000 })
+    assert.equal(await page.evaluate(() => window.fs.diagnose().sentBeforeSegmentKnew), 0)
+  } finally {
+    await context.close()
+  }
+})

@@ -19,10 +19,7 @@ const analytics = AnalyticsBrowser.load({
   },
 })
 
-// AB Tasty's SegmentIO connector forwards an exposure only for an ID Segment has already
-// delivered. The module does not wait for that yet (a later issue adds the gate), so the page
-// reads flags, which sends exposures, once Segment's latest call has been delivered.
-let segmentCall = analytics.page()
+analytics.page()
 
 let fs
 let segment
@@ -60,15 +57,15 @@ $('identify-form').addEventListener('submit', (event) => {
   event.preventDefault()
   const userId = $('user-id').value.trim()
   if (!userId) return
-  segmentCall = analytics.identify(userId, { plan: $('plan').value })
-  segmentCall.then(showIdentity)
+  analytics.identify(userId, { plan: $('plan').value }).then(showIdentity)
 })
 
 $('reset').addEventListener('click', () => {
   analytics.reset()
-  // reset() forgets the user and mints a new anonymousId that Segment has sent nothing with yet;
-  // a page call makes it known, as a real site's next page view would.
-  segmentCall = analytics.page()
+  // reset() forgets the user and mints a new anonymousId that Segment has sent nothing with yet.
+  // The module holds its exposures for that ID until Segment has sent a call with it (AB Tasty's
+  // connector would drop them otherwise); this page call does, as a site's next page view would.
+  analytics.page()
   showIdentity()
 })
 
@@ -76,11 +73,9 @@ $('purchase').addEventListener('click', async () => {
   const discount = fs.getFlag('discount', 0)
   const revenue = Math.round(PRICE * (1 - discount / 100))
   analytics.track('Order Completed', { order_id: `demo-${Date.now()}`, revenue, currency: 'EUR' })
-  // Hits arrive with issue 6; the page keeps working on a module without them.
-  if (typeof fs.track === 'function') {
-    fs.track('purchase', { label: 'demo', value: revenue })
-    await fs.flush()
-  }
+  fs.track('purchase', { label: 'demo', value: revenue })
+  // Hits are batched (every 5 s or 10 hits); a demo wants to see this one now.
+  await fs.flush()
 })
 
 /** Both sides of the identity: what Segment holds, and what the module uses. */
@@ -94,13 +89,16 @@ function showIdentity() {
   const status = $('module-status')
   status.textContent = fs.status
   status.dataset.status = fs.status
+  // Until Segment has sent a call with this visitor, the module holds its exposures and hits:
+  // AB Tasty's connector would drop them.
+  const seen = fs.diagnose().seenBySegment
+  $('seen-by-segment').textContent = seen === null ? 'n/a' : seen ? 'yes' : 'not yet: exposures and hits held'
   const error = fs.lastError
   $('module-error').textContent = error ? `${error.code}: ${error.message}` : 'none'
 }
 
 /** Applies the flags to the store and lists the decision. Reading a flag sends its exposure. */
-async function applyFlags() {
-  await segmentCall.catch(() => {})
+function applyFlags() {
   showIdentity()
   const buy = $('purchase')
   buy.style.backgroundColor = fs.getFlag('btnColor', '#57606a')

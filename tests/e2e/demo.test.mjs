@@ -102,7 +102,7 @@ test('the demo applies the decision, follows identify and reset, and tracks a pu
     await page.screenshot({ path: SCREENSHOT, fullPage: true })
 
     // Reset: a new anonymous visitor, whose exposures the connector also forwards because the
-    // page lets Segment's page call land first.
+    // module holds them until Segment's page call for the new ID has gone out.
     await page.click('#reset')
     await page.waitForFunction(
       (old) => {
@@ -115,23 +115,18 @@ test('the demo applies the decision, follows identify and reset, and tracks a pu
     await waitForVisitor(page, newAnonymousId)
     await exposuresOf(newAnonymousId, 3)
     await page.locator('#banner').filter({ hasText: 'Spring sale' }).waitFor()
+    await page.locator('#seen-by-segment').filter({ hasText: 'yes' }).waitFor()
 
-    // Buy: Segment's own track always; the module's hit when it has hits (issue 6).
-    const hasHits = await page.evaluate(async () => {
-      const { FlagshipSegment } = await import('/pkg/web/flagship_segment.js')
-      return typeof FlagshipSegment.prototype.track === 'function'
-    })
+    // Buy: Segment's own track, and the module's hit under the same identity.
     await page.click('#purchase')
     const log = await emulator.waitForLog(
       (log) =>
         log.segment.some((c) => c.type === 'track' && c.event === 'Order Completed' && c.anonymousId === newAnonymousId) &&
-        (!hasHits || log.forwarded.some((f) => f.source === 'hit' && f.event === 'purchase')),
+        log.forwarded.some((f) => f.source === 'hit' && f.event === 'purchase'),
       { what: 'the purchase' },
     )
-    if (hasHits) {
-      const hit = log.hits.find((h) => h.ea === 'purchase')
-      assert.deepEqual({ vid: hit.vid, cuid: hit.cuid ?? null }, { vid: newAnonymousId, cuid: null })
-    }
+    const hit = log.hits.find((h) => h.ea === 'purchase')
+    assert.deepEqual({ vid: hit.vid, cuid: hit.cuid ?? null, ev: hit.ev }, { vid: newAnonymousId, cuid: null, ev: 120 })
     assert.deepEqual(log.dropped, [])
     assert.deepEqual(log.rejected, [])
 

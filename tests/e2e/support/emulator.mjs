@@ -61,12 +61,12 @@ export async function startEmulator({ apiKey = API_KEY, timeoutMs = 15_000 } = {
     host: new URL(origin).host,
     /** The journal: decisions, activations, hits, segment, forwarded, dropped, rejected. */
     async log() {
-      const response = await fetch(`${origin}/_emulator/log`)
+      const response = await fetch(`${origin}/_emulator/log`, { signal: AbortSignal.timeout(5_000) })
       if (!response.ok) throw new Error(`GET /_emulator/log answered ${response.status}`)
       return response.json()
     },
     async reset() {
-      const response = await fetch(`${origin}/_emulator/reset`, { method: 'POST' })
+      const response = await fetch(`${origin}/_emulator/reset`, { method: 'POST', signal: AbortSignal.timeout(5_000) })
       if (response.status !== 204) throw new Error(`POST /_emulator/reset answered ${response.status}`)
     },
     /** Polls the journal until `predicate(log)` is truthy; rejects with the last log otherwise. */

@@ -5,7 +5,6 @@ use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
 
-use super::delivery::properties;
 use super::session::Session;
 use super::timer::now_ms;
 use super::{js, log};
@@ -103,7 +102,7 @@ impl Session {
 
 /// The Segment A/B testing spec's `Experiment Viewed` properties of `campaign`.
 fn experiment_viewed(campaign: &Campaign) -> JsValue {
-    properties(&[
+    js::properties(&[
         ("experiment_id", Some(&campaign.id)),
         ("experiment_name", campaign.name.as_deref()),
         ("variation_id", Some(&campaign.variation.id)),

@@ -150,12 +150,12 @@ impl Session {
                     if !cached {
                         state.last_error = None;
                     }
-                    state.flags = FlagStore::new(decision);
+                    state.set_flags(FlagStore::new(decision));
                 }
                 self.emit(Event::Flags, &self.flags_snapshot());
             }
             Err(error) => {
-                self.state.borrow_mut().flags = FlagStore::default();
+                self.state.borrow_mut().set_flags(FlagStore::default());
                 self.fail(error);
             }
         }

@@ -140,7 +140,7 @@ impl Session {
                 Err(error) => {
                     let was = state.identity.take();
                     state.next_generation();
-                    state.flags = FlagStore::default();
+                    state.set_flags(FlagStore::default());
                     drop(state);
                     if first || was.is_some() {
                         self.fail(error);
@@ -163,7 +163,7 @@ impl Session {
                             reason.map_or("id", ChangeReason::as_str)
                         ));
                         if !self.config.keep_flags_during_refresh {
-                            state.flags = FlagStore::default();
+                            state.set_flags(FlagStore::default());
                         }
                     }
                     state.status = Status::Refreshing;

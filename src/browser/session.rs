@@ -40,6 +40,9 @@ pub(super) struct State {
     /// Context from allowlisted Segment traits.
     pub(super) traits: Context,
     pub(super) flags: FlagStore,
+    /// Campaigns of `flags` (by address) already handed to delivery: later reads of their flags
+    /// skip the exposure path without building anything. Cleared with every new `flags`.
+    pub(super) exposed: std::collections::HashSet<usize>,
     /// The visitor's consent: without it nothing is sent or stored about them but decisions.
     pub(super) consent: bool,
     /// Bumped whenever identity or context change, so an older answer is recognised as stale.
@@ -64,6 +67,12 @@ impl State {
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
         context
+    }
+
+    /// Replaces the flags; what was exposed of the old ones no longer says anything.
+    pub(super) fn set_flags(&mut self, flags: FlagStore) {
+        self.flags = flags;
+        self.exposed.clear();
     }
 
     /// Starts a new generation: answers for the previous one will be ignored, and the request
@@ -214,7 +223,7 @@ impl Session {
         {
             let mut state = self.state.borrow_mut();
             state.status = Status::Closed;
-            state.flags = FlagStore::default();
+            state.set_flags(FlagStore::default());
             state.next_generation();
         }
         self.subscriptions.borrow_mut().clear();

@@ -5,31 +5,24 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
-
 use super::http;
+use super::listener::PageListener;
 use super::storage::{tab_id, Store};
+use super::stored_queues::{restore_queues, write_queues};
 use super::timer::{now_ms, Timeout};
 use super::{js, log};
 use crate::config::Config;
 use crate::decision::request::HttpRequest;
-use crate::json::{self, ObjectWriter, Value};
 use crate::tracking::gate::{GateEvent, IdentityKey, SeenGate};
 use crate::tracking::hits::{write_batch, Hit};
 use crate::tracking::queue::{Entry, Outcome, Queue, QueuePolicy, MAX_AGE_MS};
-use crate::tracking::stored::{self, Storable};
+
 use crate::tracking::{activation_request, Activation, ExposureLog};
 
 /// Activations wait this long for company, so that the reads of one render go out as one batch.
 pub(crate) const ACTIVATION_WINDOW_MS: f64 = 50.0;
-/// Stored size per tab; beyond it the oldest entries are left out (and counted).
-const MAX_STORED_BYTES: usize = 256 * 1024;
-/// A tab's stored queue untouched for this long belongs to a closed tab and is taken over.
-const ORPHAN_AFTER_MS: f64 = 5.0 * 60.0 * 1000.0;
 /// Browsers refuse keepalive bodies over 64 KiB.
 const KEEPALIVE_MAX_BYTES: usize = 60 * 1024;
-const QUEUE_PREFIX: &str = "queue:";
 const SEEN_KEY: &str = "seen";
 
 /// Totals for `diagnose()` and tests.
@@ -67,23 +60,6 @@ fn key_of_activation(a: &Activation) -> IdentityKey {
 
 fn key_of_hit(h: &Hit) -> IdentityKey {
     IdentityKey::of_hit(&h.visitor_id, h.customer_user_id.as_deref())
-}
-
-/// A listener on `window` or `document`, removed on drop.
-#[derive(Debug)]
-struct PageListener {
-    target: web_sys::EventTarget,
-    event: &'static str,
-    callback: Closure<dyn FnMut()>,
-}
-
-impl Drop for PageListener {
-    fn drop(&mut self) {
-        let _ = self.target.remove_event_listener_with_callback(
-            self.event,
-            self.callback.as_ref().unchecked_ref(),
-        );
-    }
 }
 
 /// The queues of one session.
@@ -178,21 +154,11 @@ impl Delivery {
         let mut add =
             |target: &web_sys::EventTarget, event: &'static str, action: fn(&Delivery)| {
                 let me = self.me.clone();
-                let callback = Closure::<dyn FnMut()>::new(move || {
+                listeners.extend(PageListener::new(target, event, move || {
                     if let Some(delivery) = me.upgrade() {
                         action(&delivery);
                     }
-                });
-                if target
-                    .add_event_listener_with_callback(event, callback.as_ref().unchecked_ref())
-                    .is_ok()
-                {
-                    listeners.push(PageListener {
-                        target: target.clone(),
-                        event,
-                        callback,
-                    });
-                }
+                }));
             };
         // pagehide and visibilitychange both, as the page may be frozen without unloading;
         // sending twice is harmless since the first send empties the queues.
@@ -479,30 +445,13 @@ impl Delivery {
     /// reload-survival: the queues stay in memory.
     fn persist(&self) {
         let now = now_ms();
-        let (hits, skipped_hits) =
-            stored::encode(self.hits.borrow().entries(), MAX_STORED_BYTES / 2);
-        let (activations, skipped_activations) =
-            stored::encode(self.activations.borrow().entries(), MAX_STORED_BYTES / 2);
-        let name = format!("{QUEUE_PREFIX}{}", self.tab);
-        if hits.ends_with("[]}") && activations.ends_with("[]}") {
-            self.store.remove(&name);
-        } else {
-            let mut text = String::new();
-            ObjectWriter::new(&mut text)
-                .number("v", 1.0)
-                .number("at", now)
-                .with("hits", |o| o.push_str(&hits))
-                .with("activations", |o| o.push_str(&activations))
-                .finish();
-            if self.store.set(&name, &text).is_err() {
-                log::warn(
-                    "localStorage refused the queue (full or disabled); it is kept in memory only",
-                );
-            }
-        }
-        if skipped_hits + skipped_activations > 0 {
-            log::warn("the stored queue is at its size limit; the oldest entries will not survive a reload");
-        }
+        write_queues(
+            &self.store,
+            &self.tab,
+            self.hits.borrow().entries(),
+            self.activations.borrow().entries(),
+            now,
+        );
         let _ = self
             .store
             .set("exposures", &self.exposures.borrow().encode(now));
@@ -534,70 +483,4 @@ fn host_of(url: &str) -> &str {
         .nth(1)
         .and_then(|rest| rest.split('/').next())
         .unwrap_or(url)
-}
-
-/// This tab's stored queues, plus those of tabs gone for `ORPHAN_AFTER_MS` (taken over and
-/// removed, so no other tab sends them too). Unreadable ones are discarded with a warning.
-fn restore_queues(store: &Store, tab: &str, now: f64) -> (Vec<Entry<Hit>>, Vec<Entry<Activation>>) {
-    let mut hits = Vec::new();
-    let mut activations = Vec::new();
-    for name in store.names_starting_with(QUEUE_PREFIX) {
-        let own = name == format!("{QUEUE_PREFIX}{tab}");
-        let Some(text) = store.get(&name) else {
-            continue;
-        };
-        let parsed = json::parse(&text).ok();
-        let at = parsed
-            .as_ref()
-            .and_then(|v| v.get("at"))
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0);
-        if !own && now - at < ORPHAN_AFTER_MS {
-            continue;
-        }
-        match parsed.as_ref().and_then(|v| {
-            Some((
-                decode_part::<Hit>(v, "hits")?,
-                decode_part::<Activation>(v, "activations")?,
-            ))
-        }) {
-            Some((h, a)) => {
-                hits.extend(h);
-                activations.extend(a);
-            }
-            None => log::warn("a stored queue was unreadable and is discarded"),
-        }
-        if !own {
-            store.remove(&name);
-        }
-    }
-    // Entries from several tabs may share IDs: renumber in age order.
-    hits.sort_by(|a, b| a.created_at_ms.total_cmp(&b.created_at_ms));
-    activations.sort_by(|a, b| a.created_at_ms.total_cmp(&b.created_at_ms));
-    for (i, e) in hits.iter_mut().enumerate() {
-        e.id = i as u64 + 1;
-    }
-    for (i, e) in activations.iter_mut().enumerate() {
-        e.id = i as u64 + 1;
-    }
-    (hits, activations)
-}
-
-fn decode_part<T: Storable>(value: &Value, key: &str) -> Option<Vec<Entry<T>>> {
-    let mut text = String::new();
-    json::write_value(&mut text, value.get(key)?);
-    stored::decode(&text).ok()
-}
-
-/// Makes a plain object for `Experiment Viewed` from pairs.
-pub(crate) fn properties(pairs: &[(&str, Option<&str>)]) -> JsValue {
-    let object = js_sys::Object::new();
-    for (key, value) in pairs {
-        js::set(
-            &object,
-            key,
-            &value.map_or(JsValue::NULL, JsValue::from_str),
-        );
-    }
-    object.into()
 }

@@ -86,3 +86,16 @@ pub(crate) fn metadata(m: &FlagMetadata<'_>) -> JsValue {
     set(&object, "isReference", &JsValue::from_bool(m.is_reference));
     object.into()
 }
+
+/// A plain object of string (or `null`) properties.
+pub(crate) fn properties(pairs: &[(&str, Option<&str>)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (key, value) in pairs {
+        set(
+            &object,
+            key,
+            &value.map_or(JsValue::NULL, JsValue::from_str),
+        );
+    }
+    object.into()
+}

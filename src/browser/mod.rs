@@ -3,12 +3,15 @@
 //! core modules.
 
 pub(crate) mod bucketing_file;
+pub(crate) mod decide;
 pub(crate) mod delivery;
 pub(crate) mod events;
+pub(crate) mod follow;
 pub(crate) mod hit_input;
 pub(crate) mod hits;
 pub(crate) mod http;
 pub(crate) mod js;
+pub(crate) mod listener;
 pub(crate) mod log;
 pub(crate) mod options;
 pub(crate) mod reads;
@@ -16,4 +19,5 @@ pub(crate) mod segment;
 pub(crate) mod session;
 pub(crate) mod storage;
 pub(crate) mod stored_ids;
+pub(crate) mod stored_queues;
 pub(crate) mod timer;

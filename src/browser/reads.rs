@@ -5,7 +5,6 @@ use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
 
-use super::delivery::properties;
 use super::session::Session;
 use super::timer::now_ms;
 use super::{js, log};
@@ -23,7 +22,7 @@ impl Session {
         kind: ValueKind,
         expose: bool,
     ) -> Option<JsValue> {
-        let (value, activation) = {
+        let (value, first_exposure) = {
             let state = self.state.borrow();
             let read = state.flags.read(key, kind);
             if read.outcome == ReadOutcome::TypeMismatch {
@@ -31,26 +30,22 @@ impl Session {
                     "flag `{key}` has another type than its default; default returned"
                 ));
             }
-            let activation = match (expose, read.expose, &state.identity) {
-                (true, Some(campaign), Some(identity)) => Some((
-                    Activation::new(identity, campaign, now_ms()),
-                    self.config
-                        .segment_experiment_viewed
-                        .then(|| experiment_viewed(campaign)),
-                )),
-                _ => None,
-            };
-            (read.value.map(js::to_js), activation)
+            // The render-loop case: exposed already, nothing to build or check.
+            let first_exposure = read
+                .expose
+                .filter(|campaign| expose && !state.exposed.contains(&address(campaign)))
+                .is_some();
+            (read.value.map(js::to_js), first_exposure)
         };
-        if let Some((activation, viewed)) = activation {
-            self.expose(activation, viewed);
+        if first_exposure {
+            self.expose_flag(key);
         }
         value
     }
 
     /// Sends the exposure of `key` without reading it; false if there is nothing to expose.
     pub(crate) fn expose_flag(self: &Rc<Self>, key: &str) -> bool {
-        let activation = {
+        let (activation, viewed, campaign) = {
             let state = self.state.borrow();
             match (state.flags.campaign_of(key), &state.identity) {
                 (Some(campaign), Some(identity)) => (
@@ -58,11 +53,14 @@ impl Session {
                     self.config
                         .segment_experiment_viewed
                         .then(|| experiment_viewed(campaign)),
+                    address(campaign),
                 ),
                 _ => return false,
             }
         };
-        self.expose(activation.0, activation.1);
+        if self.expose(activation, viewed) {
+            self.state.borrow_mut().exposed.insert(campaign);
+        }
         true
     }
 
@@ -77,36 +75,43 @@ impl Session {
 
     /// Queues the exposure of `campaign`'s variation, once per dedupe window, after checking
     /// that Segment still reports the identity the flags were decided for.
-    fn expose(self: &Rc<Self>, activation: Activation, viewed: Option<JsValue>) {
+    /// True once the exposure is with delivery (queued now or earlier); false when it was not
+    /// sent and a later read should try again (refreshing, no consent, identity changed).
+    fn expose(self: &Rc<Self>, activation: Activation, viewed: Option<JsValue>) -> bool {
         {
             let state = self.state.borrow();
             if !matches!(state.status, Status::Ready | Status::Cached) || !state.consent {
-                return;
+                return false;
             }
         }
         if self.delivery.already_exposed(&activation) {
-            return;
+            return true;
         }
         // The flags were decided for the identity Segment had then; if it has changed since,
         // this exposure would carry a stale ID. Re-decide instead.
         if self.sync_identity(ChangeHint::None) {
             self.spawn_decide();
-            return;
+            return false;
         }
-        if self.delivery.expose(activation) {
-            if let Some(properties) = viewed {
-                self.track_in_segment("Experiment Viewed", &properties);
-            }
+        let queued = self.delivery.expose(activation);
+        if let (true, Some(properties)) = (queued, viewed) {
+            self.track_in_segment("Experiment Viewed", &properties);
         }
+        true
     }
 }
 
 /// The Segment A/B testing spec's `Experiment Viewed` properties of `campaign`.
 fn experiment_viewed(campaign: &Campaign) -> JsValue {
-    properties(&[
+    js::properties(&[
         ("experiment_id", Some(&campaign.id)),
         ("experiment_name", campaign.name.as_deref()),
         ("variation_id", Some(&campaign.variation.id)),
         ("variation_name", campaign.variation.name.as_deref()),
     ])
+}
+
+/// A campaign's identity within the current flags: its address, stable while they are held.
+fn address(campaign: &Campaign) -> usize {
+    campaign as *const Campaign as usize
 }

@@ -9,27 +9,21 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::JsValue;
 use web_sys::AbortController;
 
-use super::bucketing_file::{self, Fetched};
 use super::delivery::{Delivery, Notice};
 use super::events::{dispatch, Event, Listeners};
-use super::http::{self, SendError};
 use super::segment::{self, SegmentSource, Subscription};
 use super::storage::Store;
-use super::timer::now_ms;
-use super::timer::sleep;
-use super::{js, log, stored_ids};
-use crate::bucketing::{self, parse_bucketing, BucketingFile};
-use crate::config::{Config, Fallback, Mode};
-use crate::context::{full_context, Context};
-use crate::decision::cache::DecisionCache;
-use crate::decision::{campaigns_request, interpret_campaigns_response, Decision, FlagStore};
+use super::{js, log};
+use crate::bucketing::BucketingFile;
+use crate::config::{Config, Mode};
+use crate::context::Context;
+use crate::decision::FlagStore;
+use crate::error::Error;
+use crate::identity::{ChangeHint, ChangeReason, Identity, SegmentIds};
+use crate::status::Status;
 
 /// Where the last good decisions are kept (`flagship-segment:{envId}:decisions`).
-const CACHE_KEY: &str = "decisions";
-use crate::error::Error;
-use crate::identity::{classify, redact, resolve, ChangeHint, ChangeReason, Identity, SegmentIds};
-use crate::status::Status;
-use crate::tracking::gate::IdentityKey;
+pub(super) const CACHE_KEY: &str = "decisions";
 
 /// The mutable part of a session. Never borrowed across an `.await` or a page callback.
 #[derive(Debug, Default)]
@@ -37,23 +31,26 @@ pub(super) struct State {
     pub(super) status: Status,
     pub(super) last_error: Option<Error>,
     /// The loaded analytics instance, once found; `None` under the storage fallback.
-    live: Option<JsValue>,
+    pub(super) live: Option<JsValue>,
     /// Segment's IDs at the last reading.
-    ids: Option<SegmentIds>,
+    pub(super) ids: Option<SegmentIds>,
     pub(super) identity: Option<Identity>,
     /// Context from options and `updateContext`.
-    page_context: Context,
+    pub(super) page_context: Context,
     /// Context from allowlisted Segment traits.
-    traits: Context,
+    pub(super) traits: Context,
     pub(super) flags: FlagStore,
+    /// Campaigns of `flags` (by address) already handed to delivery: later reads of their flags
+    /// skip the exposure path without building anything. Cleared with every new `flags`.
+    pub(super) exposed: std::collections::HashSet<usize>,
     /// The visitor's consent: without it nothing is sent or stored about them but decisions.
     pub(super) consent: bool,
     /// Bumped whenever identity or context change, so an older answer is recognised as stale.
-    generation: u64,
-    in_flight: Option<AbortController>,
+    pub(super) generation: u64,
+    pub(super) in_flight: Option<AbortController>,
     /// The last good bucketing file (mode "bucketing"), and its `Last-Modified`.
-    bucketing: Option<Rc<BucketingFile>>,
-    last_modified: Option<String>,
+    pub(super) bucketing: Option<Rc<BucketingFile>>,
+    pub(super) last_modified: Option<String>,
     /// Which Segment this is, for `diagnose()`.
     pub(super) segment: segment::SegmentInfo,
     /// Where the IDs came from: "segment", "storage" or "none".
@@ -62,7 +59,7 @@ pub(super) struct State {
 
 impl State {
     /// Traits first, so that a value the page set explicitly wins.
-    fn context(&self) -> Context {
+    pub(super) fn context(&self) -> Context {
         let mut context = self.traits.clone();
         context.extend(
             self.page_context
@@ -72,9 +69,15 @@ impl State {
         context
     }
 
+    /// Replaces the flags; what was exposed of the old ones no longer says anything.
+    pub(super) fn set_flags(&mut self, flags: FlagStore) {
+        self.flags = flags;
+        self.exposed.clear();
+    }
+
     /// Starts a new generation: answers for the previous one will be ignored, and the request
     /// still in flight for it is aborted.
-    fn next_generation(&mut self) -> u64 {
+    pub(super) fn next_generation(&mut self) -> u64 {
         self.generation += 1;
         if let Some(controller) = self.in_flight.take() {
             controller.abort();
@@ -87,13 +90,13 @@ impl State {
 #[derive(Debug)]
 pub(crate) struct Session {
     pub(super) config: Config,
-    source: SegmentSource,
+    pub(super) source: SegmentSource,
     pub(super) delivery: Rc<Delivery>,
-    store: Store,
+    pub(super) store: Store,
     pub(super) state: RefCell<State>,
-    listeners: RefCell<Listeners>,
-    subscriptions: RefCell<Vec<Subscription>>,
-    me: Weak<Session>,
+    pub(super) listeners: RefCell<Listeners>,
+    pub(super) subscriptions: RefCell<Vec<Subscription>>,
+    pub(super) me: Weak<Session>,
 }
 
 impl Session {
@@ -146,152 +149,6 @@ impl Session {
         session
     }
 
-    /// Takes the page's file if it gave one (no request before the first decision), else
-    /// fetches it; then keeps it fresh if polling is on.
-    async fn load_bucketing(&self, initial: Option<String>) {
-        let from_page = initial.map(|text| parse_bucketing(&text));
-        match from_page {
-            Some(Ok(file)) => self.state.borrow_mut().bucketing = Some(Rc::new(file)),
-            Some(Err(error)) => {
-                log::warn(&format!(
-                    "initialBucketing refused ({}); fetching the file",
-                    error
-                ));
-                self.refresh_bucketing().await;
-            }
-            None => {
-                self.refresh_bucketing().await;
-            }
-        }
-        self.start_polling();
-    }
-
-    /// Fetches the bucketing file once; true when a new file was adopted.
-    async fn refresh_bucketing(&self) -> bool {
-        let last_modified = self.state.borrow().last_modified.clone();
-        match bucketing_file::fetch(&self.config, last_modified.as_deref()).await {
-            Fetched::Updated(file, last_modified) => {
-                let mut state = self.state.borrow_mut();
-                state.bucketing = Some(Rc::new(file));
-                state.last_modified = last_modified;
-                true
-            }
-            Fetched::NotModified => false,
-            Fetched::Failed(error) => {
-                // The last good file stays in use; without one, decide() reports the error.
-                log::warn(&format!(
-                    "{}: {}; keeping the last good bucketing file",
-                    error.code(),
-                    error
-                ));
-                self.state.borrow_mut().last_error = Some(error);
-                false
-            }
-        }
-    }
-
-    fn start_polling(&self) {
-        let interval = self.config.polling_interval_ms;
-        if interval == 0 {
-            return;
-        }
-        let me = self.me.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            loop {
-                sleep(interval).await;
-                let Some(session) = me.upgrade() else { return };
-                if session.status() == Status::Closed {
-                    return;
-                }
-                if session.refresh_bucketing().await {
-                    session.state.borrow_mut().next_generation();
-                    session.decide().await;
-                }
-            }
-        });
-    }
-
-    /// Under `fallback: "storage"`, adopts the IDs Segment stored; otherwise records `error`.
-    fn use_stored_ids(&self, error: Error) {
-        let stored = stored_ids::read();
-        if self.config.fallback != Fallback::Storage || stored == SegmentIds::default() {
-            return self.fail(error);
-        }
-        log::info("segment unavailable; using the IDs segment stored");
-        self.state.borrow_mut().id_source = "storage";
-        self.switch_to(stored, Context::new(), ChangeHint::None);
-    }
-
-    /// Keeps `live` as the instance to read, and listens to its identity events.
-    fn attach(&self, live: JsValue) {
-        let subscribe = |event: &'static str, hint: Option<ChangeHint>| {
-            let me = self.me.clone();
-            Subscription::new(&live, event, move || {
-                if let Some(session) = me.upgrade() {
-                    if let Some(hint) = hint {
-                        session.on_segment_event(hint);
-                    }
-                    if event != "reset" {
-                        session.on_dispatched();
-                    }
-                }
-            })
-        };
-        // identify and reset change who the visitor is; page and track (and identify) tell that
-        // Segment has dispatched a call for the current visitor, which opens the gate.
-        let subscriptions: Vec<_> = [
-            ("identify", Some(ChangeHint::Identify)),
-            ("reset", Some(ChangeHint::Reset)),
-            ("page", None),
-            ("track", None),
-        ]
-        .into_iter()
-        .filter_map(|(event, hint)| subscribe(event, hint))
-        .collect();
-        *self.subscriptions.borrow_mut() = subscriptions;
-        self.state.borrow_mut().live = Some(live);
-    }
-
-    /// The loaded instance to read now. A global that was replaced by another loaded instance
-    /// (analytics.js loaded twice, or a stub replaced late) is adopted and re-subscribed.
-    fn live_instance(&self) -> Option<JsValue> {
-        let held = self.state.borrow().live.clone()?;
-        if let SegmentSource::Global(_) = self.source {
-            let current = self.source.current();
-            if !js_sys::Object::is(&current, &held) && segment::is_loaded(&current) {
-                log::info("segment instance replaced; following the new one");
-                self.attach(current.clone());
-                return Some(current);
-            }
-        }
-        Some(held)
-    }
-
-    /// The loaded analytics instance, if Segment was reached.
-    pub(crate) fn live(&self) -> Option<JsValue> {
-        self.state.borrow().live.clone()
-    }
-
-    /// Segment emitted a dispatched call: the visitor it carried is now known to Segment.
-    pub(crate) fn on_dispatched(&self) {
-        if self.sync_identity(ChangeHint::None) {
-            self.spawn_decide();
-        }
-        if let Some(key) = self.identity_key() {
-            self.delivery.mark_seen(key);
-        }
-    }
-
-    /// The gate's key of the current identity.
-    pub(crate) fn identity_key(&self) -> Option<IdentityKey> {
-        let state = self.state.borrow();
-        let identity = state.identity.as_ref()?;
-        Some(IdentityKey::new(
-            identity.visitor_id(),
-            identity.anonymous_id(),
-        ))
-    }
-
     fn on_delivery_notice(&self, notice: Notice) {
         match notice {
             Notice::Held => self.warn_page(
@@ -316,271 +173,6 @@ impl Session {
         self.emit(Event::Warning, &payload.into());
     }
 
-    /// Called by Segment's `identify`/`reset` events and by the plugin's `identify` hook.
-    pub(crate) fn on_segment_event(&self, hint: ChangeHint) {
-        if self.sync_identity(hint) {
-            self.spawn_decide();
-        }
-    }
-
-    /// Re-reads Segment's IDs and allowlisted traits; true when that changed the identity or
-    /// context, in which case a decision must be fetched.
-    pub(crate) fn sync_identity(&self, hint: ChangeHint) -> bool {
-        if self.status() == Status::Closed {
-            return false;
-        }
-        let Some(live) = self.live_instance() else {
-            return false;
-        };
-        let Some(ids) = segment::read_ids(&live) else {
-            return false;
-        };
-        let mut skipped = Vec::new();
-        let traits = segment::read_traits(&live, &self.config.traits, &mut skipped);
-        for key in skipped {
-            log::debug(&format!(
-                "trait `{key}` is not a string, number or boolean; not sent"
-            ));
-        }
-        self.switch_to(ids, traits, hint)
-    }
-
-    /// Adopts a reading of Segment. Returns true when a decision must be fetched.
-    fn switch_to(&self, ids: SegmentIds, traits: Context, hint: ChangeHint) -> bool {
-        let event = {
-            let mut state = self.state.borrow_mut();
-            let before = state.ids.replace(ids.clone());
-            let context_changed = state.traits != traits;
-            state.traits = traits;
-            let first = before.is_none();
-            let reason = before.as_ref().and_then(|b| classify(b, &ids, hint));
-            match resolve(&ids, self.config.id_policy) {
-                Err(error) => {
-                    let was = state.identity.take();
-                    state.next_generation();
-                    state.flags = FlagStore::default();
-                    drop(state);
-                    if first || was.is_some() {
-                        self.fail(error);
-                    }
-                    return false;
-                }
-                Ok(identity) => {
-                    let identity_changed = state.identity.as_ref() != Some(&identity);
-                    if !first && !identity_changed && !context_changed {
-                        return false;
-                    }
-                    state.identity = Some(identity);
-                    state.next_generation();
-                    if first {
-                        return true;
-                    }
-                    if identity_changed {
-                        log::info(&format!(
-                            "segment identity changed ({})",
-                            reason.map_or("id", ChangeReason::as_str)
-                        ));
-                        if !self.config.keep_flags_during_refresh {
-                            state.flags = FlagStore::default();
-                        }
-                    }
-                    state.status = Status::Refreshing;
-                    let reason = if identity_changed {
-                        reason.unwrap_or(ChangeReason::Identify)
-                    } else {
-                        ChangeReason::Refresh
-                    };
-                    change_payload(&state, reason)
-                }
-            }
-        };
-        self.emit(Event::Change, &event);
-        true
-    }
-
-    /// Merges `context` into the page context; true when that changed what is sent.
-    pub(crate) fn update_context(&self, context: Context) -> bool {
-        let payload = {
-            let mut state = self.state.borrow_mut();
-            let before = state.context();
-            state.page_context.extend(context);
-            if state.context() == before
-                || state.identity.is_none()
-                || state.status == Status::Closed
-            {
-                return false;
-            }
-            state.next_generation();
-            state.status = Status::Refreshing;
-            change_payload(&state, ChangeReason::Refresh)
-        };
-        self.emit(Event::Change, &payload);
-        true
-    }
-
-    pub(crate) fn spawn_decide(&self) {
-        if let Some(session) = self.me.upgrade() {
-            wasm_bindgen_futures::spawn_local(async move { session.decide().await });
-        }
-    }
-
-    /// Fetches the decision of the current generation and applies it if it is still current.
-    pub(crate) async fn decide(&self) {
-        let (identity, context, generation, controller) = {
-            let mut state = self.state.borrow_mut();
-            let Some(identity) = state.identity.clone() else {
-                return;
-            };
-            if state.status == Status::Closed {
-                return;
-            }
-            let controller = AbortController::new().ok();
-            state.in_flight = controller.clone();
-            (identity, state.context(), state.generation, controller)
-        };
-        log::debug(&format!(
-            "deciding for visitor {}",
-            redact(identity.visitor_id())
-        ));
-        let answer = match self.config.mode {
-            Mode::Api => self.fetch_decision(&identity, &context, controller).await,
-            Mode::Bucketing => self.local_decision(&identity, &context),
-        };
-        if self.state.borrow().generation != generation {
-            // Whoever moved to a new generation started that generation's decision.
-            log::debug("decision for a previous identity or context discarded");
-            return;
-        }
-        // Segment may have changed with no event (setAnonymousId) while the request was out.
-        if self.sync_identity(ChangeHint::None) {
-            log::debug("segment identity changed during the request; deciding again");
-            return self.spawn_decide();
-        }
-        self.state.borrow_mut().in_flight = None;
-        match answer {
-            Ok((decision, cached)) => {
-                if decision.skipped_campaigns > 0 {
-                    log::warn(&format!(
-                        "{} malformed campaign(s) ignored",
-                        decision.skipped_campaigns
-                    ));
-                }
-                log::info(&format!(
-                    "{} campaign(s) for visitor {}{}",
-                    decision.campaigns.len(),
-                    redact(identity.visitor_id()),
-                    if decision.panic { " (panic mode)" } else { "" }
-                ));
-                {
-                    let mut state = self.state.borrow_mut();
-                    state.status = match (decision.panic, cached) {
-                        (true, _) => Status::Panic,
-                        (false, true) => Status::Cached,
-                        (false, false) => Status::Ready,
-                    };
-                    if !cached {
-                        state.last_error = None;
-                    }
-                    state.flags = FlagStore::new(decision);
-                }
-                self.emit(Event::Flags, &self.flags_snapshot());
-            }
-            Err(error) => {
-                self.state.borrow_mut().flags = FlagStore::default();
-                self.fail(error);
-            }
-        }
-    }
-
-    /// Asks the Decision API. A good answer is kept for this identity; when the API fails, the
-    /// answer kept for exactly this identity is used instead (`true`: from the cache).
-    async fn fetch_decision(
-        &self,
-        identity: &Identity,
-        context: &Context,
-        controller: Option<AbortController>,
-    ) -> Result<(Decision, bool), Error> {
-        let consent = self.state.borrow().consent;
-        let request = campaigns_request(&self.config, identity, context, consent);
-        let failure = match http::post(&request, self.config.timeout_ms, false, controller).await {
-            Ok(response) => {
-                match interpret_campaigns_response(identity, response.status, &response.body) {
-                    Ok(decision) => {
-                        self.cache_decision(identity, &response.body);
-                        return Ok((decision, false));
-                    }
-                    Err(error) => error,
-                }
-            }
-            Err(SendError::Timeout) => Error::DecisionTimeout(self.config.timeout_ms),
-            Err(SendError::Network(message)) => Error::DecisionNetwork(message),
-        };
-        let cached = self
-            .load_cache()
-            .lookup(identity, now_ms())
-            .and_then(|body| interpret_campaigns_response(identity, 200, body).ok());
-        match cached {
-            Some(decision) => {
-                log::warn(&format!(
-                    "{}: {}; serving this visitor's cached decision",
-                    failure.code(),
-                    failure
-                ));
-                self.state.borrow_mut().last_error = Some(failure);
-                Ok((decision, true))
-            }
-            None => Err(failure),
-        }
-    }
-
-    fn load_cache(&self) -> DecisionCache {
-        match self
-            .store
-            .get(CACHE_KEY)
-            .map(|text: String| DecisionCache::decode(&text))
-        {
-            Some(Ok(cache)) => cache,
-            Some(Err(reason)) => {
-                log::warn(&format!("stored decisions discarded: {reason}"));
-                self.store.remove(CACHE_KEY);
-                DecisionCache::default()
-            }
-            None => DecisionCache::default(),
-        }
-    }
-
-    fn cache_decision(&self, identity: &Identity, body: &str) {
-        let mut cache = self.load_cache();
-        cache.store(identity, body, now_ms());
-        if self.store.set(CACHE_KEY, &cache.encode()).is_err() {
-            log::debug("decision cache not stored (storage full or disabled)");
-        }
-    }
-
-    /// Decides from the bucketing file: the same answer the Decision API would give, no request.
-    fn local_decision(
-        &self,
-        identity: &Identity,
-        context: &Context,
-    ) -> Result<(Decision, bool), Error> {
-        let file = self.state.borrow().bucketing.clone();
-        let Some(file) = file else {
-            let error = self.state.borrow().last_error.clone();
-            return Err(error.unwrap_or_else(|| Error::BucketingFetch("no bucketing file".into())));
-        };
-        let visitor = identity.visitor_id();
-        let decision = bucketing::decide(&file, visitor, &full_context(context, visitor));
-        Ok((decision, false))
-    }
-
-    fn fail(&self, error: Error) {
-        let status = Status::after(&error);
-        self.warn_page(error.code(), &error.to_string());
-        let mut state = self.state.borrow_mut();
-        state.status = status;
-        state.last_error = Some(error);
-    }
-
     pub(crate) fn on(&self, event: Event, callback: js_sys::Function) {
         self.listeners.borrow_mut().add(event, callback);
     }
@@ -589,7 +181,7 @@ impl Session {
         self.listeners.borrow_mut().remove(event, callback);
     }
 
-    fn emit(&self, event: Event, payload: &JsValue) {
+    pub(super) fn emit(&self, event: Event, payload: &JsValue) {
         let callbacks = self.listeners.borrow().of(event);
         dispatch(&callbacks, payload);
     }
@@ -631,7 +223,7 @@ impl Session {
         {
             let mut state = self.state.borrow_mut();
             state.status = Status::Closed;
-            state.flags = FlagStore::default();
+            state.set_flags(FlagStore::default());
             state.next_generation();
         }
         self.subscriptions.borrow_mut().clear();
@@ -645,7 +237,7 @@ impl Session {
 }
 
 /// `{visitorId, anonymousId, reason}` for `change` listeners.
-fn change_payload(state: &State, reason: ChangeReason) -> JsValue {
+pub(super) fn change_payload(state: &State, reason: ChangeReason) -> JsValue {
     let object = js_sys::Object::new();
     let id = |s: Option<&str>| s.map_or(JsValue::NULL, JsValue::from_str);
     let identity = state.identity.as_ref();

@@ -216,3 +216,21 @@ async fn diagnose_sees_diverging_anonymous_id_copies() {
         true
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_flush_asked_while_held_goes_as_soon_as_segment_knows() {
+    reset().await;
+    route("events.test", json!([{"status": 200, "body": ""}]));
+    let mut opts = gate_options("wait", 3000);
+    opts["flushIntervalMs"] = json!(5000);
+    let (fs, analytics) = started(opts).await;
+    assert!(fs.track("held".into(), JsValue::UNDEFINED));
+    let _ = fs.flush();
+    sleep(DELIVERED_MS).await;
+    assert!(calls_to("events.test").is_empty(), "held");
+    call(&analytics, "page", &[]);
+    sleep(DISPATCH_MS + DELIVERED_MS).await;
+    let hits = hits_sent();
+    assert_eq!(hits.len(), 1, "sent on release, not at the next 5 s tick");
+    assert!(hits[0]["qt"].as_f64().unwrap() < 2000.0, "{}", hits[0]);
+}

@@ -74,6 +74,9 @@ pub(crate) struct Delivery {
     gate: RefCell<SeenGate>,
     notices: RefCell<Option<NoticeHook>>,
     timer: RefCell<Option<Timeout>>,
+    /// The page asked for a flush: send what may be sent without waiting for the interval, also
+    /// what the gate releases later, until the queues are empty.
+    expedite: std::cell::Cell<bool>,
     listeners: RefCell<Vec<PageListener>>,
     me: Weak<Delivery>,
 }
@@ -135,6 +138,7 @@ impl Delivery {
             gate: RefCell::new(gate),
             notices: RefCell::new(None),
             timer: RefCell::new(None),
+            expedite: std::cell::Cell::new(false),
             listeners: RefCell::new(Vec::new()),
             me: me.clone(),
         });
@@ -280,12 +284,8 @@ impl Delivery {
         let now = now_ms();
         let was_holding = self.gate.borrow().is_holding();
         let next = [
-            self.hits
-                .borrow()
-                .next_flush_at_where(now, |h| self.allows(key_of_hit(h), now)),
-            self.activations
-                .borrow()
-                .next_flush_at_where(now, |a| self.allows(key_of_activation(a), now)),
+            self.activations_due_at(now),
+            self.hits_due_at(now),
             self.gate.borrow().next_deadline(),
         ]
         .into_iter()
@@ -311,31 +311,44 @@ impl Delivery {
         self.gate.borrow_mut().allows(key, now)
     }
 
+    /// When the activations the gate lets through should go: after their window, or as soon as
+    /// possible when the page asked for a flush.
+    fn activations_due_at(&self, now: f64) -> Option<f64> {
+        let queue = self.activations.borrow();
+        let allow = |a: &Activation| self.allows(key_of_activation(a), now);
+        match self.expedite.get() {
+            true => queue.next_ready_at_where(now, allow),
+            false => queue.next_flush_at_where(now, allow),
+        }
+    }
+
+    /// [`Delivery::activations_due_at`] for hits.
+    fn hits_due_at(&self, now: f64) -> Option<f64> {
+        let queue = self.hits.borrow();
+        let allow = |h: &Hit| self.allows(key_of_hit(h), now);
+        match self.expedite.get() {
+            true => queue.next_ready_at_where(now, allow),
+            false => queue.next_flush_at_where(now, allow),
+        }
+    }
+
     /// Sends one batch of each queue that is due.
     async fn flush_ready(&self) {
         let now = now_ms();
         let events = self.gate.borrow_mut().poll(now);
         for event in events {
-            match event {
-                GateEvent::TrackNeeded(key) => self.notify(Notice::TrackNeeded(key)),
-                GateEvent::Released(_) => {}
+            if let GateEvent::TrackNeeded(key) = event {
+                self.notify(Notice::TrackNeeded(key));
             }
         }
-        if self
-            .activations
-            .borrow()
-            .next_flush_at(now)
-            .is_some_and(|at| at <= now)
-        {
+        if self.activations_due_at(now).is_some_and(|at| at <= now) {
             self.send_activations().await;
         }
-        if self
-            .hits
-            .borrow()
-            .next_flush_at(now)
-            .is_some_and(|at| at <= now)
-        {
+        if self.hits_due_at(now).is_some_and(|at| at <= now) {
             self.send_hits().await;
+        }
+        if self.activations.borrow().is_empty() && self.hits.borrow().is_empty() {
+            self.expedite.set(false);
         }
         self.schedule();
     }
@@ -343,6 +356,7 @@ impl Delivery {
     /// Sends everything that can be sent now, ignoring the flush interval (but not a backoff or
     /// the seen-by-Segment gate); stops at the first failure.
     pub(crate) async fn flush(&self) {
+        self.expedite.set(true);
         for _ in 0..1000 {
             let sent_activations = self.send_activations().await;
             let sent_hits = self.send_hits().await;

@@ -195,6 +195,20 @@ impl<T: Clone> Queue<T> {
             .map(|at| at.max(now_ms))
     }
 
+    /// When the earliest entry `allow` lets through may be sent, ignoring the flush interval
+    /// (the page asked for a flush); `None` when a send is under way or nothing is allowed.
+    pub fn next_ready_at_where(&self, now_ms: f64, allow: impl Fn(&T) -> bool) -> Option<f64> {
+        if !self.in_flight.is_empty() {
+            return None;
+        }
+        self.entries
+            .iter()
+            .filter(|e| allow(&e.item))
+            .map(|e| e.not_before_ms)
+            .reduce(f64::min)
+            .map(|at| at.max(now_ms))
+    }
+
     /// Takes up to `batch_size` ready entries, oldest first, and marks them in flight. Expired
     /// entries are dropped first. `None` when a send is already under way or nothing is ready.
     pub fn take_batch(&mut self, now_ms: f64) -> Option<Vec<Entry<T>>> {

@@ -77,6 +77,19 @@ fn held_entries_neither_flush_nor_drain() {
 }
 
 #[test]
+fn an_asked_for_flush_ignores_the_interval_but_not_the_backoff() {
+    let mut q = Queue::new(policy());
+    q.push("a", 0.0);
+    assert_eq!(q.next_flush_at(10.0), Some(5000.0));
+    assert_eq!(q.next_ready_at_where(10.0, |_| true), Some(10.0));
+    q.take_batch(10.0).unwrap();
+    assert_eq!(q.next_ready_at_where(10.0, |_| true), None, "in flight");
+    q.complete(Outcome::Retry, 10.0, 0.0);
+    assert_eq!(q.next_ready_at_where(20.0, |_| true), Some(1010.0));
+    assert_eq!(q.next_ready_at_where(20.0, |_| false), None);
+}
+
+#[test]
 fn backoff_doubles_with_jitter_and_is_capped() {
     assert_eq!(backoff_ms(0, 0.0), 1000.0);
     assert_eq!(backoff_ms(3, 0.0), 8000.0);

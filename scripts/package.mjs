@@ -49,6 +49,7 @@ const manifest = {
     "web/flagship_segment.js",
     "web/flagship_segment.d.ts",
     "web/flagship-segment.js",
+    "web/flagship-segment.d.ts",
     "README.md",
     "LICENSE-MIT",
     "LICENSE-APACHE",
@@ -59,6 +60,7 @@ const manifest = {
 };
 writeFileSync(`${pkg}package.json`, `${JSON.stringify(manifest, null, 2)}\n`);
 for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE"]) copyFileSync(`${root}${file}`, `${pkg}${file}`);
+copyFileSync(`${root}js/script-tag.d.ts`, `${pkg}web/flagship-segment.d.ts`);
 
 await build({
   entryPoints: [`${root}js/script-tag.js`],

@@ -29,13 +29,15 @@ window.bench = {
     return { ms: performance.now() - t0, value: last };
   },
 
-  async startBucketing(envId, apiKey, initialBucketing, context) {
+  // `extra`: more start options (the benchmark also runs it with `disableCache: true`).
+  async startBucketing(envId, apiKey, initialBucketing, context, extra = {}) {
     await Flagship.start(envId, apiKey, {
       fetchNow: false,
       decisionMode: DecisionMode.BUCKETING,
       initialBucketing,
       pollingInterval: 0,
       logLevel: LogLevel.NONE,
+      ...extra,
     });
     this.context = context;
     const first = Flagship.newVisitor({ visitorId: VISITOR, hasConsented: true, context });

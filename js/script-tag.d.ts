@@ -1,6 +1,6 @@
 // Types of the classic script-tag build (web/flagship-segment.js): the `window.FlagshipSegment`
-// global. Reference it with `/// <reference types="flagship-segment/web/flagship-segment" />` or
-// an import of this file.
+// global. `import type {} from "flagship-segment/web/flagship-segment.js"` anywhere in a project
+// declares it.
 import type {
   FlagshipSegment,
   FlagshipSegmentPlugin,

@@ -3,11 +3,12 @@
 // both entries (`flagship-segment`, the bundler build via vite-plugin-wasm, and
 // `flagship-segment/web`, which Vite handles with no plugin). Vite and the plugin are the root
 // devDependencies (versions pinned in package-lock.json); the app installs only the tarball, so
-// nothing but the local file is fetched. Needs `./run build` first.
+// nothing but the local file is fetched. The typed usage file is also checked against the
+// installed package, resolved through its `exports` as a user's tsc would. Needs `./run build`.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import path from 'node:path'
 import { API_KEY, ENV_ID, launch, pkgDir, root, routeFlagship, serve, until, watch } from './ship-support.mjs'
 
@@ -78,6 +79,20 @@ test('the tarball holds both builds, their types, the script-tag build, README a
     assert.ok(files.includes(target.replace(/^\.\//, '')), `${target} is packed`)
   }
   assert.ok(existsSync(path.join(app, 'node_modules/flagship-segment/web/flagship_segment_bg.wasm')))
+})
+
+test('the installed package type-checks the typed usage file through its exports (no path mapping)', () => {
+  mkdirSync(path.join(app, 'types'), { recursive: true })
+  copyFileSync(path.join(root, 'tests/types/usage.ts'), path.join(app, 'types/usage.ts'))
+  writeFileSync(path.join(app, 'types/tsconfig.json'), JSON.stringify({
+    compilerOptions: {
+      strict: true, noEmit: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler',
+      lib: ['es2022', 'dom'], types: [], skipLibCheck: false,
+    },
+    files: ['usage.ts'],
+  }))
+  // Throws, with tsc's diagnostics, on any error.
+  run(path.join(root, 'node_modules/.bin/tsc'), ['-p', path.join(app, 'types')], app)
 })
 
 test('a Vite app built from the tarball reads a flag through both entries', async () => {

@@ -18,7 +18,7 @@ import {
   type Status,
 } from "flagship-segment";
 import init, { initSync, start as startWeb, type InitOutput } from "flagship-segment/web";
-import type { FlagshipSegmentGlobal } from "flagship-segment/web/flagship-segment";
+import type { FlagshipSegmentGlobal } from "flagship-segment/web/flagship-segment.js";
 
 /** Compiles only when A and B are the same type. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

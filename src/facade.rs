@@ -100,6 +100,13 @@ export interface StartOptions {
   /** While a new identity's decision is fetched, serve the previous flags (true, default) or
    *  defaults (false). Nothing is exposed meanwhile either way. */
   keepFlagsDuringRefresh?: boolean;
+  /** "api" (default): the Decision API decides; "bucketing": decided locally from the
+   *  environment's bucketing file. */
+  mode?: "api" | "bucketing";
+  /** Bucketing mode: how often the file is fetched again, in ms; 0 = once; default 60000. */
+  pollingIntervalMs?: number;
+  /** Bucketing mode: a bucketing file already on the page (object or JSON text), used at once. */
+  initialBucketing?: object | string;
 }
 
 /** Options of `flagshipSegmentPlugin`: those of `start` except `analytics`, which Segment hands
@@ -228,17 +235,21 @@ export type FlagValue = string | number | boolean | FlagValue[] | { [key: string
 /** A started module. */
 export class FlagshipSegment {
   private constructor();
-  /** The visitor ID in use (Segment's userId or anonymousId), or null if none could be read. */
-  readonly visitorId: string | null;
-  /** The anonymousId sent beside an identified visitor, else null. */
-  readonly anonymousId: string | null;
+  /** The visitor ID in use (Segment's userId or anonymousId), or undefined if none could be read. */
+  readonly visitorId: string | undefined;
+  /** The anonymousId sent beside an identified visitor, else undefined. */
+  readonly anonymousId: string | undefined;
   /** Current status. */
   readonly status: Status;
   /** The last failure, or null. */
   readonly lastError: FlagshipError | null;
   /** Reads a flag. Returns `defaultValue` when the flag is missing, null, or of another JS type
    *  than `defaultValue`. The first read of a flag sends one exposure unless `expose` is false. */
-  getFlag<T extends FlagValue | null | undefined>(key: string, defaultValue: T, expose?: boolean): T;
+  getFlag(key: string, defaultValue: string, expose?: boolean): string;
+  getFlag(key: string, defaultValue: number, expose?: boolean): number;
+  getFlag(key: string, defaultValue: boolean, expose?: boolean): boolean;
+  getFlag<T extends FlagValue[] | { [key: string]: FlagValue }>(key: string, defaultValue: T, expose?: boolean): T;
+  getFlag<D extends null | undefined>(key: string, defaultValue: D, expose?: boolean): FlagValue | D;
   /** Sends the exposure of a flag read earlier with `expose = false`; false if there is none. */
   exposeFlag(key: string): boolean;
   /** Metadata of the campaign that sets `key`, or null. */

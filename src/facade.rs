@@ -100,13 +100,6 @@ export interface StartOptions {
   /** While a new identity's decision is fetched, serve the previous flags (true, default) or
    *  defaults (false). Nothing is exposed meanwhile either way. */
   keepFlagsDuringRefresh?: boolean;
-  /** "api" (default): the Decision API decides; "bucketing": decided locally from the
-   *  environment's bucketing file. */
-  mode?: "api" | "bucketing";
-  /** Bucketing mode: how often the file is fetched again, in ms; 0 = once; default 60000. */
-  pollingIntervalMs?: number;
-  /** Bucketing mode: a bucketing file already on the page (object or JSON text), used at once. */
-  initialBucketing?: object | string;
 }
 
 /** Options of `flagshipSegmentPlugin`: those of `start` except `analytics`, which Segment hands

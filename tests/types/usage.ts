@@ -16,6 +16,11 @@ import {
   type PluginOptions,
   type StartOptions,
   type Status,
+  type Transaction,
+  type Item,
+  type Diagnosis,
+  type DeliveryCounters,
+  type EventProperties,
 } from "flagship-segment";
 import init, { initSync, start as startWeb, type InitOutput } from "flagship-segment/web";
 import type { FlagshipSegmentGlobal } from "flagship-segment/web/flagship-segment.js";
@@ -51,6 +56,12 @@ const options: StartOptions = {
   mode: "bucketing",
   pollingIntervalMs: 0,
   initialBucketing: { campaigns: [] },
+  flushIntervalMs: 5000,
+  batchSize: 10,
+  activationDedupeMs: 1_800_000,
+  segmentExperimentViewed: true,
+  ensureSegmentKnows: "track",
+  segmentKnowsTimeoutMs: 5000,
 };
 const textBucketing: StartOptions = { envId: "env", apiKey: "key", initialBucketing: "{\"campaigns\":[]}" };
 const minimal: StartOptions = { envId: "env", apiKey: "key" };
@@ -58,6 +69,7 @@ for (const fallback of ["none", "storage"] as const) minimal.fallback = fallback
 for (const level of ["none", "error", "warn", "info", "debug"] as const) minimal.logLevel = level;
 for (const policy of ["user", "anonymous"] as const) minimal.idPolicy = policy;
 for (const mode of ["api", "bucketing"] as const) minimal.mode = mode;
+for (const gate of ["wait", "track", "off"] as const) minimal.ensureSegmentKnows = gate;
 
 // There is no way to choose the visitor: the ID always comes from Segment.
 // @ts-expect-error visitorId is not an option
@@ -72,6 +84,8 @@ const stringTimeout: StartOptions = { envId: "env", apiKey: "key", timeoutMs: "2
 const badFallback: StartOptions = { envId: "env", apiKey: "key", fallback: "mint" };
 // @ts-expect-error context values are strings, numbers or booleans
 const nestedContext: StartOptions = { envId: "env", apiKey: "key", context: { nested: { a: 1 } } };
+// @ts-expect-error the gate has three modes
+const badGate: StartOptions = { envId: "env", apiKey: "key", ensureSegmentKnows: "skip" };
 // @ts-expect-error mode is "api" or "bucketing"
 const badMode: StartOptions = { envId: "env", apiKey: "key", mode: "edge" };
 // @ts-expect-error the plugin gets its analytics from Segment
@@ -144,7 +158,30 @@ async function main() {
   expectType<Promise<void>>()(flagship.updateContext({ plan: "free", age: 35, beta: false }));
   // @ts-expect-error context values are primitives
   flagship.updateContext({ list: [1, 2] });
-  expectType<void>()(flagship.close());
+  // Hits, consent, delivery, diagnosis.
+  expectType<boolean>()(flagship.track("signup", { label: "hero", value: 1, category: "User Engagement" }));
+  expectType<boolean>()(flagship.track("signup"));
+  // @ts-expect-error two categories only
+  flagship.track("signup", { category: "Other" });
+  const transaction: Transaction = { id: "T1", affiliation: "checkout", revenue: 12.5, currency: "EUR" };
+  expectType<boolean>()(flagship.transaction(transaction));
+  const item: Item = { transactionId: "T1", name: "Mug", code: "SKU-1", quantity: 2 };
+  expectType<boolean>()(flagship.item(item));
+  // @ts-expect-error an item needs its SKU
+  flagship.item({ transactionId: "T1", name: "Mug" });
+  expectType<boolean>()(flagship.page());
+  expectType<boolean>()(flagship.page("https://shop.test/cart"));
+  expectType<void>()(flagship.setConsent(false));
+  const onWarning = (warning: { code: string; message: string }) => {};
+  flagship.on("warning", onWarning);
+  flagship.off("warning", onWarning);
+  const diagnosis: Diagnosis = flagship.diagnose();
+  const counters: DeliveryCounters = diagnosis.hits;
+  const seen: boolean | null = diagnosis.seenBySegment;
+  const flavour: string = diagnosis.segment.flavour;
+  const properties: EventProperties = { value: counters.sent };
+  expectType<Promise<void>>()(flagship.flush());
+  expectType<Promise<void>>()(flagship.close());
   flagship.free();
   // @ts-expect-error no public constructor: modules come from start()
   new FlagshipSegment();
@@ -178,7 +215,8 @@ async function main() {
   global.start({ envId: "env", apiKey: "key", visitorId: "someone" });
 
   return [textBucketing, contextValue, code, message, ready, notAStatus, withVisitor, withAnonymous,
-    missingKey, stringTimeout, badFallback, nestedContext, badMode, pluginWithAnalytics, nullContext];
+    missingKey, stringTimeout, badFallback, nestedContext, badMode, pluginWithAnalytics, nullContext,
+    badGate];
 }
 
 export { main };

@@ -38,6 +38,9 @@ try {
     // The `plan` trait set by identify becomes targeting context (the Pro banner campaign).
     traits: ['plan'],
     logLevel: 'info',
+    // ?gate=off shows what the seen-by-Segment gate prevents: a fresh visitor's first exposure
+    // reaching AB Tasty before Segment knows the visitor, and the connector dropping it.
+    ensureSegmentKnows: new URLSearchParams(location.search).get('gate') === 'off' ? 'off' : 'wait',
   })
   ;[segment] = await analytics
 } catch (error) {

@@ -4,26 +4,16 @@
 // own exposure, in the same page and for the same variation, goes through.
 
 import assert from 'node:assert/strict'
-import { after, before, beforeEach, test } from 'node:test'
+import { test } from 'node:test'
 
-import { launch, newPage, openBlank } from './support/browser.mjs'
-import { ENV_ID, startEmulator } from './support/emulator.mjs'
+import { newPage, openBlank } from './support/browser.mjs'
+import { ENV_ID } from './support/emulator.mjs'
+import { withEmulatorAndBrowser } from './support/suite.mjs'
 import { loadLibraries, segmentIds, startModule, waitUntilReady } from './support/page.mjs'
 
 let emulator
 let browser
-
-before(async () => {
-  emulator = await startEmulator()
-  browser = await launch()
-})
-
-after(async () => {
-  await browser?.close()
-  await emulator?.stop()
-})
-
-beforeEach(() => emulator.reset())
+withEmulatorAndBrowser((started) => ({ emulator, browser } = started))
 
 test("an activation and a hit sent with a made-up visitor ID are dropped; the module's are not", { timeout: 60_000 }, async () => {
   const { context, page, console: output } = await newPage(browser)

@@ -4,10 +4,10 @@
 // connector does not know the visitor yet and drops it, which is the loss the gate prevents.
 
 import assert from 'node:assert/strict'
-import { after, before, beforeEach, test } from 'node:test'
+import { test } from 'node:test'
 
-import { launch, newPage, openBlank } from './support/browser.mjs'
-import { startEmulator } from './support/emulator.mjs'
+import { newPage, openBlank } from './support/browser.mjs'
+import { withEmulatorAndBrowser } from './support/suite.mjs'
 import { loadLibraries, segmentIds, startModule, waitUntilReady } from './support/page.mjs'
 
 /** Segment's calls are held this long on their way, as on a slow network. */
@@ -15,18 +15,7 @@ const SEGMENT_DELAY_MS = 600
 
 let emulator
 let browser
-
-before(async () => {
-  emulator = await startEmulator()
-  browser = await launch()
-})
-
-after(async () => {
-  await browser?.close()
-  await emulator?.stop()
-})
-
-beforeEach(() => emulator.reset())
+withEmulatorAndBrowser((started) => ({ emulator, browser } = started))
 
 /** A fresh visitor's page: Segment's page call and the module's first exposure race. */
 async function firstExposure(ensureSegmentKnows) {

@@ -4,10 +4,10 @@
 // them until Segment had sent a call with that ID.
 
 import assert from 'node:assert/strict'
-import { after, before, beforeEach, test } from 'node:test'
+import { test } from 'node:test'
 
-import { launch, newPage, openBlank } from './support/browser.mjs'
-import { startEmulator } from './support/emulator.mjs'
+import { newPage, openBlank } from './support/browser.mjs'
+import { withEmulatorAndBrowser } from './support/suite.mjs'
 import { loadLibraries, segmentIds, startModule, waitUntilReady } from './support/page.mjs'
 
 /** How long each of Segment's calls is held on its way to the emulator. */
@@ -18,18 +18,7 @@ const FLAGS = { btnColor: 'none', newCheckout: false, bannerText: '' }
 
 let emulator
 let browser
-
-before(async () => {
-  emulator = await startEmulator()
-  browser = await launch()
-})
-
-after(async () => {
-  await browser?.close()
-  await emulator?.stop()
-})
-
-beforeEach(() => emulator.reset())
+withEmulatorAndBrowser((started) => ({ emulator, browser } = started))
 
 /** Reads every flag of FLAGS (one exposure each) and returns what the page saw. */
 function readFlags(page) {

@@ -4,28 +4,18 @@
 // connector still judges them as in the other tests.
 
 import assert from 'node:assert/strict'
-import { after, before, beforeEach, test } from 'node:test'
+import { test } from 'node:test'
 
-import { launch, newPage, openBlank } from './support/browser.mjs'
-import { API_KEY, ENV_ID, startEmulator } from './support/emulator.mjs'
+import { newPage, openBlank } from './support/browser.mjs'
+import { API_KEY, ENV_ID } from './support/emulator.mjs'
+import { withEmulatorAndBrowser } from './support/suite.mjs'
 import { WRITE_KEY, loadLibraries, segmentIds, startModule, waitUntilReady } from './support/page.mjs'
 
 const ROUTED_HOSTS = ['decision.flagship.io', 'events.flagship.io', 'api.segment.io', 'cdn.segment.com']
 
 let emulator
 let browser
-
-before(async () => {
-  emulator = await startEmulator()
-  browser = await launch()
-})
-
-after(async () => {
-  await browser?.close()
-  await emulator?.stop()
-})
-
-beforeEach(() => emulator.reset())
+withEmulatorAndBrowser((started) => ({ emulator, browser } = started))
 
 test('default endpoints: decision.flagship.io, events.flagship.io and api.segment.io, routed', { timeout: 60_000 }, async () => {
   const { context, page, console: output } = await newPage(browser)

@@ -7,7 +7,6 @@ import { createServer } from 'node:http'
 import { readFile, stat } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
-import { chromium } from 'playwright-core'
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const pkgDir = path.join(root, 'pkg')
@@ -16,22 +15,7 @@ export const ENV_ID = 'env-ship-e2e'
 export const API_KEY = 'key-ship-e2e-0123456789'
 export const WRITE_KEY = 'writeKeyShipE2e'
 
-export function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    timeout: 30_000,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
-}
+export { launch } from './support/browser.mjs'
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',

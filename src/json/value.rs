@@ -81,6 +81,12 @@ impl Object {
         }
     }
 
+    /// The string value of `key` when it is a non-empty string, else `Err(reason)`: the check
+    /// every wire-format reader makes for a required ID.
+    pub fn required_str(&self, key: &str, reason: &'static str) -> Result<&str, &'static str> {
+        self.str(key).filter(|s| !s.is_empty()).ok_or(reason)
+    }
+
     /// The string value of `key`, if it is a string.
     pub fn str(&self, key: &str) -> Option<&str> {
         self.get(key)?.as_str()

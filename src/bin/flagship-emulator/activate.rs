@@ -27,27 +27,22 @@ pub struct ActivateBody {
     pub items: Vec<ActivationItem>,
 }
 
-fn required<'a>(
-    object: &'a Object,
-    key: &str,
-    reason: &'static str,
-) -> Result<&'a str, &'static str> {
-    match object.str(key) {
-        Some(s) if !s.is_empty() => Ok(s),
-        _ => Err(reason),
-    }
-}
-
 fn parse_item(object: &Object) -> Result<ActivationItem, &'static str> {
     Ok(ActivationItem {
-        vid: required(object, "vid", "vid is missing or not a non-empty string")?.to_owned(),
+        vid: object
+            .required_str("vid", "vid is missing or not a non-empty string")?
+            .to_owned(),
         aid: match object.get("aid") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
             Some(_) => return Err("aid is not a non-empty string or null"),
         },
-        caid: required(object, "caid", "caid (variation group id) is missing")?.to_owned(),
-        vaid: required(object, "vaid", "vaid (variation id) is missing")?.to_owned(),
+        caid: object
+            .required_str("caid", "caid (variation group id) is missing")?
+            .to_owned(),
+        vaid: object
+            .required_str("vaid", "vaid (variation id) is missing")?
+            .to_owned(),
         qt: match object.get("qt") {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) if *n >= 0.0 => Some(*n),
@@ -59,7 +54,9 @@ fn parse_item(object: &Object) -> Result<ActivationItem, &'static str> {
 /// Validates an activate body; the error names the item at fault.
 pub fn parse_activate(body: &Value) -> Result<ActivateBody, String> {
     let top = body.as_object().ok_or("body is not a JSON object")?;
-    let env_id = required(top, "cid", "cid is missing or not a non-empty string")?.to_owned();
+    let env_id = top
+        .required_str("cid", "cid is missing or not a non-empty string")?
+        .to_owned();
     let items = match top.get("batch") {
         None => vec![parse_item(top)?],
         Some(Value::Array(list)) if list.is_empty() => return Err("batch is empty".into()),

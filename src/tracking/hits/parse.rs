@@ -73,15 +73,15 @@ pub fn parse_hit(object: &Object) -> Result<Hit, &'static str> {
     let kind = match object.get("t") {
         Some(Value::String(t)) => match t.as_str() {
             "EVENT" => HitKind::Event(EventHit {
-                category: EventCategory::parse(req_str(object, "ec", "ec is required")?)
+                category: EventCategory::parse(object.required_str("ec", "ec is required")?)
                     .ok_or("ec is not \"Action Tracking\" or \"User Engagement\"")?,
-                action: req_str(object, "ea", "ea is required")?.to_owned(),
+                action: object.required_str("ea", "ea is required")?.to_owned(),
                 label: opt_string(object, "el", "el is not a string")?,
                 value: opt_number(object, "ev", "ev is not an integer >= 0")?,
             }),
             "TRANSACTION" => HitKind::Transaction(TransactionHit {
-                id: req_str(object, "tid", "tid is required")?.to_owned(),
-                affiliation: req_str(object, "ta", "ta is required")?.to_owned(),
+                id: object.required_str("tid", "tid is required")?.to_owned(),
+                affiliation: object.required_str("ta", "ta is required")?.to_owned(),
                 revenue: opt_number(object, "tr", "tr is not a number")?,
                 tax: opt_number(object, "tt", "tt is not a number")?,
                 shipping: opt_number(object, "ts", "ts is not a number")?,
@@ -92,15 +92,15 @@ pub fn parse_hit(object: &Object) -> Result<Hit, &'static str> {
                 payment_method: opt_string(object, "pm", "pm is not a string")?,
             }),
             "ITEM" => HitKind::Item(ItemHit {
-                transaction_id: req_str(object, "tid", "tid is required")?.to_owned(),
-                name: req_str(object, "in", "in is required")?.to_owned(),
-                code: req_str(object, "ic", "ic is required")?.to_owned(),
+                transaction_id: object.required_str("tid", "tid is required")?.to_owned(),
+                name: object.required_str("in", "in is required")?.to_owned(),
+                code: object.required_str("ic", "ic is required")?.to_owned(),
                 price: opt_number(object, "ip", "ip is not a number")?,
                 quantity: opt_number(object, "iq", "iq is not an integer >= 0")?,
                 category: opt_string(object, "iv", "iv is not a string")?,
             }),
             "PAGEVIEW" => HitKind::PageView {
-                url: req_str(object, "dl", "dl is required")?.to_owned(),
+                url: object.required_str("dl", "dl is required")?.to_owned(),
             },
             "BATCH" => return Err("a BATCH cannot be nested in a batch"),
             _ => return Err("t is not EVENT, TRANSACTION, ITEM or PAGEVIEW"),
@@ -108,24 +108,13 @@ pub fn parse_hit(object: &Object) -> Result<Hit, &'static str> {
         _ => return Err("t is missing or not a string"),
     };
     let hit = Hit {
-        visitor_id: req_str(object, "vid", "vid is required")?.to_owned(),
+        visitor_id: object.required_str("vid", "vid is required")?.to_owned(),
         customer_user_id: opt_string(object, "cuid", "cuid is not a string")?,
         queue_time_ms: opt_number(object, "qt", "qt is not a number >= 0")?.unwrap_or(0.0),
         kind,
     };
     hit.validate()?;
     Ok(hit)
-}
-
-fn req_str<'a>(
-    object: &'a Object,
-    key: &str,
-    reason: &'static str,
-) -> Result<&'a str, &'static str> {
-    match object.str(key) {
-        Some(s) if !s.is_empty() => Ok(s),
-        _ => Err(reason),
-    }
 }
 
 /// Absent and `null` are both "not given".

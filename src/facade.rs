@@ -348,12 +348,7 @@ impl FlagshipSegment {
     #[wasm_bindgen(getter, js_name = lastError)]
     pub fn last_error(&self) -> JsValue {
         match self.session.last_error() {
-            Some(error) => {
-                let object = js_sys::Object::new();
-                js::set(&object, "code", &JsValue::from_str(error.code()));
-                js::set(&object, "message", &JsValue::from_str(&error.to_string()));
-                object.into()
-            }
+            Some(error) => js::error_object(error.code(), &error.to_string()),
             None => JsValue::NULL,
         }
     }

@@ -75,21 +75,8 @@ async fn send(
         Some(controller) => controller,
         None => AbortController::new().map_err(network)?,
     };
-    let headers = Headers::new().map_err(network)?;
-    for (name, value) in header_list {
-        headers.set(name, value).map_err(network)?;
-    }
-    let init = RequestInit::new();
-    init.set_method(method);
-    init.set_headers(&headers);
-    if let Some(body) = body {
-        init.set_body(&JsValue::from_str(body));
-    }
+    let init = request_init(method, header_list, body, keepalive).map_err(network)?;
     init.set_signal(Some(&controller.signal()));
-    if keepalive {
-        // web-sys has no setter for `keepalive`; the property is standard in every engine we target.
-        super::js::set(&init, "keepalive", &JsValue::TRUE);
-    }
 
     let timed_out = std::rc::Rc::new(std::cell::Cell::new(false));
     let _timeout = {
@@ -121,6 +108,30 @@ async fn send(
     })
 }
 
+/// The `fetch` options of a request.
+fn request_init(
+    method: &str,
+    header_list: &[(&'static str, String)],
+    body: Option<&str>,
+    keepalive: bool,
+) -> Result<RequestInit, JsValue> {
+    let headers = Headers::new()?;
+    for (name, value) in header_list {
+        headers.set(name, value)?;
+    }
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_headers(&headers);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    if keepalive {
+        // web-sys has no setter for `keepalive`; the property is standard in every engine we target.
+        super::js::set(&init, "keepalive", &JsValue::TRUE);
+    }
+    Ok(init)
+}
+
 fn network(error: JsValue) -> SendError {
     let message = Reflect::get(&error, &JsValue::from_str("message"))
         .ok()
@@ -135,17 +146,9 @@ pub(crate) fn post_and_forget(request: &HttpRequest) {
     let Some(window) = web_sys::window() else {
         return;
     };
-    let Ok(headers) = Headers::new() else {
+    let Ok(init) = request_init("POST", &request.headers, Some(&request.body), true) else {
         return;
     };
-    for (name, value) in &request.headers {
-        let _ = headers.set(name, value);
-    }
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_headers(&headers);
-    init.set_body(&JsValue::from_str(&request.body));
-    super::js::set(&init, "keepalive", &JsValue::TRUE);
     let promise = window.fetch_with_str_and_init(&request.url, &init);
     // A rejection nobody handles would be reported on the page's console as an error.
     let ignore = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new(|_| {});

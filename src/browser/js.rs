@@ -99,3 +99,11 @@ pub(crate) fn properties(pairs: &[(&str, Option<&str>)]) -> JsValue {
     }
     object.into()
 }
+
+/// `{code, message}`: how an error or a warning reaches the page as data.
+pub(crate) fn error_object(code: &str, message: &str) -> JsValue {
+    let object = Object::new();
+    set(&object, "code", &JsValue::from_str(code));
+    set(&object, "message", &JsValue::from_str(message));
+    object.into()
+}

@@ -5,6 +5,7 @@
 pub(crate) mod bucketing_file;
 pub(crate) mod decide;
 pub(crate) mod delivery;
+pub(crate) mod diagnose;
 pub(crate) mod events;
 pub(crate) mod follow;
 pub(crate) mod hit_input;

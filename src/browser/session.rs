@@ -167,10 +167,7 @@ impl Session {
     /// Logs a warning and tells the page's `warning` listeners.
     pub(crate) fn warn_page(&self, code: &str, message: &str) {
         log::warn(&format!("{code}: {message}"));
-        let payload = js_sys::Object::new();
-        js::set(&payload, "code", &JsValue::from_str(code));
-        js::set(&payload, "message", &JsValue::from_str(message));
-        self.emit(Event::Warning, &payload.into());
+        self.emit(Event::Warning, &js::error_object(code, message));
     }
 
     pub(crate) fn on(&self, event: Event, callback: js_sys::Function) {

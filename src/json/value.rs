@@ -68,19 +68,6 @@ impl Object {
         self.0.iter().map(|(k, _)| k.as_str())
     }
 
-    /// True when `key` is present.
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.0.iter().any(|(k, _)| k == key)
-    }
-
-    /// Sets `key` to `value`, replacing the last member of that name or appending one.
-    pub fn insert(&mut self, key: String, value: Value) {
-        match self.0.iter_mut().rev().find(|(k, _)| *k == key) {
-            Some((_, slot)) => *slot = value,
-            None => self.0.push((key, value)),
-        }
-    }
-
     /// The string value of `key` when it is a non-empty string, else `Err(reason)`: the check
     /// every wire-format reader makes for a required ID.
     pub fn required_str(&self, key: &str, reason: &'static str) -> Result<&str, &'static str> {

@@ -121,11 +121,6 @@ impl ExposureLog {
         true
     }
 
-    /// Forgets `activation` (its delivery failed for good), so that the next read tries again.
-    pub fn forget(&mut self, activation: &Activation) {
-        self.seen.remove(&activation.dedupe_key());
-    }
-
     fn forget_expired(&mut self, now_ms: f64) {
         let window = self.window_ms;
         self.seen.retain(|_, at| now_ms - *at < window);
@@ -257,8 +252,6 @@ mod tests {
         ));
         let other_visitor = Activation::new(&identity(Some("U")), &campaign(), 0.0);
         assert!(log.record(&other_visitor, 0.0));
-        log.forget(&a);
-        assert!(log.record(&a, 6.0));
     }
 
     #[test]

@@ -44,10 +44,12 @@ const manifest = {
     "flagship_segment.js",
     "flagship_segment_bg.js",
     "flagship_segment.d.ts",
+    "snippets/",
     "web/flagship_segment_bg.wasm",
     "web/flagship_segment_bg.wasm.d.ts",
     "web/flagship_segment.js",
     "web/flagship_segment.d.ts",
+    "web/snippets/",
     "web/flagship-segment.js",
     "web/flagship-segment.d.ts",
     "README.md",
@@ -56,7 +58,7 @@ const manifest = {
   ],
   // The bundler entry instantiates the wasm on import and the script-tag build sets a global:
   // a bundler must keep both even when nothing is imported from them. The rest is side-effect free.
-  sideEffects: ["./flagship_segment.js", "./web/flagship-segment.js", "./snippets/*"],
+  sideEffects: ["./flagship_segment.js", "./web/flagship-segment.js"],
 };
 writeFileSync(`${pkg}package.json`, `${JSON.stringify(manifest, null, 2)}\n`);
 for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE"]) copyFileSync(`${root}${file}`, `${pkg}${file}`);

@@ -312,8 +312,15 @@ pub struct FlagshipSegment {
     session: Rc<Session>,
 }
 
-/// Reads the visitor from Segment and fetches its decision.
-#[wasm_bindgen(skip_typescript)]
+/// Reads the visitor from Segment and fetches its decision: `start` as the page sees it, whose
+/// instance reads repeated flags without entering the wasm (read_cache.rs).
+#[wasm_bindgen(js_name = start, skip_typescript)]
+pub async fn start_for_page(options: JsValue) -> Result<JsValue, JsValue> {
+    start(options).await.map(FlagshipSegment::into_page_handle)
+}
+
+/// [`start_for_page`] for Rust callers (the browser suites): the instance without the JS read
+/// path, whose methods are the wasm ones.
 pub async fn start(options: JsValue) -> Result<FlagshipSegment, JsValue> {
     let read = options::read(&options).map_err(|e| to_js_error(&e))?;
     log::set_level(read.config.log_level);
@@ -322,6 +329,17 @@ pub async fn start(options: JsValue) -> Result<FlagshipSegment, JsValue> {
     }
     let session = Session::start(read.config, read.source, read.initial_bucketing).await;
     Ok(FlagshipSegment { session })
+}
+
+impl FlagshipSegment {
+    /// The instance as the page holds it: a JS object whose `getFlag` answers repeated reads
+    /// from JS before calling the wasm method (read_cache.rs).
+    pub fn into_page_handle(self) -> JsValue {
+        let session = Rc::clone(&self.session);
+        let instance = JsValue::from(self);
+        session.install_read_cache(&instance);
+        instance
+    }
 }
 
 #[wasm_bindgen]
@@ -534,7 +552,7 @@ pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
                     *slot.borrow_mut() = Some(Rc::clone(&started));
                     let _ = resolve.call1(
                         &JsValue::UNDEFINED,
-                        &FlagshipSegment { session: started }.into(),
+                        &FlagshipSegment { session: started }.into_page_handle(),
                     );
                 });
             }

@@ -84,6 +84,55 @@ fn all_since(from: usize, visitor: &str, anonymous: Option<&str>) {
 }
 
 #[wasm_bindgen_test]
+async fn page_reads_never_serve_a_value_decided_for_the_previous_identity() {
+    for keep in [false, true] {
+        let mut opts = base_options();
+        opts["keepFlagsDuringRefresh"] = json!(keep);
+        let (fs, analytics) = scripted_start(opts).await;
+        let page = fs.into_page_handle();
+        let who = |page: &JsValue| call(page, "getFlag", &[s("who"), s("nobody")]).as_string();
+        let status = |page: &JsValue| {
+            js_sys::Reflect::get(page, &s("status"))
+                .unwrap()
+                .as_string()
+        };
+        for _ in 0..3 {
+            assert_eq!(who(&page).as_deref(), Some("anon-1"));
+        }
+        support_route_replies(&[echo(50)]);
+        call(&analytics, "reset", &[]);
+        // Segment's `reset` has fired; until the new decision, anon-1's flags are either gone or
+        // (keepFlagsDuringRefresh) still shown but never exposed for the new visitor.
+        let during = if keep { "anon-1" } else { "nobody" };
+        assert_eq!(who(&page).as_deref(), Some(during), "keep: {keep}");
+        for _ in 0..100 {
+            if status(&page).as_deref() == Some("READY") {
+                break;
+            }
+            sleep(10).await;
+        }
+        let visitor = js_sys::Reflect::get(&page, &s("visitorId"))
+            .unwrap()
+            .as_string();
+        assert_ne!(visitor.as_deref(), Some("anon-1"));
+        for _ in 0..3 {
+            assert_eq!(who(&page), visitor, "keep: {keep}");
+        }
+        sleep(DELIVERED_MS).await;
+        let exposed_for: Vec<_> = calls_to("/activate")
+            .iter()
+            .flat_map(|call| call.body["batch"].as_array().unwrap().clone())
+            .map(|item| item["vid"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            exposed_for,
+            ["anon-1".to_owned(), visitor.unwrap()],
+            "keep: {keep}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
 async fn follows_identify_identify_reset_and_set_anonymous_id() {
     let (fs, analytics) = scripted_start(base_options()).await;
     let changes = recorder();

@@ -268,3 +268,84 @@ async fn close_stops_everything() {
     sleep(DELIVERED_MS).await;
     assert!(calls_to("/activate").is_empty());
 }
+
+/// `getFlag` as the page calls it: on the instance `start` hands to JS, whose repeated reads
+/// are answered in JS.
+fn page_read(page: &JsValue, key: &str, default: JsValue, expose: Option<bool>) -> JsValue {
+    let mut args = vec![JsValue::from_str(key), default];
+    args.extend(expose.map(JsValue::from_bool));
+    call(page, "getFlag", &args)
+}
+
+#[wasm_bindgen_test]
+async fn repeated_page_reads_answer_like_the_wasm_and_expose_once() {
+    let page = ready(None).await.into_page_handle();
+    let own = js_sys::Object::get_own_property_descriptor(&page.clone().into(), &"getFlag".into());
+    assert!(
+        !own.is_undefined(),
+        "the JS read path is installed on the instance"
+    );
+    for _ in 0..3 {
+        let color = page_read(&page, "btnColor", "red".into(), None);
+        assert_eq!(color.as_string().as_deref(), Some("blue"));
+        let size = page_read(&page, "size", JsValue::from_f64(1.0), None);
+        assert_eq!(size.as_f64(), Some(3.0));
+        let checkout = page_read(&page, "newCheckout", JsValue::FALSE, None);
+        assert_eq!(checkout.as_bool(), Some(true));
+        let banner = page_read(&page, "banner", JsValue::NULL, None);
+        assert_eq!(banner.as_string().as_deref(), Some("sale"));
+        // Once cached, the type check still holds.
+        let mismatch = page_read(&page, "btnColor", JsValue::from_f64(7.0), None);
+        assert_eq!(mismatch.as_f64(), Some(7.0));
+        let as_object = page_read(&page, "size", js_sys::Object::new().into(), None);
+        assert!(as_object.is_object() && as_object.as_f64().is_none());
+        let missing = page_read(&page, "missing", "red".into(), None);
+        assert_eq!(missing.as_string().as_deref(), Some("red"));
+    }
+    // Arrays and objects are fresh copies: the page cannot alter the next read.
+    let tiers = page_read(&page, "tiers", js_sys::Array::new().into(), None);
+    js_sys::Array::from(&tiers).push(&JsValue::from_f64(9.0));
+    let again = page_read(&page, "tiers", js_sys::Array::new().into(), None);
+    assert_eq!(json_of(&again), json!([1, 2]));
+
+    sleep(DELIVERED_MS).await;
+    let exposed: Vec<_> = calls_to("/activate")
+        .iter()
+        .flat_map(|call| call.body["batch"].as_array().unwrap().clone())
+        .map(|item| item["vaid"].clone())
+        .collect();
+    assert_eq!(exposed, [json!("v1"), json!("v9")]);
+}
+
+#[wasm_bindgen_test]
+async fn page_reads_without_exposure_do_not_stand_for_an_exposure() {
+    let page = ready(None).await.into_page_handle();
+    for _ in 0..3 {
+        let size = page_read(&page, "size", JsValue::from_f64(1.0), Some(false));
+        assert_eq!(size.as_f64(), Some(3.0));
+    }
+    sleep(DELIVERED_MS).await;
+    assert!(calls_to("/activate").is_empty());
+    for _ in 0..3 {
+        let size = page_read(&page, "size", JsValue::from_f64(1.0), None);
+        assert_eq!(size.as_f64(), Some(3.0));
+    }
+    sleep(DELIVERED_MS).await;
+    let activations = calls_to("/activate");
+    assert_eq!(activations.len(), 1);
+    assert_eq!(activations[0].body["batch"][0]["vaid"], "v1");
+}
+
+#[wasm_bindgen_test]
+async fn page_reads_after_close_return_defaults() {
+    let fs = ready(None).await;
+    let page = fs.into_page_handle();
+    for _ in 0..2 {
+        page_read(&page, "btnColor", "red".into(), None);
+    }
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(call(&page, "close", &[])))
+        .await
+        .unwrap();
+    let after = page_read(&page, "btnColor", "red".into(), None);
+    assert_eq!(after.as_string().as_deref(), Some("red"));
+}

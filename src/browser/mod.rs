@@ -15,6 +15,7 @@ pub(crate) mod js;
 pub(crate) mod listener;
 pub(crate) mod log;
 pub(crate) mod options;
+pub(crate) mod read_cache;
 pub(crate) mod reads;
 pub(crate) mod segment;
 pub(crate) mod session;

@@ -1,5 +1,6 @@
-//! Flag reads and exposure: the hot path. A read is a hash lookup and a type check; only the
-//! first read of a variation goes further, re-reading Segment before an activation leaves.
+//! Flag reads and exposure. A repeated read is answered in JS (read_cache.rs); one that reaches
+//! the wasm is a hash lookup and a type check, and only the first read of a variation goes
+//! further, re-reading Segment before an activation leaves.
 
 use std::rc::Rc;
 
@@ -30,12 +31,17 @@ impl Session {
                     "flag `{key}` has another type than its default; default returned"
                 ));
             }
-            // The render-loop case: exposed already, nothing to build or check.
-            let first_exposure = read
+            let exposed = read
                 .expose
-                .filter(|campaign| expose && !state.exposed.contains(&address(campaign)))
-                .is_some();
-            (read.value.map(js::to_js), first_exposure)
+                .is_some_and(|campaign| state.exposed.contains(&address(campaign)));
+            let first_exposure = expose && read.expose.is_some() && !exposed;
+            let value = read.value.map(|v| (v, js::to_js(v)));
+            // A read that sends nothing cannot have changed the flags: later ones may repeat it
+            // from JS. One that exposes goes through Segment and may; the next read settles it.
+            if let (Some((flag, js_value)), false) = (&value, first_exposure) {
+                state.read_cache.remember(key, flag, js_value, exposed);
+            }
+            (value.map(|(_, js_value)| js_value), first_exposure)
         };
         if first_exposure {
             self.expose_flag(key);

@@ -11,6 +11,7 @@ use web_sys::AbortController;
 
 use super::delivery::{Delivery, Notice};
 use super::events::{dispatch, Event, Listeners};
+use super::read_cache::ReadCache;
 use super::segment::{self, SegmentSource, Subscription};
 use super::storage::Store;
 use super::{js, log};
@@ -43,6 +44,9 @@ pub(super) struct State {
     /// Campaigns of `flags` (by address) already handed to delivery: later reads of their flags
     /// skip the exposure path without building anything. Cleared with every new `flags`.
     pub(super) exposed: std::collections::HashSet<usize>,
+    /// Settled reads of `flags`, mirrored in JS for the render loop. Cleared with every new
+    /// `flags`.
+    pub(super) read_cache: ReadCache,
     /// The visitor's consent: without it nothing is sent or stored about them but decisions.
     pub(super) consent: bool,
     /// Bumped whenever identity or context change, so an older answer is recognised as stale.
@@ -73,6 +77,7 @@ impl State {
     pub(super) fn set_flags(&mut self, flags: FlagStore) {
         self.flags = flags;
         self.exposed.clear();
+        self.read_cache.clear();
     }
 
     /// Starts a new generation: answers for the previous one will be ignored, and the request
@@ -181,6 +186,11 @@ impl Session {
     pub(super) fn emit(&self, event: Event, payload: &JsValue) {
         let callbacks = self.listeners.borrow().of(event);
         dispatch(&callbacks, payload);
+    }
+
+    /// Gives `instance` (the page's handle on this session) the JS read path.
+    pub(crate) fn install_read_cache(&self, instance: &JsValue) {
+        self.state.borrow().read_cache.install(instance);
     }
 
     pub(crate) fn status(&self) -> Status {

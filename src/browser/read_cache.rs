@@ -1,0 +1,54 @@
+//! The render-loop read path, kept in JS: each started instance gets its own `getFlag`
+//! (js/read-cache.js) that answers from a `Map` of the primitive flag values already read, and
+//! only calls into the wasm when the `Map` cannot answer exactly as [`Session::read_flag`] would.
+//!
+//! The `Map` holds a key only while its answer is fixed: the value is a boolean, number or
+//! string of the current flags, and either its campaign's exposure is already with delivery
+//! (`exposed`) or the read asks for none. Replacing the flags clears it, so a value decided for
+//! another identity is never served from it.
+//!
+//! [`Session::read_flag`]: super::session::Session::read_flag
+
+use js_sys::Map;
+use wasm_bindgen::prelude::*;
+
+use crate::json::Value;
+
+#[wasm_bindgen(module = "/js/read-cache.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = installReadCache)]
+    fn install_read_cache(instance: &JsValue, cache: &Map);
+
+    #[wasm_bindgen(js_name = remember)]
+    fn remember_entry(cache: &Map, key: &str, value: &JsValue, exposed: bool);
+}
+
+/// The JS-side copy of settled reads.
+#[derive(Debug)]
+pub(crate) struct ReadCache(Map);
+
+impl Default for ReadCache {
+    fn default() -> Self {
+        ReadCache(Map::new())
+    }
+}
+
+impl ReadCache {
+    /// Puts the JS `getFlag` in front of the wasm one on `instance`.
+    pub(crate) fn install(&self, instance: &JsValue) {
+        install_read_cache(instance, &self.0);
+    }
+
+    /// Records a read that later reads may repeat without the wasm. Only primitives: arrays
+    /// and objects are copied afresh for each read, so the page cannot alter the flags.
+    pub(crate) fn remember(&self, key: &str, value: &Value, js_value: &JsValue, exposed: bool) {
+        if matches!(value, Value::Bool(_) | Value::Number(_) | Value::String(_)) {
+            remember_entry(&self.0, key, js_value, exposed);
+        }
+    }
+
+    /// Forgets everything: the flags behind it have been replaced.
+    pub(crate) fn clear(&self) {
+        self.0.clear();
+    }
+}

@@ -221,6 +221,30 @@ async fn a_reload_in_the_middle_loses_nothing() {
 }
 
 #[wasm_bindgen_test]
+async fn what_a_previous_page_left_leaves_without_any_call_on_this_one() {
+    reset().await;
+    route("events.test", json!([{"networkError": true}]));
+    let (fs, _) = started(json!({"flushIntervalMs": 100})).await;
+    fs.track("left-behind".into(), JsValue::UNDEFINED);
+    sleep(20).await;
+    drop(fs);
+    reroute();
+    route("events.test", json!([{"status": 200, "body": ""}]));
+    route("/campaigns", json!([echo(0)]));
+    // The stored queue is read while the decision request is out, then sent when due: the page
+    // only starts the module.
+    let _fs = start(options(opts(json!({"flushIntervalMs": 100}))))
+        .await
+        .unwrap();
+    sleep(400).await;
+    let delivered: Vec<_> = hits_sent()
+        .into_iter()
+        .filter(|h| h["ea"] == "left-behind")
+        .collect();
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+}
+
+#[wasm_bindgen_test]
 async fn withdrawn_consent_purges_and_stops_sending() {
     reset().await;
     route("events.test", json!([{"status": 200, "body": ""}]));

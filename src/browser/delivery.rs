@@ -2,7 +2,7 @@
 //! flushed on `pagehide`. The rules (when to flush, what a status means, how long to wait) are
 //! the core's (`tracking::queue`); this file only moves bytes between them and the browser.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::rc::{Rc, Weak};
 
 use super::http;
@@ -67,7 +67,8 @@ fn key_of_hit(h: &Hit) -> IdentityKey {
 pub(crate) struct Delivery {
     config: Config,
     store: Store,
-    tab: String,
+    /// This tab's ID, set by [`Delivery::restore`].
+    tab: OnceCell<String>,
     hits: RefCell<Queue<Hit>>,
     activations: RefCell<Queue<Activation>>,
     exposures: RefCell<ExposureLog>,
@@ -100,52 +101,67 @@ fn activation_policy() -> QueuePolicy {
 }
 
 impl Delivery {
-    /// Restores what this tab (or a closed tab) left unsent, and starts listening for unload.
+    /// Empty queues; nothing is read from storage until [`Delivery::restore`] or first use, so
+    /// that `start()` can send its Decision API request first.
     pub(crate) fn new(config: &Config) -> Rc<Delivery> {
-        let store = Store::new(&config.env_id);
-        let now = now_ms();
-        let tab = tab_id();
-        let (hits, activations) = restore_queues(&store, &tab, now);
-        let exposures = match store
-            .get("exposures")
-            .map(|t| ExposureLog::decode(&t, f64::from(config.activation_dedupe_ms), now))
-        {
-            Some(Ok(log)) => log,
-            Some(Err(reason)) => {
-                log::warn(&format!("stored exposures discarded: {reason}"));
-                store.remove("exposures");
-                ExposureLog::new(f64::from(config.activation_dedupe_ms))
-            }
-            None => ExposureLog::new(f64::from(config.activation_dedupe_ms)),
-        };
-        let mut gate = SeenGate::new(
-            config.ensure_segment_knows,
-            f64::from(config.segment_knows_timeout_ms),
-        );
-        if let Some(Err(reason)) = store.get(SEEN_KEY).map(|t| gate.restore(&t)) {
-            log::warn(&format!(
-                "stored seen-by-Segment markers discarded: {reason}"
-            ));
-            store.remove(SEEN_KEY);
-        }
-        let delivery = Rc::new_cyclic(|me| Delivery {
+        let dedupe_ms = f64::from(config.activation_dedupe_ms);
+        Rc::new_cyclic(|me| Delivery {
             config: config.clone(),
-            store,
-            tab,
-            hits: RefCell::new(Queue::restore(hit_policy(config), hits, now)),
-            activations: RefCell::new(Queue::restore(activation_policy(), activations, now)),
-            exposures: RefCell::new(exposures),
-            gate: RefCell::new(gate),
+            store: Store::new(&config.env_id),
+            tab: OnceCell::new(),
+            hits: RefCell::new(Queue::new(hit_policy(config))),
+            activations: RefCell::new(Queue::new(activation_policy())),
+            exposures: RefCell::new(ExposureLog::new(dedupe_ms)),
+            gate: RefCell::new(SeenGate::new(
+                config.ensure_segment_knows,
+                f64::from(config.segment_knows_timeout_ms),
+            )),
             notices: RefCell::new(None),
             timer: RefCell::new(None),
             expedite: std::cell::Cell::new(false),
             listeners: RefCell::new(Vec::new()),
             me: me.clone(),
-        });
-        delivery.listen();
-        delivery.persist();
-        delivery.schedule();
-        delivery
+        })
+    }
+
+    /// Restores what this tab (or a closed tab) left unsent, sends it when due, and starts
+    /// listening for unload. Once; every entry point calls it first, so nothing reads or writes
+    /// the queues before what was stored is back in them.
+    pub(crate) fn restore(&self) {
+        if self.tab.get().is_some() {
+            return;
+        }
+        let now = now_ms();
+        let tab = self.tab.get_or_init(tab_id);
+        let (hits, activations) = restore_queues(&self.store, tab, now);
+        *self.hits.borrow_mut() = Queue::restore(hit_policy(&self.config), hits, now);
+        *self.activations.borrow_mut() = Queue::restore(activation_policy(), activations, now);
+        let dedupe_ms = f64::from(self.config.activation_dedupe_ms);
+        match self
+            .store
+            .get("exposures")
+            .map(|t| ExposureLog::decode(&t, dedupe_ms, now))
+        {
+            Some(Ok(log)) => *self.exposures.borrow_mut() = log,
+            Some(Err(reason)) => {
+                log::warn(&format!("stored exposures discarded: {reason}"));
+                self.store.remove("exposures");
+            }
+            None => {}
+        }
+        let restored = self
+            .store
+            .get(SEEN_KEY)
+            .map(|t| self.gate.borrow_mut().restore(&t));
+        if let Some(Err(reason)) = restored {
+            log::warn(&format!(
+                "stored seen-by-Segment markers discarded: {reason}"
+            ));
+            self.store.remove(SEEN_KEY);
+        }
+        self.listen();
+        self.persist();
+        self.schedule();
     }
 
     fn listen(&self) {
@@ -201,6 +217,7 @@ impl Delivery {
 
     /// Segment dispatched a call for `key`: its held items may go, now and on later pages.
     pub(crate) fn mark_seen(&self, key: IdentityKey) {
+        self.restore();
         let released = self.gate.borrow_mut().mark_seen(key);
         let _ = self.store.set(SEEN_KEY, &self.gate.borrow().encode());
         if released.is_some() {
@@ -210,21 +227,25 @@ impl Delivery {
 
     /// True when Segment has dispatched a call for `key` (or the gate is off).
     pub(crate) fn is_seen(&self, key: IdentityKey) -> bool {
+        self.restore();
         self.gate.borrow().is_seen(key)
     }
 
     /// Identities that went out unseen after the gate's timeout.
     pub(crate) fn sent_unseen(&self) -> u64 {
+        self.restore();
         self.gate.borrow().sent_unseen
     }
 
     /// True when this exposure was already queued within the dedupe window.
     pub(crate) fn already_exposed(&self, activation: &Activation) -> bool {
+        self.restore();
         self.exposures.borrow().contains(activation, now_ms())
     }
 
     /// Queues an exposure unless it was already queued; true when queued.
     pub(crate) fn expose(&self, activation: Activation) -> bool {
+        self.restore();
         let now = now_ms();
         if !self.exposures.borrow_mut().record(&activation, now) {
             return false;
@@ -237,6 +258,7 @@ impl Delivery {
 
     /// Queues a validated hit.
     pub(crate) fn track(&self, hit: Hit) {
+        self.restore();
         self.hits.borrow_mut().push(hit, now_ms());
         self.persist();
         self.schedule();
@@ -244,6 +266,7 @@ impl Delivery {
 
     /// Drops every queued hit and activation of these visitors (consent withdrawn).
     pub(crate) fn purge(&self, visitor_ids: &[&str]) -> usize {
+        self.restore();
         let about = |id: &str| visitor_ids.contains(&id);
         let hits = self
             .hits
@@ -266,6 +289,7 @@ impl Delivery {
     }
 
     pub(crate) fn counters(&self) -> Counters {
+        self.restore();
         let hits = self.hits.borrow();
         let activations = self.activations.borrow();
         let dropped = |d: crate::tracking::queue::Dropped| d.expired + d.overflow + d.rejected;
@@ -356,6 +380,7 @@ impl Delivery {
     /// Sends everything that can be sent now, ignoring the flush interval (but not a backoff or
     /// the seen-by-Segment gate); stops at the first failure.
     pub(crate) async fn flush(&self) {
+        self.restore();
         self.expedite.set(true);
         for _ in 0..1000 {
             let sent_activations = self.send_activations().await;
@@ -459,9 +484,12 @@ impl Delivery {
     /// reload-survival: the queues stay in memory.
     fn persist(&self) {
         let now = now_ms();
+        let Some(tab) = self.tab.get() else {
+            return;
+        };
         write_queues(
             &self.store,
-            &self.tab,
+            tab,
             self.hits.borrow().entries(),
             self.activations.borrow().entries(),
             now,

@@ -132,6 +132,10 @@ impl Session {
                 session.on_delivery_notice(notice);
             }
         });
+        // Storage is slow to open in a fresh page: read the stored queues while the decision
+        // request is out (this runs at the first await below) rather than before sending it.
+        let delivery = Rc::clone(&session.delivery);
+        wasm_bindgen_futures::spawn_local(async move { delivery.restore() });
         match segment::connect(&session.source, session.config.segment_timeout_ms).await {
             Ok(live) => {
                 {

@@ -23,10 +23,13 @@ window.bench = {
   async startToFirstRead(envId, apiKey) {
     const t0 = performance.now();
     await init({ module_or_path: wasmUrl });
+    const t1 = performance.now();
     flagship = await start({ envId, apiKey, logLevel: "none" });
+    const t2 = performance.now();
     const value = flagship.getFlag("btnColor", "grey");
-    const ms = performance.now() - t0;
-    return { ms, value, status: flagship.status };
+    const t3 = performance.now();
+    const split = { load: t1 - t0, decide: t2 - t1, read: t3 - t2 };
+    return { ms: t3 - t0, split, value, status: flagship.status };
   },
 
   // Reads per second of one flag, after the first read sent its exposure.

@@ -116,12 +116,14 @@ const results = { ours: {}, theirs: {} }
 
 // 1. start() to first flag read: fresh context (no cache, no storage) per load, sides alternated.
 const samples = { ours: [], theirs: [] }
+const splits = { ours: [], theirs: [] }
 for (let i = 0; i < LOADS; i++) {
   for (const side of i % 2 ? [...sides].reverse() : sides) {
     const { context, tab } = await open(side)
     const r = await tab.evaluate(([e, k]) => window.bench.startToFirstRead(e, k), [ENV_ID, API_KEY])
     if (r.value !== 'blue') throw new Error(`${side}: read ${r.value} (${r.status})`)
     samples[side].push(r.ms)
+    splits[side].push(r.split)
     await context.close()
   }
 }
@@ -130,6 +132,7 @@ for (const side of sides) {
   results[side].startMedian = median(s)
   results[side].startP10 = [...s].sort((a, b) => a - b)[Math.floor(s.length * 0.1)]
   results[side].startP90 = [...s].sort((a, b) => a - b)[Math.floor(s.length * 0.9)]
+  results[side].startSplit = Object.fromEntries(['load', 'decide', 'read'].map((k) => [k, median(splits[side].map((x) => x[k]))]))
 }
 
 // Throughputs below: ROUNDS rounds, sides alternated, each in a fresh context; the best round of

@@ -15,11 +15,14 @@ window.bench = {
       decisionMode: DecisionMode.DECISION_API,
       logLevel: LogLevel.NONE,
     });
+    const t1 = performance.now();
     visitor = Flagship.newVisitor({ visitorId: VISITOR, hasConsented: true });
     await visitor.fetchFlags();
+    const t2 = performance.now();
     const value = visitor.getFlag("btnColor").getValue("grey");
-    const ms = performance.now() - t0;
-    return { ms, value, status: String(Flagship.getStatus()) };
+    const t3 = performance.now();
+    const split = { load: t1 - t0, decide: t2 - t1, read: t3 - t2 };
+    return { ms: t3 - t0, split, value, status: String(Flagship.getStatus()) };
   },
 
   reads(count, expose) {

@@ -152,7 +152,7 @@ impl Session {
                     }
                     state.set_flags(FlagStore::new(decision));
                 }
-                self.emit(Event::Flags, &self.flags_snapshot());
+                self.emit_with(Event::Flags, || self.flags_snapshot());
             }
             Err(error) => {
                 self.state.borrow_mut().set_flags(FlagStore::default());

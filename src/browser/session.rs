@@ -192,6 +192,14 @@ impl Session {
         dispatch(&callbacks, payload);
     }
 
+    /// Like [`Session::emit`], building the payload only when someone listens.
+    pub(super) fn emit_with(&self, event: Event, payload: impl FnOnce() -> JsValue) {
+        let callbacks = self.listeners.borrow().of(event);
+        if !callbacks.is_empty() {
+            dispatch(&callbacks, &payload());
+        }
+    }
+
     /// Gives `instance` (the page's handle on this session) the JS read path.
     pub(crate) fn install_read_cache(&self, instance: &JsValue) {
         self.state.borrow().read_cache.install(instance);

@@ -8,18 +8,18 @@ use super::js;
 use crate::error::Error;
 use crate::tracking::hits::{EventCategory, EventHit, HitKind, ItemHit, TransactionHit};
 
-fn field(object: &JsValue, key: &str) -> Option<JsValue> {
+fn field(object: &JsValue, key: &'static str) -> Option<JsValue> {
     let value = js::get(object, key);
     (!value.is_undefined() && !value.is_null()).then_some(value)
 }
 
-fn text(object: &JsValue, key: &str, wrong: &'static str) -> Result<Option<String>, Error> {
+fn text(object: &JsValue, key: &'static str, wrong: &'static str) -> Result<Option<String>, Error> {
     field(object, key)
         .map(|v| v.as_string().ok_or(Error::InvalidHit(wrong)))
         .transpose()
 }
 
-fn number(object: &JsValue, key: &str, wrong: &'static str) -> Result<Option<f64>, Error> {
+fn number(object: &JsValue, key: &'static str, wrong: &'static str) -> Result<Option<f64>, Error> {
     field(object, key)
         .map(|v| v.as_f64().ok_or(Error::InvalidHit(wrong)))
         .transpose()

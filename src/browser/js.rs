@@ -9,7 +9,15 @@ use crate::decision::FlagMetadata;
 use crate::json::Value;
 
 /// `target[key]`, or `undefined` when the lookup throws or `target` is not an object.
-pub(crate) fn get(target: &JsValue, key: &str) -> JsValue {
+pub(crate) fn get(target: &JsValue, key: &'static str) -> JsValue {
+    if !target.is_object() && !target.is_function() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(target, &name(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// [`get`] for a key that is data (a context key, a page-chosen global name).
+pub(crate) fn get_data(target: &JsValue, key: &str) -> JsValue {
     if !target.is_object() && !target.is_function() {
         return JsValue::UNDEFINED;
     }
@@ -17,14 +25,14 @@ pub(crate) fn get(target: &JsValue, key: &str) -> JsValue {
 }
 
 /// Calls method `name` of `target` with no argument. `None` when it is not a function or throws.
-pub(crate) fn call0(target: &JsValue, name: &str) -> Option<JsValue> {
-    let method = get(target, name).dyn_into::<Function>().ok()?;
+pub(crate) fn call0(target: &JsValue, method: &'static str) -> Option<JsValue> {
+    let method = get(target, method).dyn_into::<Function>().ok()?;
     method.call0(target).ok()
 }
 
 /// True when `value` is a function-valued property `name` of `target`.
-pub(crate) fn has_method(target: &JsValue, name: &str) -> bool {
-    get(target, name).is_function()
+pub(crate) fn has_method(target: &JsValue, method: &'static str) -> bool {
+    get(target, method).is_function()
 }
 
 /// True for a thenable (a Promise or a promise-like object).
@@ -33,8 +41,33 @@ pub(crate) fn is_thenable(value: &JsValue) -> bool {
 }
 
 /// Sets `target[key] = value` on an object we created.
-pub(crate) fn set(target: &Object, key: &str, value: &JsValue) {
+pub(crate) fn set(target: &Object, key: &'static str, value: &JsValue) {
+    let _ = Reflect::set(target, &name(key), value);
+}
+
+/// [`set`] for a key that is data (a flag key, a context key).
+pub(crate) fn set_data(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// A property name as a JS string, made once per name: names repeat on every Segment read and
+/// every object we build, and decoding them from wasm memory each time showed in profiles. Keyed
+/// by the literal's address, so only `'static` names (never an ID or a value) are kept; a few
+/// dozen exist, and a linear scan of them is cheaper than decoding one.
+fn name(key: &'static str) -> JsValue {
+    thread_local! {
+        static NAMES: std::cell::RefCell<Vec<((usize, usize), JsValue)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let address = (key.as_ptr() as usize, key.len());
+    NAMES.with(|names| {
+        let mut names = names.borrow_mut();
+        if let Some((_, js)) = names.iter().find(|(a, _)| *a == address) {
+            return js.clone();
+        }
+        let js = JsValue::from_str(key);
+        names.push((address, js.clone()));
+        js
+    })
 }
 
 /// Converts a JSON value (flag values, metadata) to a plain JS value. Objects become plain objects,
@@ -49,7 +82,7 @@ pub(crate) fn to_js(value: &Value) -> JsValue {
         Value::Object(map) => {
             let object = Object::new();
             for (key, item) in map.iter() {
-                set(&object, key, &to_js(item));
+                set_data(&object, key, &to_js(item));
             }
             object.into()
         }
@@ -88,7 +121,7 @@ pub(crate) fn metadata(m: &FlagMetadata<'_>) -> JsValue {
 }
 
 /// A plain object of string (or `null`) properties.
-pub(crate) fn properties(pairs: &[(&str, Option<&str>)]) -> JsValue {
+pub(crate) fn properties(pairs: &[(&'static str, Option<&str>)]) -> JsValue {
     let object = js_sys::Object::new();
     for (key, value) in pairs {
         set(

@@ -253,7 +253,7 @@ pub(crate) fn context(value: &JsValue, warnings: &mut Vec<String>) -> Result<Con
             ));
             continue;
         }
-        let Some(parsed) = primitive(&js::get(value, &key)) else {
+        let Some(parsed) = primitive(&js::get_data(value, &key)) else {
             return Err(Error::option(
                 format!("context.{key}"),
                 "must be a string, a finite number or a boolean",

@@ -38,7 +38,7 @@ impl SegmentSource {
     pub(crate) fn current(&self) -> JsValue {
         match self {
             SegmentSource::Global(key) => match web_sys::window() {
-                Some(window) => js::get(&window, key),
+                Some(window) => js::get_data(&window, key),
                 None => JsValue::UNDEFINED,
             },
             SegmentSource::Instance(instance) => instance.clone(),
@@ -137,7 +137,7 @@ pub(crate) fn read_traits(
         return context;
     };
     for key in allow {
-        let value = js::get(&traits, key);
+        let value = js::get_data(&traits, key);
         if value.is_undefined() || value.is_null() {
             continue;
         }

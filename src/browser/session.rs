@@ -231,7 +231,7 @@ impl Session {
         let state = self.state.borrow();
         let object = js_sys::Object::new();
         for (key, value) in state.flags.values() {
-            js::set(&object, key, &js::to_js(value));
+            js::set_data(&object, key, &js::to_js(value));
         }
         object.into()
     }

@@ -103,7 +103,11 @@ impl Session {
             if state.status == Status::Closed {
                 return;
             }
-            let controller = AbortController::new().ok();
+            // Only a request can be aborted; a local decision has none.
+            let controller = match self.config.mode {
+                Mode::Api => AbortController::new().ok(),
+                Mode::Bucketing => None,
+            };
             state.in_flight = controller.clone();
             (identity, state.context(), state.generation, controller)
         };

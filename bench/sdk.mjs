@@ -132,6 +132,12 @@ for (const side of sides) {
   results[side].startMedian = median(s)
   results[side].startP10 = [...s].sort((a, b) => a - b)[Math.floor(s.length * 0.1)]
   results[side].startP90 = [...s].sort((a, b) => a - b)[Math.floor(s.length * 0.9)]
+  // Without loading the module: ours minus init() (fetch + compile the .wasm); theirs has no
+  // such step inside the clock (its bundle is parsed before), so both equal its total.
+  const loaded = samples[side].map((ms, i) => (side === 'ours' ? ms - splits[side][i].load : ms)).sort((a, b) => a - b)
+  results[side].loadedMedian = median(loaded)
+  results[side].loadedP10 = loaded[Math.floor(loaded.length * 0.1)]
+  results[side].loadedP90 = loaded[Math.floor(loaded.length * 0.9)]
   results[side].startSplit = Object.fromEntries(['load', 'decide', 'read'].map((k) => [k, median(splits[side].map((x) => x[k]))]))
 }
 
@@ -215,11 +221,13 @@ const version = (p) => JSON.parse(readFileSync(path.join(root, 'node_modules', p
 let os = 'unknown'
 try { os = execFileSync('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"'], { encoding: 'utf8' }).trim() } catch {}
 
+const split = (r) => `load ${r.startSplit.load.toFixed(1)}, decide ${r.startSplit.decide.toFixed(1)}, read ${r.startSplit.read.toFixed(1)}`
 const rows = [
   ['bundle, gzip -9 (minimal import, esbuild --minify; ours = glue + .wasm)', kib(sizes.ours.gzip), kib(sizes.theirs.gzip), `${ratio(sizes.ours.gzip, sizes.theirs.gzip)} the official size`],
   ['bundle, brotli', kib(sizes.ours.brotli), kib(sizes.theirs.brotli), `${ratio(sizes.ours.brotli, sizes.theirs.brotli)}`],
   ['bundle, raw', kib(sizes.ours.raw), kib(sizes.theirs.raw), `${ratio(sizes.ours.raw, sizes.theirs.raw)}`],
-  [`start() → first flag read, median of ${LOADS} fresh loads (p10–p90)`, `${o.startMedian.toFixed(1)} ms (${o.startP10.toFixed(1)}–${o.startP90.toFixed(1)})`, `${t.startMedian.toFixed(1)} ms (${t.startP10.toFixed(1)}–${t.startP90.toFixed(1)})`, `ours takes ${ratio(o.startMedian, t.startMedian)} the official time`],
+  [`start() → first flag read, module loaded (as the npm build is on import), median of ${LOADS} fresh loads (p10–p90)`, `${o.loadedMedian.toFixed(1)} ms (${o.loadedP10.toFixed(1)}–${o.loadedP90.toFixed(1)})`, `${t.loadedMedian.toFixed(1)} ms (${t.loadedP10.toFixed(1)}–${t.loadedP90.toFixed(1)})`, `ours takes ${ratio(o.loadedMedian, t.loadedMedian)} the official time`],
+  [`same, fetching and compiling our .wasm inside the clock (\`init()\` + \`start()\`)`, `${o.startMedian.toFixed(1)} ms (${o.startP10.toFixed(1)}–${o.startP90.toFixed(1)})`, `${t.startMedian.toFixed(1)} ms (${t.startP10.toFixed(1)}–${t.startP90.toFixed(1)})`, `ours takes ${ratio(o.startMedian, t.startMedian)} the official time`],
   ['getFlag reads/s after start (exposure already sent)', fmt(o.readsPerSecond), fmt(t.readsPerSecond), `${ratio(o.readsPerSecond, t.readsPerSecond)} the official rate`],
   ['getFlag reads/s, no exposure asked', fmt(o.readsNoExposePerSecond), fmt(t.readsNoExposePerSecond), `${ratio(o.readsNoExposePerSecond, t.readsNoExposePerSecond)}`],
   ['bucketing: new visitors/s through the public API (decision applied + one read); official with `disableCache: true`', fmt(o.bucketingPerSecond), fmt(results.theirsNoCache.bucketingPerSecond), `${ratio(o.bucketingPerSecond, results.theirsNoCache.bucketingPerSecond)} the official rate`],
@@ -272,7 +280,13 @@ ${shipped}
   \`await Flagship.start(envId, apiKey, {fetchNow: false, decisionMode: "DECISION-API", logLevel: NONE})\`
   + \`newVisitor({visitorId: same id, hasConsented: true})\` + \`await fetchFlags()\` +
   \`getFlag("btnColor").getValue("grey")\`. Parsing the bundle itself happens before the clock
-  starts on both sides.
+  starts on both sides. The first line leaves our \`init()\` out, as an app using the npm
+  (bundler) build never calls it: the bundler instantiates the .wasm when the module is imported,
+  the counterpart of the official bundle being parsed; the second keeps it in, as a page calling
+  the \`--target web\` build's \`init()\` right before \`start()\` pays it. Medians of the parts
+  (ms): ours ${split(o)} (load = \`init()\`, decide = \`start()\`); theirs ${split(t)} (load =
+  \`Flagship.start\`, decide = \`newVisitor\` +
+  \`fetchFlags\`).
 - **Reads per second:** after the first read (its exposure sent and waited for), the same read in a
   tight loop for at least 1 s (ours up to ${fmt(o.readsCount)} reads, theirs ${fmt(t.readsCount)}); best of ${ROUNDS} rounds. Default arguments,
   i.e. each read asks for an exposure and the module deduplicates it; activations sent during the

@@ -43,7 +43,7 @@ pub fn write_number(out: &mut String, n: f64) {
         }
         write_integer(out, n.abs() as u64);
     } else {
-        out.push_str(&n.to_string());
+        super::float::write_shortest(out, n);
     }
 }
 

@@ -3,6 +3,8 @@
 //! tests pin the browser versions to the same output.
 #![cfg(target_arch = "wasm32")]
 
+use flagship_segment::bucketing::{decide, parse_bucketing, BucketingFile};
+use flagship_segment::context::{Context, ContextValue};
 use flagship_segment::json::{parse, write_number, write_value, Value};
 use wasm_bindgen_test::*;
 
@@ -82,5 +84,53 @@ fn numbers_round_trip_through_writer_and_parser() {
         let mut out = String::new();
         write_value(&mut out, &Value::Number(n));
         assert_eq!(parse(&out).unwrap(), Value::Number(n), "{out}");
+    }
+}
+
+/// A one-campaign bucketing file whose only targeting is `city <operator> <value>`.
+fn file_targeting(operator: &str, value: &str) -> BucketingFile {
+    let body = serde_json::json!({"campaigns": [{
+        "id": "c1", "type": "ab", "variationGroups": [{
+            "id": "vg1", "targeting": {"targetingGroups": [{"targetings": [
+                {"operator": operator, "key": "city", "value": value}]}]},
+            "variations": [{"id": "v1", "allocation": 100,
+                "modifications": {"type": "FLAG", "value": {"on": true}}}]}]}]});
+    parse_bucketing(&body.to_string()).unwrap()
+}
+
+fn matches(operator: &str, value: &str, city: &str) -> bool {
+    let context = Context::from([("city".to_owned(), ContextValue::String(city.to_owned()))]);
+    !decide(&file_targeting(operator, value), "visitor-1", &context)
+        .campaigns
+        .is_empty()
+}
+
+/// Non-ASCII text is lower-cased by JavaScript in the wasm (file side at parse time, visitor side
+/// per comparison), ASCII in Rust: both must agree with Rust's `to_lowercase` natively.
+#[wasm_bindgen_test]
+fn targeting_ignores_case_beyond_ascii() {
+    for (operator, value, matching, other) in [
+        ("EQUALS", "ÉTÉ", "été", "ete"),
+        ("EQUALS", "été", "ÉTÉ", "ETE"),
+        ("CONTAINS", "été", "Un ÉTÉ 2024", "ETE 2024"),
+        ("EQUALS", "ΟΔΟΣ", "οδος", "οδοσ"),
+        ("EQUALS", "οδος", "ΟΔΟΣ", "ΟΔΟ"),
+        ("STARTS_WITH", "STRAẞE", "straße-1", "strasse-1"),
+        (
+            "ENDS_WITH",
+            "@ABTASTY.com",
+            "me@abtasty.COM",
+            "abtasty.com.evil",
+        ),
+        ("NOT_CONTAINS", "xyz", "abtasty", "XYZ"),
+    ] {
+        assert!(
+            matches(operator, value, matching),
+            "{operator} {value:?} {matching:?}"
+        );
+        assert!(
+            !matches(operator, value, other),
+            "{operator} {value:?} {other:?}"
+        );
     }
 }

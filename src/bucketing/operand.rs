@@ -42,11 +42,13 @@ impl Operand {
     /// `None` for an object, or a list holding anything but strings, numbers, booleans and nulls.
     pub(crate) fn from_json(value: &Value) -> Option<Operand> {
         match value {
-            Value::Array(list) => list
-                .iter()
-                .map(Scalar::from_json)
-                .collect::<Option<_>>()
-                .map(Operand::List),
+            Value::Array(list) => {
+                let mut scalars = Vec::with_capacity(list.len());
+                for item in list {
+                    scalars.push(Scalar::from_json(item)?);
+                }
+                Some(Operand::List(scalars))
+            }
             scalar => Scalar::from_json(scalar).map(Operand::One),
         }
     }

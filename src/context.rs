@@ -31,11 +31,14 @@ pub type Context = BTreeMap<String, ContextValue>;
 
 /// The context sent for `visitor_id`: the page's attributes plus the reserved keys.
 pub fn full_context(page: &Context, visitor_id: &str) -> Context {
-    let mut context: Context = page
-        .iter()
-        .filter(|(key, _)| !RESERVED_KEYS.contains(&key.as_str()))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
+    // Inserts rather than `collect`: collecting into a BTreeMap sorts, which brings core's
+    // stable sort into the wasm for this one call.
+    let mut context = Context::new();
+    for (key, value) in page {
+        if !RESERVED_KEYS.contains(&key.as_str()) {
+            context.insert(key.clone(), value.clone());
+        }
+    }
     context.insert("fs_client".into(), ContextValue::String(SDK_CLIENT.into()));
     context.insert(
         "fs_version".into(),

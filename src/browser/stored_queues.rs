@@ -6,7 +6,7 @@ use super::log;
 use super::storage::Store;
 use crate::json::{self, ObjectWriter, Value};
 use crate::tracking::hits::Hit;
-use crate::tracking::queue::Entry;
+use crate::tracking::queue::{self, Entry};
 use crate::tracking::stored::{self, Storable};
 use crate::tracking::Activation;
 
@@ -91,8 +91,8 @@ pub(crate) fn restore_queues(
         }
     }
     // Entries from several tabs may share IDs: renumber in age order.
-    hits.sort_by(|a, b| a.created_at_ms.total_cmp(&b.created_at_ms));
-    activations.sort_by(|a, b| a.created_at_ms.total_cmp(&b.created_at_ms));
+    queue::sort_by_age(&mut hits);
+    queue::sort_by_age(&mut activations);
     for (i, e) in hits.iter_mut().enumerate() {
         e.id = i as u64 + 1;
     }

@@ -22,6 +22,7 @@
 
 use std::borrow::Cow;
 
+use super::lowercase::lowercase;
 use super::operand::{Operand, Scalar};
 use crate::context::ContextValue;
 
@@ -119,7 +120,7 @@ impl<'a> Subject<'a> {
                 return Prepared::Text(Cow::Borrowed(lowered));
             }
         }
-        Prepared::Text(Cow::Owned(text.to_lowercase()))
+        Prepared::Text(Cow::Owned(lowercase(text)))
     }
 }
 
@@ -147,8 +148,8 @@ fn compare_scalar(operator: Operator, subject: &Prepared<'_>, scalar: &Scalar) -
             match operator {
                 Op::Equals => subject == expected,
                 Op::NotEquals => subject != expected,
-                Op::Contains => subject.contains(expected),
-                Op::NotContains => !subject.contains(expected),
+                Op::Contains => contains(subject, expected),
+                Op::NotContains => !contains(subject, expected),
                 Op::StartsWith => subject.starts_with(expected),
                 Op::EndsWith => subject.ends_with(expected),
                 Op::GreaterThan => subject > expected,
@@ -174,6 +175,17 @@ fn compare_scalar(operator: Operator, subject: &Prepared<'_>, scalar: &Scalar) -
         },
         _ => false,
     }
+}
+
+/// `haystack.contains(needle)`, byte-wise: core's two-way `StrSearcher` and the panic paths it
+/// brings cost more of the wasm module than short targeting values need. The answer is the same
+/// for any two strings: a match of a whole UTF-8 needle starts and ends on character boundaries.
+fn contains(haystack: &str, needle: &str) -> bool {
+    needle.is_empty()
+        || haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|window| window == needle.as_bytes())
 }
 
 #[cfg(test)]
@@ -359,6 +371,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn contains_agrees_with_str_contains(haystack in ".{0,8}", needle in ".{0,3}") {
+            prop_assert_eq!(contains(&haystack, &needle), haystack.contains(needle.as_str()));
+            let inner: String = haystack.chars().skip(1).take(2).collect();
+            prop_assert!(contains(&haystack, &inner));
+        }
+
         #[test]
         fn negating_one_string_is_the_complement(subject in ".{0,6}", value in ".{0,3}") {
             let subject = text(&subject);

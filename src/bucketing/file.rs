@@ -113,10 +113,11 @@ fn parse_campaign(raw: &Value, null_flags_left: &mut usize) -> Result<CampaignRu
         slug: optional_string(campaign, "slug", "campaign slug is not a string")?,
         kind: optional_string(campaign, "type", "campaign type is not a string")?,
     };
-    let variation_groups = groups
-        .iter()
-        .map(|group| parse_variation_group(group, &header, null_flags_left))
-        .collect::<Result<_, _>>()?;
+    // Loops with `?` rather than `collect::<Result<_, _>>()`: fewer generic instances in the wasm.
+    let mut variation_groups = Vec::with_capacity(groups.len());
+    for group in groups {
+        variation_groups.push(parse_variation_group(group, &header, null_flags_left)?);
+    }
     Ok(CampaignRules {
         id: header.id,
         variation_groups,

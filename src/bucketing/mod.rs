@@ -10,6 +10,12 @@ mod compare;
 mod decide;
 mod fields;
 mod file;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "lowercase_rust.rs"]
+mod lowercase;
+#[cfg(target_arch = "wasm32")]
+#[path = "lowercase_js.rs"]
+mod lowercase;
 mod murmur;
 mod operand;
 mod targeting;

@@ -4,6 +4,7 @@
 //! deeper is refused with the file. Strings are lower-cased here, at parse time, so that the
 //! case-insensitive comparisons of every visitor only lower-case the visitor's side.
 
+use super::lowercase::lowercase;
 use crate::json::Value;
 
 /// One value of a targeting, prepared for comparison.
@@ -20,7 +21,7 @@ pub(crate) enum Scalar {
 impl Scalar {
     fn from_json(value: &Value) -> Option<Scalar> {
         match value {
-            Value::String(text) => Some(Scalar::Text(text.to_lowercase())),
+            Value::String(text) => Some(Scalar::Text(lowercase(text))),
             // Every JSON number fits an f64 (integers beyond 2^53 are rounded, like on the server).
             Value::Number(number) => Some(Scalar::Number(*number)),
             Value::Bool(flag) => Some(Scalar::Bool(*flag)),
@@ -41,11 +42,13 @@ impl Operand {
     /// `None` for an object, or a list holding anything but strings, numbers, booleans and nulls.
     pub(crate) fn from_json(value: &Value) -> Option<Operand> {
         match value {
-            Value::Array(list) => list
-                .iter()
-                .map(Scalar::from_json)
-                .collect::<Option<_>>()
-                .map(Operand::List),
+            Value::Array(list) => {
+                let mut scalars = Vec::with_capacity(list.len());
+                for item in list {
+                    scalars.push(Scalar::from_json(item)?);
+                }
+                Some(Operand::List(scalars))
+            }
             scalar => Scalar::from_json(scalar).map(Operand::One),
         }
     }

@@ -132,10 +132,10 @@ impl Targeting {
                 "targetings is not an array",
                 "more than 1000 targetings in a targeting group",
             )?;
-            let rules = raw_rules
-                .iter()
-                .map(Rule::from_json)
-                .collect::<Result<_, _>>()?;
+            let mut rules = Vec::with_capacity(raw_rules.len());
+            for raw_rule in raw_rules {
+                rules.push(Rule::from_json(raw_rule)?);
+            }
             groups.push(rules);
         }
         Ok(Targeting::new(groups))

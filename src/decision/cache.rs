@@ -91,26 +91,26 @@ impl DecisionCache {
             .get("entries")
             .and_then(Value::as_array)
             .ok_or("stored decisions have no list")?;
-        let entries = list
-            .iter()
-            .take(MAX_ENTRIES)
-            .map(|item| {
-                let o = item.as_object()?;
-                let anonymous_id = match o.get("aid")? {
-                    Value::Null => None,
-                    v => Some(v.as_str()?.to_owned()),
-                };
-                Some(CacheEntry {
-                    visitor_id: o.str("vid")?.to_owned(),
-                    anonymous_id,
-                    saved_at_ms: o.get("at")?.as_f64()?,
-                    body: o.str("body")?.to_owned(),
-                })
-            })
-            .collect::<Option<Vec<_>>>()
-            .ok_or("stored decision is unreadable")?;
+        let mut entries = Vec::new();
+        for item in list.iter().take(MAX_ENTRIES) {
+            entries.push(decode_entry(item).ok_or("stored decision is unreadable")?);
+        }
         Ok(DecisionCache { entries })
     }
+}
+
+fn decode_entry(item: &Value) -> Option<CacheEntry> {
+    let o = item.as_object()?;
+    let anonymous_id = match o.get("aid")? {
+        Value::Null => None,
+        v => Some(v.as_str()?.to_owned()),
+    };
+    Some(CacheEntry {
+        visitor_id: o.str("vid")?.to_owned(),
+        anonymous_id,
+        saved_at_ms: o.get("at")?.as_f64()?,
+        body: o.str("body")?.to_owned(),
+    })
 }
 
 #[cfg(test)]

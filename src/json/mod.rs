@@ -6,6 +6,7 @@
 //! core one value type for Decision API answers, bucketing files, flag values and request bodies.
 //! Objects keep their key order; a duplicate key resolves to its last value, as `JSON.parse` does.
 
+mod float;
 mod parse;
 mod value;
 mod write;

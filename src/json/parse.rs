@@ -156,11 +156,12 @@ impl Parser<'_> {
             }
         }
         // The grammar above admits only ASCII digits, signs, '.', 'e': always valid UTF-8 and a
-        // valid Rust float literal. Overflow parses to ±inf, which JSON cannot carry back out.
+        // valid float literal for Rust and for JavaScript's `parseFloat`. Overflow parses to
+        // ±inf, which JSON cannot carry back out.
         let text = std::str::from_utf8(&self.bytes[start..self.pos])
             .map_err(|_| ParseError("invalid number"))?;
-        match text.parse::<f64>() {
-            Ok(n) if n.is_finite() => Ok(n),
+        match super::float::parse(text) {
+            Some(n) if n.is_finite() => Ok(n),
             _ => Err(ParseError("number out of range")),
         }
     }

@@ -16,7 +16,9 @@ pub fn write_string(out: &mut String, s: &str) {
             c if (c as u32) < 0x20 => "",
             _ => continue,
         };
-        out.push_str(&s[plain_from..i]);
+        // Escaped characters are ASCII, so both ends are boundaries: `get` never fails, and keeps
+        // the slicing panic (and its formatting) out of the wasm.
+        out.push_str(s.get(plain_from..i).unwrap_or_default());
         if escape.is_empty() {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             let code = c as usize;
@@ -28,7 +30,7 @@ pub fn write_string(out: &mut String, s: &str) {
         }
         plain_from = i + c.len_utf8();
     }
-    out.push_str(&s[plain_from..]);
+    out.push_str(s.get(plain_from..).unwrap_or_default());
     out.push('"');
 }
 
@@ -43,7 +45,7 @@ pub fn write_number(out: &mut String, n: f64) {
         }
         write_integer(out, n.abs() as u64);
     } else {
-        out.push_str(&n.to_string());
+        super::float::write_shortest(out, n);
     }
 }
 

@@ -194,11 +194,14 @@ impl SeenGate {
             .get("seen")
             .and_then(crate::json::Value::as_array)
             .ok_or("stored markers have no list")?;
-        let keys = list
-            .iter()
-            .map(|v| v.as_str().and_then(IdentityKey::decode))
-            .collect::<Option<Vec<_>>>()
-            .ok_or("stored marker is unreadable")?;
+        let mut keys = Vec::with_capacity(list.len());
+        for v in list {
+            keys.push(
+                v.as_str()
+                    .and_then(IdentityKey::decode)
+                    .ok_or("stored marker is unreadable")?,
+            );
+        }
         for key in keys.into_iter().rev().take(MAX_SEEN).rev() {
             self.mark_seen(key);
         }

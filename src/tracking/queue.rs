@@ -93,6 +93,24 @@ pub struct Queue<T> {
     pub delivered: u64,
 }
 
+/// Sorts entries by age, oldest first, keeping the order of entries of the same age, as
+/// `sort_by` with `total_cmp` would. An insertion sort: restored queues arrive nearly in order,
+/// and core's stable sort would add ~5 KB to the wasm for each entry type.
+pub fn sort_by_age<T>(entries: &mut [Entry<T>]) {
+    for i in 1..entries.len() {
+        let mut j = i;
+        while j > 0
+            && entries[j - 1]
+                .created_at_ms
+                .total_cmp(&entries[j].created_at_ms)
+                .is_gt()
+        {
+            entries.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
 impl<T: Clone> Queue<T> {
     /// An empty queue.
     pub fn new(policy: QueuePolicy) -> Self {

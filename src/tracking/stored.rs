@@ -95,26 +95,28 @@ pub fn decode<T: Storable>(text: &str) -> Result<Vec<Entry<T>>, &'static str> {
         .get("items")
         .and_then(Value::as_array)
         .ok_or("stored queue has no items list")?;
-    items
-        .iter()
-        .map(|item| {
-            let object = item.as_object()?;
-            let number = |key| {
-                object
-                    .get(key)?
-                    .as_f64()
-                    .filter(|n| n.is_finite() && *n >= 0.0)
-            };
-            Some(Entry {
-                id: number("id")? as u64,
-                created_at_ms: number("at")?,
-                attempts: number("n")? as u32,
-                not_before_ms: number("nb")?,
-                item: T::read(object.get("item")?.as_object()?)?,
-            })
-        })
-        .collect::<Option<Vec<_>>>()
-        .ok_or("stored queue has an unreadable item")
+    let mut entries = Vec::with_capacity(items.len());
+    for item in items {
+        entries.push(decode_entry(item).ok_or("stored queue has an unreadable item")?);
+    }
+    Ok(entries)
+}
+
+fn decode_entry<T: Storable>(item: &Value) -> Option<Entry<T>> {
+    let object = item.as_object()?;
+    let number = |key| {
+        object
+            .get(key)?
+            .as_f64()
+            .filter(|n| n.is_finite() && *n >= 0.0)
+    };
+    Some(Entry {
+        id: number("id")? as u64,
+        created_at_ms: number("at")?,
+        attempts: number("n")? as u32,
+        not_before_ms: number("nb")?,
+        item: T::read(object.get("item")?.as_object()?)?,
+    })
 }
 
 #[cfg(test)]

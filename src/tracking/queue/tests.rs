@@ -252,3 +252,21 @@ proptest! {
         prop_assert_eq!(all, expected);
     }
 }
+
+proptest! {
+    #[test]
+    fn sort_by_age_is_a_stable_sort(ages in prop::collection::vec(
+        prop_oneof![Just(f64::NAN), Just(-0.0), Just(0.0), (0u8..6).prop_map(f64::from)], 0..24)) {
+        let entries: Vec<Entry<usize>> = ages
+            .iter()
+            .enumerate()
+            .map(|(i, &age)| Entry { id: i as u64, created_at_ms: age, attempts: 0, not_before_ms: 0.0, item: i })
+            .collect();
+        let mut expected = entries.clone();
+        expected.sort_by(|a, b| a.created_at_ms.total_cmp(&b.created_at_ms));
+        let mut sorted = entries;
+        sort_by_age(&mut sorted);
+        let ids = |v: &[Entry<usize>]| v.iter().map(|e| e.id).collect::<Vec<_>>();
+        prop_assert_eq!(ids(&sorted), ids(&expected));
+    }
+}

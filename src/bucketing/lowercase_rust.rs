@@ -1,0 +1,6 @@
+//! Native lower-casing for case-insensitive targeting: Rust's Unicode `to_lowercase`.
+
+/// `text` lower-cased by Unicode's default case conversion (final sigma included).
+pub(crate) fn lowercase(text: &str) -> String {
+    text.to_lowercase()
+}

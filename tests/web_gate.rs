@@ -63,6 +63,31 @@ async fn no_activation_leaves_before_segment_dispatched_a_call() {
 }
 
 #[wasm_bindgen_test]
+async fn a_call_segment_sent_before_start_opens_the_gate() {
+    for called in [true, false] {
+        reset().await;
+        let analytics = install_scripted("analytics", "anon-fresh", DISPATCH_MS);
+        segment_api_on_this_server(&analytics, called).await;
+        route("/campaigns", json!([echo(0)]));
+        route("/activate", json!([{"status": 204, "body": ""}]));
+        let fs = start(options(gate_options("wait", 3000))).await.unwrap();
+        fs.get_flag("who".into(), "x".into(), None);
+        sleep(DELIVERED_MS).await;
+        let sent = calls_to("/activate").len();
+        if called {
+            assert_eq!(sent, 1, "Segment's earlier request is evidence enough");
+            assert_eq!(json_of(&fs.diagnose())["seenBySegment"], true);
+            assert_eq!(json_of(&fs.diagnose())["sentBeforeSegmentKnew"], 0);
+        } else {
+            assert_eq!(sent, 0, "no request to Segment's API: still held");
+        }
+        wasm_bindgen_futures::JsFuture::from(fs.close())
+            .await
+            .unwrap();
+    }
+}
+
+#[wasm_bindgen_test]
 async fn off_sends_at_once() {
     reset().await;
     let (fs, _) = started(gate_options("off", 3000)).await;

@@ -4,6 +4,7 @@
 
 use wasm_bindgen::JsValue;
 
+use super::earlier_calls::SegmentCallWatch;
 use super::events::Event;
 use super::segment::{self, SegmentSource, Subscription};
 use super::session::{change_payload, Session};
@@ -14,7 +15,7 @@ use crate::decision::FlagStore;
 use crate::error::Error;
 use crate::identity::{classify, resolve, ChangeHint, ChangeReason, SegmentIds};
 use crate::status::Status;
-use crate::tracking::gate::IdentityKey;
+use crate::tracking::gate::{EnsureSegmentKnows, IdentityKey};
 
 impl Session {
     /// Under `fallback: "storage"`, adopts the IDs Segment stored; otherwise records `error`.
@@ -55,7 +56,34 @@ impl Session {
         .filter_map(|(event, hint)| subscribe(event, hint))
         .collect();
         *self.subscriptions.borrow_mut() = subscriptions;
+        self.look_for_earlier_calls(&live);
         self.state.borrow_mut().live = Some(live);
+    }
+
+    /// A call Segment sent before we listened (or that finishes after) opens the gate too
+    /// (earlier_calls.rs). Watched for as long as the gate would wait.
+    fn look_for_earlier_calls(&self, live: &JsValue) {
+        if self.config.ensure_segment_knows == EnsureSegmentKnows::Off {
+            return;
+        }
+        let (me, me_too) = (self.me.clone(), self.me.clone());
+        let watch = SegmentCallWatch::new(
+            live,
+            self.config.segment_knows_timeout_ms,
+            move || {
+                let Some(session) = me.upgrade() else { return };
+                if let Some(key) = session.identity_key() {
+                    log::debug("segment's API received a call from this page");
+                    session.delivery.mark_seen(key);
+                }
+            },
+            move || {
+                if let Some(session) = me_too.upgrade() {
+                    session.state.borrow_mut().segment_call_watch = None;
+                }
+            },
+        );
+        self.state.borrow_mut().segment_call_watch = watch;
     }
 
     /// The loaded instance to read now. A global that was replaced by another loaded instance

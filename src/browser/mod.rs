@@ -6,6 +6,7 @@ pub(crate) mod bucketing_file;
 pub(crate) mod decide;
 pub(crate) mod delivery;
 pub(crate) mod diagnose;
+pub(crate) mod earlier_calls;
 pub(crate) mod events;
 pub(crate) mod follow;
 pub(crate) mod hit_input;

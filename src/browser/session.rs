@@ -10,6 +10,7 @@ use wasm_bindgen::JsValue;
 use web_sys::AbortController;
 
 use super::delivery::{Delivery, Notice};
+use super::earlier_calls::SegmentCallWatch;
 use super::events::{dispatch, Event, Listeners};
 use super::read_cache::ReadCache;
 use super::segment::{self, SegmentSource, Subscription};
@@ -55,6 +56,8 @@ pub(super) struct State {
     /// The last good bucketing file (mode "bucketing"), and its `Last-Modified`.
     pub(super) bucketing: Option<Rc<BucketingFile>>,
     pub(super) last_modified: Option<String>,
+    /// Watching Resource Timing for a call Segment sent before we listened (earlier_calls.rs).
+    pub(super) segment_call_watch: Option<SegmentCallWatch>,
     /// Which Segment this is, for `diagnose()`.
     pub(super) segment: segment::SegmentInfo,
     /// Where the IDs came from: "segment", "storage" or "none".
@@ -242,6 +245,7 @@ impl Session {
         {
             let mut state = self.state.borrow_mut();
             state.status = Status::Closed;
+            state.segment_call_watch = None;
             state.set_flags(FlagStore::default());
             state.next_generation();
         }

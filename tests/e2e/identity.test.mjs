@@ -205,12 +205,10 @@ function byVariation(a, b) {
   return `${a.caid}/${a.vaid}`.localeCompare(`${b.caid}/${b.vaid}`)
 }
 
-// Known gap, kept visible rather than hidden: the gate learns that Segment knows a visitor from
-// analytics-next's page/track/identify events, so a call dispatched before start() (a page with
-// the snippet's page() and a module loaded later) goes unnoticed, and a fresh visitor's first
-// exposure waits the whole segmentKnowsTimeoutMs (5 s) and counts as sent before Segment knew,
-// though Segment had seen it. Marked todo: reported, not failing the run; it passes once fixed.
-test('a Segment call dispatched before start() opens the gate', { timeout: 60_000, todo: 'gate misses calls dispatched before start (5 s hold)' }, async () => {
+// A fresh visitor whose page() reached Segment before the module started: its event fired before
+// anyone listened, and the gate recognises the call from the page's Resource Timing instead
+// (src/browser/earlier_calls.rs), so the first exposure is not held for segmentKnowsTimeoutMs.
+test('a Segment call dispatched before start() opens the gate', { timeout: 60_000 }, async () => {
   const { context, page } = await newPage(browser)
   try {
     await openBlank(page, emulator.origin)

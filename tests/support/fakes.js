@@ -295,3 +295,19 @@ export function dispatchPagehide() {
 export function trackedJson(instance) {
   return JSON.stringify(instance.tracked);
 }
+
+// analytics-next's `Segment.io` destination as `analytics.queue.plugins` shows it, with its API on
+// this test server; `called` also completes a request to that API first (a 404 here, but Resource
+// Timing keeps it), as the snippet's page() does before the module starts.
+export async function segmentApiOnThisServer(instance, called) {
+  const path = `segment-api-${Math.random().toString(36).slice(2)}`;
+  const metadata = { apiHost: `${location.host}/${path}`, protocol: location.protocol.slice(0, -1) };
+  instance.queue = { plugins: [{ name: "Segment.io", metadata }] };
+  if (called) {
+    await new Promise((resolve) => {
+      const image = new Image();
+      image.onload = image.onerror = resolve;
+      image.src = `${location.origin}/${path}/p`;
+    });
+  }
+}

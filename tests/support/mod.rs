@@ -16,6 +16,8 @@ extern "C" {
     fn fetch_calls() -> String;
     #[wasm_bindgen(js_name = sleep)]
     fn sleep_promise(ms: u32) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = segmentApiOnThisServer)]
+    fn segment_api_on_this_server_promise(instance: &JsValue, called: bool) -> js_sys::Promise;
     #[wasm_bindgen(js_name = clearAnalytics)]
     pub fn clear_analytics(key: &str);
     #[wasm_bindgen(js_name = installLoaded)]
@@ -95,6 +97,14 @@ extern "C" {
     pub fn throwing_object() -> JsValue;
     #[wasm_bindgen(js_name = symbolValue)]
     pub fn symbol_value() -> JsValue;
+}
+
+/// Gives a fake instance analytics-next's `Segment.io` destination, its API on the test server;
+/// with `called`, a request to that API completes first (what the snippet's `page()` leaves).
+pub async fn segment_api_on_this_server(instance: &JsValue, called: bool) {
+    wasm_bindgen_futures::JsFuture::from(segment_api_on_this_server_promise(instance, called))
+        .await
+        .unwrap();
 }
 
 /// One request the module sent, as the fake fetch saw it.

@@ -1,0 +1,113 @@
+//! Whether Segment sent a call before the module listened. The gate opens on analytics-next's
+//! `page`/`track`/`identify` events, and a call made before `start()` (the snippet's `page()`)
+//! fired its event before anyone listened: a fresh visitor's first exposure would then wait the
+//! whole `segmentKnowsTimeoutMs`. The page's Resource Timing still shows that request, done or
+//! finishing after we start, so a completed request to the instance's own Segment API (its
+//! `Segment.io` destination's `protocol://apiHost/`) is taken as Segment having received a call.
+//!
+//! The request's body is not visible: the call is taken to carry the identity Segment reports
+//! when it completes. That is wrong only after a `reset()` with no call since, and then the
+//! exposure goes out before Segment knew, as it would at the timeout.
+
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::js;
+use super::timer::Timeout;
+
+/// A `PerformanceObserver` on the page's resources, disconnected when dropped.
+#[derive(Debug)]
+pub(crate) struct SegmentCallWatch {
+    observer: JsValue,
+    _callback: Closure<dyn FnMut(JsValue)>,
+    _expiry: Timeout,
+}
+
+impl SegmentCallWatch {
+    /// Calls `seen` once, when a request to `analytics`'s Segment API has completed (before now
+    /// or within `for_ms`). `None` when there is no such API to look for (not analytics-next, or
+    /// no Resource Timing).
+    pub(crate) fn new(
+        analytics: &JsValue,
+        for_ms: u32,
+        seen: impl FnOnce() + 'static,
+        expired: impl FnOnce() + 'static,
+    ) -> Option<SegmentCallWatch> {
+        let api = segment_api(analytics)?;
+        let window = web_sys::window()?;
+        let constructor = js::get(&window, "PerformanceObserver")
+            .dyn_into::<Function>()
+            .ok()?;
+        let mut seen = Some(seen);
+        let observer_cell = std::rc::Rc::new(std::cell::RefCell::new(JsValue::UNDEFINED));
+        let observer_ref = std::rc::Rc::clone(&observer_cell);
+        let callback = Closure::<dyn FnMut(JsValue)>::new(move |list: JsValue| {
+            if seen.is_some() && any_request_to(&list, &api) {
+                disconnect(&observer_ref.borrow());
+                if let Some(seen) = seen.take() {
+                    seen();
+                }
+            }
+        });
+        let observer =
+            Reflect::construct(&constructor, &Array::of1(callback.as_ref().unchecked_ref()))
+                .ok()?;
+        *observer_cell.borrow_mut() = observer.clone();
+        let options = Object::new();
+        js::set(&options, "type", &JsValue::from_str("resource"));
+        js::set(&options, "buffered", &JsValue::TRUE);
+        let observe = js::get(&observer, "observe").dyn_into::<Function>().ok()?;
+        observe.call1(&observer, &options).ok()?;
+        Some(SegmentCallWatch {
+            observer,
+            _callback: callback,
+            _expiry: Timeout::new(for_ms, expired),
+        })
+    }
+}
+
+impl Drop for SegmentCallWatch {
+    fn drop(&mut self) {
+        disconnect(&self.observer);
+    }
+}
+
+fn disconnect(observer: &JsValue) {
+    if let Ok(disconnect) = js::get(observer, "disconnect").dyn_into::<Function>() {
+        let _ = disconnect.call0(observer);
+    }
+}
+
+/// True when the observer's entry list holds a finished request whose URL starts with `api`.
+fn any_request_to(list: &JsValue, api: &str) -> bool {
+    let entries = js::call0(list, "getEntries").unwrap_or(JsValue::UNDEFINED);
+    if !Array::is_array(&entries) {
+        return false;
+    }
+    Array::from(&entries).iter().any(|entry| {
+        js::get(&entry, "name")
+            .as_string()
+            .is_some_and(|url| url.starts_with(api))
+            && js::get(&entry, "responseEnd")
+                .as_f64()
+                .is_some_and(|end| end > 0.0)
+    })
+}
+
+/// `protocol://apiHost/` of analytics-next's `Segment.io` destination, from the instance's queue.
+fn segment_api(analytics: &JsValue) -> Option<String> {
+    let plugins = js::get(&js::get(analytics, "queue"), "plugins");
+    if !Array::is_array(&plugins) {
+        return None;
+    }
+    let destination = Array::from(&plugins)
+        .iter()
+        .find(|plugin| js::get(plugin, "name").as_string().as_deref() == Some("Segment.io"))?;
+    let metadata = js::get(&destination, "metadata");
+    let host = js::get(&metadata, "apiHost").as_string()?;
+    let protocol = js::get(&metadata, "protocol")
+        .as_string()
+        .unwrap_or_else(|| "https".to_owned());
+    Some(format!("{protocol}://{host}/"))
+}

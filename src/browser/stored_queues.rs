@@ -103,7 +103,5 @@ pub(crate) fn restore_queues(
 }
 
 fn decode_part<T: Storable>(value: &Value, key: &str) -> Option<Vec<Entry<T>>> {
-    let mut text = String::new();
-    json::write_value(&mut text, value.get(key)?);
-    stored::decode(&text).ok()
+    stored::decode_value(value.get(key)?).ok()
 }

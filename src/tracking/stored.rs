@@ -88,21 +88,58 @@ pub fn encode<T: Storable>(entries: &[Entry<T>], max_bytes: usize) -> (String, u
 /// Reads entries written by [`encode`]. Refuses the whole text on any doubt.
 pub fn decode<T: Storable>(text: &str) -> Result<Vec<Entry<T>>, &'static str> {
     let value = json::parse(text).map_err(|_| "stored queue is not JSON")?;
-    if value.get("v").and_then(Value::as_f64) != Some(VERSION) {
-        return Err("stored queue has an unknown version");
-    }
-    let items = value
-        .get("items")
-        .and_then(Value::as_array)
-        .ok_or("stored queue has no items list")?;
+    decode_value(&value)
+}
+
+/// [`decode`] of an already parsed value (a part of a larger stored object).
+pub fn decode_value<T: Storable>(value: &Value) -> Result<Vec<Entry<T>>, &'static str> {
+    let items = items_of(value)?;
     let mut entries = Vec::with_capacity(items.len());
     for item in items {
-        entries.push(decode_entry(item).ok_or("stored queue has an unreadable item")?);
+        let (meta, object) = entry_meta(item).ok_or(UNREADABLE_ITEM)?;
+        let item = T::read(object).ok_or(UNREADABLE_ITEM)?;
+        entries.push(meta.with(item));
     }
     Ok(entries)
 }
 
-fn decode_entry<T: Storable>(item: &Value) -> Option<Entry<T>> {
+const UNREADABLE_ITEM: &str = "stored queue has an unreadable item";
+
+/// The envelope's checks, shared by both item types rather than compiled once per type.
+#[inline(never)]
+fn items_of(value: &Value) -> Result<&[Value], &'static str> {
+    if value.get("v").and_then(Value::as_f64) != Some(VERSION) {
+        return Err("stored queue has an unknown version");
+    }
+    value
+        .get("items")
+        .and_then(Value::as_array)
+        .ok_or("stored queue has no items list")
+}
+
+/// An entry's bookkeeping without its item.
+struct Meta {
+    id: u64,
+    created_at_ms: f64,
+    attempts: u32,
+    not_before_ms: f64,
+}
+
+impl Meta {
+    fn with<T>(self, item: T) -> Entry<T> {
+        Entry {
+            id: self.id,
+            created_at_ms: self.created_at_ms,
+            attempts: self.attempts,
+            not_before_ms: self.not_before_ms,
+            item,
+        }
+    }
+}
+
+/// An entry's bookkeeping and its item object, read once for both item types.
+#[inline(never)]
+fn entry_meta(item: &Value) -> Option<(Meta, &Object)> {
     let object = item.as_object()?;
     let number = |key| {
         object
@@ -110,13 +147,13 @@ fn decode_entry<T: Storable>(item: &Value) -> Option<Entry<T>> {
             .as_f64()
             .filter(|n| n.is_finite() && *n >= 0.0)
     };
-    Some(Entry {
+    let meta = Meta {
         id: number("id")? as u64,
         created_at_ms: number("at")?,
         attempts: number("n")? as u32,
         not_before_ms: number("nb")?,
-        item: T::read(object.get("item")?.as_object()?)?,
-    })
+    };
+    Some((meta, object.get("item")?.as_object()?))
 }
 
 #[cfg(test)]

@@ -6,8 +6,6 @@
 //! Pure rules over an injected clock; the browser shell reports dispatches and acts on the
 //! returned [`GateEvent`]s. Decisions are never held: only what AB Tasty forwards is.
 
-use std::collections::{HashMap, HashSet};
-
 use crate::bucketing::murmur3_x86_32;
 
 /// `ensureSegmentKnows`.
@@ -85,9 +83,11 @@ pub struct SeenGate {
     timeout_ms: f64,
     /// Seen, newest last.
     seen: Vec<IdentityKey>,
-    /// Let through after a timeout without being seen.
-    released: HashSet<IdentityKey>,
-    waiting: HashMap<IdentityKey, Waiting>,
+    /// Let through after a timeout without being seen. A `Vec`, like `waiting`: a page holds a
+    /// handful of identities, and a scan costs less of the wasm than a hash table per type.
+    released: Vec<IdentityKey>,
+    /// Held identities, in the order they were first held.
+    waiting: Vec<(IdentityKey, Waiting)>,
     /// Identities whose items went out unseen after the timeout.
     pub sent_unseen: u64,
 }
@@ -99,8 +99,8 @@ impl SeenGate {
             mode,
             timeout_ms,
             seen: Vec::new(),
-            released: HashSet::new(),
-            waiting: HashMap::new(),
+            released: Vec::new(),
+            waiting: Vec::new(),
             sent_unseen: 0,
         }
     }
@@ -115,10 +115,15 @@ impl SeenGate {
         if self.is_seen(key) || self.released.contains(&key) {
             return true;
         }
-        self.waiting.entry(key).or_insert(Waiting {
-            since_ms: now_ms,
-            tracked: false,
-        });
+        if !self.waiting.iter().any(|(k, _)| *k == key) {
+            self.waiting.push((
+                key,
+                Waiting {
+                    since_ms: now_ms,
+                    tracked: false,
+                },
+            ));
+        }
         false
     }
 
@@ -135,38 +140,37 @@ impl SeenGate {
                 self.seen.remove(0);
             }
         }
-        self.waiting.remove(&key).map(|_| GateEvent::Released(key))
+        let at = self.waiting.iter().position(|(k, _)| *k == key)?;
+        self.waiting.remove(at);
+        Some(GateEvent::Released(key))
     }
 
     /// When the next wait ends.
     pub fn next_deadline(&self) -> Option<f64> {
         self.waiting
-            .values()
-            .map(|w| w.since_ms + self.timeout_ms)
+            .iter()
+            .map(|(_, w)| w.since_ms + self.timeout_ms)
             .reduce(f64::min)
     }
 
     /// Ends the waits that are over.
     pub fn poll(&mut self, now_ms: f64) -> Vec<GateEvent> {
         let mut events = Vec::new();
-        let over: Vec<IdentityKey> = self
-            .waiting
-            .iter()
-            .filter(|(_, w)| now_ms - w.since_ms >= self.timeout_ms)
-            .map(|(k, _)| *k)
-            .collect();
-        for key in over {
-            let waiting = self
-                .waiting
-                .get_mut(&key)
-                .expect("unreachable: key taken from waiting");
-            if self.mode == EnsureSegmentKnows::Track && !waiting.tracked {
+        let mut i = 0;
+        while let Some((key, waiting)) = self.waiting.get_mut(i) {
+            let key = *key;
+            if now_ms - waiting.since_ms < self.timeout_ms {
+                i += 1;
+            } else if self.mode == EnsureSegmentKnows::Track && !waiting.tracked {
                 waiting.tracked = true;
                 waiting.since_ms = now_ms;
                 events.push(GateEvent::TrackNeeded(key));
+                i += 1;
             } else {
-                self.waiting.remove(&key);
-                self.released.insert(key);
+                self.waiting.remove(i);
+                if !self.released.contains(&key) {
+                    self.released.push(key);
+                }
                 self.sent_unseen += 1;
                 events.push(GateEvent::Released(key));
             }

@@ -3,8 +3,6 @@
 //! A flag read in a render loop must send one activation, so exposures are deduplicated per
 //! (visitor, variation group, variation). IDs always come from the decision's [`Identity`].
 
-use std::collections::HashMap;
-
 use crate::config::Config;
 use crate::decision::request::{api_headers, HttpRequest};
 use crate::decision::Campaign;
@@ -38,12 +36,13 @@ impl Activation {
         }
     }
 
-    fn dedupe_key(&self) -> (String, String, String) {
-        (
-            self.visitor_id.clone(),
-            self.variation_group_id.clone(),
-            self.variation_id.clone(),
-        )
+    /// What deduplicates exposures: visitor, variation group, variation.
+    fn dedupe_key(&self) -> [&str; 3] {
+        [
+            &self.visitor_id,
+            &self.variation_group_id,
+            &self.variation_id,
+        ]
     }
 }
 
@@ -78,9 +77,13 @@ pub fn activation_request(config: &Config, batch: &[Activation], now_ms: f64) ->
 
 /// Remembers which exposures were already queued, for `window_ms`, so that a flag read in a
 /// render loop, or again after a reload, sends one activation.
+///
+/// A `Vec` scanned per read rather than a hash map: a page reads a few dozen flags, the scan
+/// compares lengths before bytes, and a hash table keyed by three strings costs the wasm ~2 KB.
 #[derive(Debug, Clone)]
 pub struct ExposureLog {
-    seen: HashMap<(String, String, String), f64>,
+    /// `[vid, caid, vaid]` and when it was recorded; keys are unique.
+    seen: Vec<([String; 3], f64)>,
     window_ms: f64,
 }
 
@@ -97,16 +100,27 @@ impl ExposureLog {
     /// A log that forgets an exposure `window_ms` after it was recorded.
     pub fn new(window_ms: f64) -> Self {
         ExposureLog {
-            seen: HashMap::new(),
+            seen: Vec::new(),
             window_ms,
         }
     }
 
     /// True when `activation` was recorded less than the window ago.
     pub fn contains(&self, activation: &Activation, now_ms: f64) -> bool {
-        self.seen
-            .get(&activation.dedupe_key())
-            .is_some_and(|at| now_ms - at < self.window_ms)
+        self.find(activation.dedupe_key())
+            .is_some_and(|i| now_ms - self.seen[i].1 < self.window_ms)
+    }
+
+    fn find(&self, key: [&str; 3]) -> Option<usize> {
+        self.seen.iter().position(|(ids, _)| ids == &key)
+    }
+
+    /// Remembers `key` at `at`, replacing an earlier time, as a map insert would.
+    fn set(&mut self, key: [&str; 3], at: f64) {
+        match self.find(key) {
+            Some(i) => self.seen[i].1 = at,
+            None => self.seen.push((key.map(str::to_owned), at)),
+        }
     }
 
     /// Records `activation`; false when the same exposure is already remembered.
@@ -114,7 +128,7 @@ impl ExposureLog {
         if self.contains(activation, now_ms) {
             return false;
         }
-        self.seen.insert(activation.dedupe_key(), now_ms);
+        self.set(activation.dedupe_key(), now_ms);
         if self.seen.len() > MAX_REMEMBERED {
             self.forget_expired(now_ms);
         }
@@ -123,15 +137,16 @@ impl ExposureLog {
 
     fn forget_expired(&mut self, now_ms: f64) {
         let window = self.window_ms;
-        self.seen.retain(|_, at| now_ms - *at < window);
+        self.seen.retain(|(_, at)| now_ms - *at < window);
         while self.seen.len() > MAX_REMEMBERED {
-            let oldest = self
-                .seen
-                .iter()
-                .min_by(|a, b| a.1.total_cmp(b.1))
-                .map(|(k, _)| k.clone());
+            let oldest = (0..self.seen.len()).reduce(|a, b| {
+                match self.seen[b].1.total_cmp(&self.seen[a].1).is_lt() {
+                    true => b,
+                    false => a,
+                }
+            });
             match oldest {
-                Some(key) => self.seen.remove(&key),
+                Some(i) => self.seen.remove(i),
                 None => break,
             };
         }
@@ -143,13 +158,13 @@ impl ExposureLog {
         let live = self
             .seen
             .iter()
-            .filter(|(_, at)| now_ms - **at < self.window_ms);
-        for (i, ((vid, caid, vaid), at)) in live.enumerate() {
+            .filter(|(_, at)| now_ms - *at < self.window_ms);
+        for (i, (ids, at)) in live.enumerate() {
             if i > 0 {
                 out.push(',');
             }
             out.push('[');
-            for part in [vid, caid, vaid] {
+            for part in ids {
                 write_string(&mut out, part);
                 out.push(',');
             }
@@ -179,11 +194,10 @@ impl ExposureLog {
             let text = |i: usize| {
                 cells[i]
                     .as_str()
-                    .map(str::to_owned)
                     .ok_or("stored exposure has a non-string id")
             };
             let at = cells[3].as_f64().ok_or("stored exposure has no time")?;
-            log.seen.insert((text(0)?, text(1)?, text(2)?), at);
+            log.set([text(0)?, text(1)?, text(2)?], at);
         }
         log.forget_expired(now_ms);
         Ok(log)

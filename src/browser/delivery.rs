@@ -36,6 +36,13 @@ pub(crate) struct Counters {
     pub(crate) activations_dropped: u64,
 }
 
+/// One of the two queues.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Activations,
+    Hits,
+}
+
 /// What the session must hear about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Notice {
@@ -366,10 +373,10 @@ impl Delivery {
             }
         }
         if self.activations_due_at(now).is_some_and(|at| at <= now) {
-            self.send_activations().await;
+            self.send_batch(Kind::Activations).await;
         }
         if self.hits_due_at(now).is_some_and(|at| at <= now) {
-            self.send_hits().await;
+            self.send_batch(Kind::Hits).await;
         }
         if self.activations.borrow().is_empty() && self.hits.borrow().is_empty() {
             self.expedite.set(false);
@@ -383,8 +390,8 @@ impl Delivery {
         self.restore();
         self.expedite.set(true);
         for _ in 0..1000 {
-            let sent_activations = self.send_activations().await;
-            let sent_hits = self.send_hits().await;
+            let sent_activations = self.send_batch(Kind::Activations).await;
+            let sent_hits = self.send_batch(Kind::Hits).await;
             let more = !self.activations.borrow().is_empty() || !self.hits.borrow().is_empty();
             if !more
                 || (sent_activations != Some(Outcome::Delivered)
@@ -396,37 +403,42 @@ impl Delivery {
         self.schedule();
     }
 
-    async fn send_activations(&self) -> Option<Outcome> {
-        let now = now_ms();
-        let batch = self
-            .activations
-            .borrow_mut()
-            .take_batch_where(now, |a| self.allows(key_of_activation(a), now))?;
-        let items: Vec<Activation> = batch.into_iter().map(|e| e.item).collect();
-        let request = activation_request(&self.config, &items, now);
+    /// Takes the next batch of `queue` the gate lets through and writes its request.
+    fn take_request(&self, queue: Kind, now: f64) -> Option<HttpRequest> {
+        match queue {
+            Kind::Activations => {
+                let batch = self
+                    .activations
+                    .borrow_mut()
+                    .take_batch_where(now, |a| self.allows(key_of_activation(a), now))?;
+                let items: Vec<Activation> = batch.into_iter().map(|e| e.item).collect();
+                Some(activation_request(&self.config, &items, now))
+            }
+            Kind::Hits => {
+                let batch = self
+                    .hits
+                    .borrow_mut()
+                    .take_batch_where(now, |h| self.allows(key_of_hit(h), now))?;
+                let hits: Vec<Hit> = batch.into_iter().map(|e| with_queue_time(e, now)).collect();
+                let mut body = String::new();
+                write_batch(&mut body, &self.config.env_id, &hits);
+                Some(events_request(&self.config, body))
+            }
+        }
+    }
+
+    /// Sends one batch of `queue`, if one is ready. One async path for both queues: each
+    /// `async fn` is a state machine of its own in the wasm.
+    async fn send_batch(&self, queue: Kind) -> Option<Outcome> {
+        let request = self.take_request(queue, now_ms())?;
         // A rejected exposure stays remembered: re-sending it on the next read would fail the
         // same way, once per render.
         let outcome = self.send(&request).await;
-        self.activations
-            .borrow_mut()
-            .complete(outcome, now_ms(), js_sys::Math::random());
-        self.persist();
-        Some(outcome)
-    }
-
-    async fn send_hits(&self) -> Option<Outcome> {
-        let now = now_ms();
-        let batch = self
-            .hits
-            .borrow_mut()
-            .take_batch_where(now, |h| self.allows(key_of_hit(h), now))?;
-        let hits: Vec<Hit> = batch.into_iter().map(|e| with_queue_time(e, now)).collect();
-        let mut body = String::new();
-        write_batch(&mut body, &self.config.env_id, &hits);
-        let outcome = self.send(&events_request(&self.config, body)).await;
-        self.hits
-            .borrow_mut()
-            .complete(outcome, now_ms(), js_sys::Math::random());
+        let (now, jitter) = (now_ms(), js_sys::Math::random());
+        match queue {
+            Kind::Activations => self.activations.borrow_mut().complete(outcome, now, jitter),
+            Kind::Hits => self.hits.borrow_mut().complete(outcome, now, jitter),
+        }
         self.persist();
         Some(outcome)
     }

@@ -411,7 +411,7 @@ impl Delivery {
                     .activations
                     .borrow_mut()
                     .take_batch_where(now, |a| self.allows(key_of_activation(a), now))?;
-                let items: Vec<Activation> = batch.into_iter().map(|e| e.item).collect();
+                let items = activations_of(batch);
                 Some(activation_request(&self.config, &items, now))
             }
             Kind::Hits => {
@@ -419,7 +419,7 @@ impl Delivery {
                     .hits
                     .borrow_mut()
                     .take_batch_where(now, |h| self.allows(key_of_hit(h), now))?;
-                let hits: Vec<Hit> = batch.into_iter().map(|e| with_queue_time(e, now)).collect();
+                let hits = hits_at(batch, now);
                 let mut body = String::new();
                 write_batch(&mut body, &self.config.env_id, &hits);
                 Some(events_request(&self.config, body))
@@ -467,23 +467,20 @@ impl Delivery {
     /// The page is going away: hand everything to keepalive requests, which outlive the page.
     fn unload(&self) {
         let now = now_ms();
-        let activations: Vec<Activation> = self
-            .activations
-            .borrow_mut()
-            .drain(now, |a| self.allows(key_of_activation(a), now))
-            .into_iter()
-            .map(|e| e.item)
-            .collect();
+        let activations = activations_of(
+            self.activations
+                .borrow_mut()
+                .drain(now, |a| self.allows(key_of_activation(a), now)),
+        );
         for chunk in activations.chunks(100) {
             http::post_and_forget(&activation_request(&self.config, chunk, now));
         }
-        let hits: Vec<Hit> = self
-            .hits
-            .borrow_mut()
-            .drain(now, |h| self.allows(key_of_hit(h), now))
-            .into_iter()
-            .map(|e| with_queue_time(e, now))
-            .collect();
+        let hits = hits_at(
+            self.hits
+                .borrow_mut()
+                .drain(now, |h| self.allows(key_of_hit(h), now)),
+            now,
+        );
         for chunk in hits.chunks(self.config.batch_size.max(1)) {
             let mut body = String::new();
             write_batch(&mut body, &self.config.env_id, chunk);
@@ -518,10 +515,25 @@ impl Delivery {
     }
 }
 
-fn with_queue_time(entry: Entry<Hit>, now: f64) -> Hit {
-    let mut hit = entry.item;
-    hit.queue_time_ms = (now - entry.created_at_ms).max(0.0).round();
-    hit
+/// The hits of `entries` with their queue time at `now`. One loop shared by send and unload: an
+/// iterator chain per call site compiled to a `Map::next` of its own (~1.5 KB).
+fn hits_at(entries: Vec<Entry<Hit>>, now: f64) -> Vec<Hit> {
+    let mut hits = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let mut hit = entry.item;
+        hit.queue_time_ms = (now - entry.created_at_ms).max(0.0).round();
+        hits.push(hit);
+    }
+    hits
+}
+
+/// The activations of `entries`, for send and unload alike.
+fn activations_of(entries: Vec<Entry<Activation>>) -> Vec<Activation> {
+    let mut items = Vec::with_capacity(entries.len());
+    for entry in entries {
+        items.push(entry.item);
+    }
+    items
 }
 
 fn events_request(config: &Config, body: String) -> HttpRequest {

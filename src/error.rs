@@ -81,7 +81,9 @@ impl Error {
         }
     }
 
-    /// Shorthand for an [`Error::InvalidOptions`].
+    /// Shorthand for an [`Error::InvalidOptions`]. Never inlined: it is called at dozens of
+    /// refusal sites, each of which would otherwise carry its own copy of the `String` building.
+    #[inline(never)]
     pub fn option(field: impl Into<String>, reason: &'static str) -> Error {
         Error::InvalidOptions {
             field: field.into(),

@@ -4,6 +4,8 @@
 //! rejects, and only for invalid options (`INVALID_OPTIONS`); every other problem resolves with a
 //! status and `lastError`, so a page always gets its defaults.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -315,8 +317,10 @@ pub struct FlagshipSegment {
 /// Reads the visitor from Segment and fetches its decision: `start` as the page sees it, whose
 /// instance reads repeated flags without entering the wasm (read_cache.rs).
 #[wasm_bindgen(js_name = start, skip_typescript)]
-pub async fn start_for_page(options: JsValue) -> Result<JsValue, JsValue> {
-    start(options).await.map(FlagshipSegment::into_page_handle)
+pub fn start_for_page(options: JsValue) -> Promise {
+    promise(Box::pin(async move {
+        start(options).await.map(FlagshipSegment::into_page_handle)
+    }))
 }
 
 /// [`start_for_page`] for Rust callers (the browser suites): the instance without the JS read
@@ -436,10 +440,10 @@ impl FlagshipSegment {
             return Promise::resolve(&JsValue::UNDEFINED);
         }
         let session = Rc::clone(&self.session);
-        wasm_bindgen_futures::future_to_promise(async move {
+        promise(Box::pin(async move {
             session.decide().await;
             Ok(JsValue::UNDEFINED)
-        })
+        }))
     }
 
     /// Sends an EVENT hit; false (with a warning) when refused or not sent.
@@ -480,20 +484,27 @@ impl FlagshipSegment {
     /// Sends every queued hit and activation now.
     pub fn flush(&self) -> Promise {
         let session = Rc::clone(&self.session);
-        wasm_bindgen_futures::future_to_promise(async move {
+        promise(Box::pin(async move {
             session.flush().await;
             Ok(JsValue::UNDEFINED)
-        })
+        }))
     }
 
     /// Sends what is queued, then stops the module.
     pub fn close(&self) -> Promise {
         let sent = self.session.close();
-        wasm_bindgen_futures::future_to_promise(async move {
+        promise(Box::pin(async move {
             sent.await;
             Ok(JsValue::UNDEFINED)
-        })
+        }))
     }
+}
+
+/// The promise of `work`. Takes a boxed future so that one instance of `future_to_promise`
+/// serves every export returning a promise (each instance was about 0.8 KB of wasm); an
+/// `async fn` export would bring its own.
+fn promise(work: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>) -> Promise {
+    wasm_bindgen_futures::future_to_promise(work)
 }
 
 fn hit_result(result: Result<bool, Error>) -> bool {

@@ -3,6 +3,11 @@
 //! The value rules live in `crate::config`; this file only knows how to pull typed values out of
 //! a JS object. Options that would carry a visitor ID are refused outright: the ID comes from
 //! Segment, and accepting one "just for testing" is how mismatches start.
+//!
+//! Options are read by one loop over [`OPTIONS`], a table of names and kinds, rather than by a
+//! reader per option: the straight-line version was 8 KB of wasm, which the browser also has to
+//! compile on the first `start()`. The table's order is the reading order, so the first refusal
+//! is the same whatever else is wrong.
 
 use wasm_bindgen::JsValue;
 
@@ -17,31 +22,143 @@ use crate::error::Error;
 use crate::identity::IdPolicy;
 use crate::tracking::gate::EnsureSegmentKnows;
 
-/// Every option `start` knows. Others are reported with a warning (likely typos).
-const KNOWN: [&str; 23] = [
-    "envId",
-    "apiKey",
-    "endpoints",
-    "timeoutMs",
-    "segmentTimeoutMs",
-    "globalKey",
-    "analytics",
-    "fallback",
-    "idPolicy",
-    "context",
-    "consent",
-    "logLevel",
-    "traits",
-    "keepFlagsDuringRefresh",
-    "mode",
-    "pollingIntervalMs",
-    "initialBucketing",
-    "flushIntervalMs",
-    "batchSize",
-    "activationDedupeMs",
-    "segmentExperimentViewed",
-    "ensureSegmentKnows",
-    "segmentKnowsTimeoutMs",
+/// How one option is read, and which field of [`Config`] it sets. Slots are plain `fn`s so that
+/// one copy of each reader serves every option of its kind.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A required string checked by `check_credential`.
+    Credential(fn(&mut Config) -> &mut String),
+    /// The `endpoints` object.
+    Endpoints,
+    /// Milliseconds up to a minute (`check_millis`).
+    Millis(fn(&mut Config) -> &mut u32),
+    /// Milliseconds up to a day (`check_long_millis`).
+    LongMillis(fn(&mut Config) -> &mut u32),
+    /// A boolean.
+    Flag(fn(&mut Config) -> &mut bool),
+    /// One of a few names.
+    Choice(&'static Choice),
+    GlobalKey,
+    Context,
+    Traits,
+    BatchSize,
+}
+
+/// A string option that is one of `names`, stored by its index; `reason` when it is none of
+/// them. Behind a reference in [`Kind`], which keeps each row of [`OPTIONS`] two words long.
+struct Choice {
+    names: &'static [&'static str],
+    reason: &'static str,
+    set: fn(&mut Config, usize),
+}
+
+/// Every option `start` reads into the [`Config`], in reading order. Others (but
+/// `initialBucketing` and `analytics`, read after these) are reported with a warning (likely
+/// typos).
+const OPTIONS: [(&str, Kind); 21] = [
+    ("envId", Kind::Credential(|c| &mut c.env_id)),
+    ("apiKey", Kind::Credential(|c| &mut c.api_key)),
+    ("endpoints", Kind::Endpoints),
+    ("timeoutMs", Kind::Millis(|c| &mut c.timeout_ms)),
+    (
+        "segmentTimeoutMs",
+        Kind::Millis(|c| &mut c.segment_timeout_ms),
+    ),
+    ("globalKey", Kind::GlobalKey),
+    (
+        "fallback",
+        Kind::Choice(&Choice {
+            names: &["none", "storage"],
+            reason: "must be \"none\" or \"storage\"",
+            set: |c, i| {
+                c.fallback = if i == 0 {
+                    Fallback::None
+                } else {
+                    Fallback::Storage
+                }
+            },
+        }),
+    ),
+    (
+        "idPolicy",
+        Kind::Choice(&Choice {
+            names: &["user", "anonymous"],
+            reason: "must be \"user\" or \"anonymous\"",
+            set: |c, i| {
+                c.id_policy = if i == 0 {
+                    IdPolicy::UserThenAnonymous
+                } else {
+                    IdPolicy::Anonymous
+                }
+            },
+        }),
+    ),
+    ("consent", Kind::Flag(|c| &mut c.consent)),
+    (
+        "logLevel",
+        Kind::Choice(&Choice {
+            names: &["none", "error", "warn", "info", "debug"],
+            reason: "must be one of \"none\", \"error\", \"warn\", \"info\", \"debug\"",
+            set: |c, i| {
+                c.log_level = match i {
+                    0 => LogLevel::None,
+                    1 => LogLevel::Error,
+                    2 => LogLevel::Warn,
+                    3 => LogLevel::Info,
+                    _ => LogLevel::Debug,
+                }
+            },
+        }),
+    ),
+    ("context", Kind::Context),
+    ("traits", Kind::Traits),
+    (
+        "keepFlagsDuringRefresh",
+        Kind::Flag(|c| &mut c.keep_flags_during_refresh),
+    ),
+    (
+        "mode",
+        Kind::Choice(&Choice {
+            names: &["api", "bucketing"],
+            reason: "must be \"api\" or \"bucketing\"",
+            set: |c, i| c.mode = if i == 0 { Mode::Api } else { Mode::Bucketing },
+        }),
+    ),
+    (
+        "pollingIntervalMs",
+        Kind::LongMillis(|c| &mut c.polling_interval_ms),
+    ),
+    (
+        "flushIntervalMs",
+        Kind::Millis(|c| &mut c.flush_interval_ms),
+    ),
+    ("batchSize", Kind::BatchSize),
+    (
+        "activationDedupeMs",
+        Kind::LongMillis(|c| &mut c.activation_dedupe_ms),
+    ),
+    (
+        "segmentExperimentViewed",
+        Kind::Flag(|c| &mut c.segment_experiment_viewed),
+    ),
+    (
+        "ensureSegmentKnows",
+        Kind::Choice(&Choice {
+            names: &["wait", "track", "off"],
+            reason: "must be \"wait\", \"track\" or \"off\"",
+            set: |c, i| {
+                c.ensure_segment_knows = match i {
+                    0 => EnsureSegmentKnows::Wait,
+                    1 => EnsureSegmentKnows::Track,
+                    _ => EnsureSegmentKnows::Off,
+                }
+            },
+        }),
+    ),
+    (
+        "segmentKnowsTimeoutMs",
+        Kind::Millis(|c| &mut c.segment_knows_timeout_ms),
+    ),
 ];
 
 /// Most traits that can be copied into the context.
@@ -82,135 +199,18 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
                 "is not accepted: the visitor ID always comes from Segment",
             ));
         }
-        if !KNOWN.contains(&key.as_str()) {
+        let known = OPTIONS.iter().any(|(name, _)| *name == key)
+            || key == "initialBucketing"
+            || key == "analytics";
+        if !known {
             warnings.push(format!("unknown option `{key}` ignored"));
         }
     }
-    let mut config = Config {
-        env_id: check_credential("envId", &string(options, "envId")?.unwrap_or_default())?,
-        api_key: check_credential("apiKey", &string(options, "apiKey")?.unwrap_or_default())?,
-        ..Config::default()
-    };
-
-    let endpoints = js::get(options, "endpoints");
-    if !endpoints.is_undefined() {
-        if !endpoints.is_object() {
-            return Err(Error::option("endpoints", "must be an object"));
-        }
-        for (name, slot) in [
-            ("decision", &mut config.endpoints.decision),
-            ("events", &mut config.endpoints.events),
-            ("cdn", &mut config.endpoints.cdn),
-        ] {
-            let field = format!("endpoints.{name}");
-            if let Some(url) = string(&endpoints, name)
-                .map_err(|_| Error::option(field.clone(), "must be a string"))?
-            {
-                *slot = check_base_url(&field, &url)?;
-            }
-        }
+    let mut config = Config::default();
+    for (key, kind) in OPTIONS {
+        read_option(&mut config, &mut warnings, key, kind, js::get(options, key))?;
     }
-    if let Some(ms) = number(options, "timeoutMs")? {
-        config.timeout_ms = check_millis("timeoutMs", ms)?;
-    }
-    if let Some(ms) = number(options, "segmentTimeoutMs")? {
-        config.segment_timeout_ms = check_millis("segmentTimeoutMs", ms)?;
-    }
-    if let Some(key) = string(options, "globalKey")? {
-        if key.is_empty() || key.len() > 64 {
-            return Err(Error::option(
-                "globalKey",
-                "must be a property name of 1 to 64 characters",
-            ));
-        }
-        config.global_key = key;
-    }
-    config.fallback = match string(options, "fallback")?.as_deref() {
-        None | Some("none") => Fallback::None,
-        Some("storage") => Fallback::Storage,
-        Some(_) => return Err(Error::option("fallback", "must be \"none\" or \"storage\"")),
-    };
-    config.id_policy = match string(options, "idPolicy")?.as_deref() {
-        None | Some("user") => IdPolicy::UserThenAnonymous,
-        Some("anonymous") => IdPolicy::Anonymous,
-        Some(_) => {
-            return Err(Error::option(
-                "idPolicy",
-                "must be \"user\" or \"anonymous\"",
-            ))
-        }
-    };
-    if let Some(consent) = boolean(options, "consent")? {
-        config.consent = consent;
-    }
-    config.log_level = match string(options, "logLevel")?.as_deref() {
-        None | Some("warn") => LogLevel::Warn,
-        Some("none") => LogLevel::None,
-        Some("error") => LogLevel::Error,
-        Some("info") => LogLevel::Info,
-        Some("debug") => LogLevel::Debug,
-        Some(_) => {
-            return Err(Error::option(
-                "logLevel",
-                "must be one of \"none\", \"error\", \"warn\", \"info\", \"debug\"",
-            ))
-        }
-    };
-    config.context = context(&js::get(options, "context"), &mut warnings)?;
-    config.traits = traits(&js::get(options, "traits"))?;
-    if let Some(keep) = boolean(options, "keepFlagsDuringRefresh")? {
-        config.keep_flags_during_refresh = keep;
-    }
-    config.mode = match string(options, "mode")?.as_deref() {
-        None | Some("api") => Mode::Api,
-        Some("bucketing") => Mode::Bucketing,
-        Some(_) => return Err(Error::option("mode", "must be \"api\" or \"bucketing\"")),
-    };
-    if let Some(ms) = number(options, "pollingIntervalMs")? {
-        config.polling_interval_ms = check_long_millis("pollingIntervalMs", ms)?;
-    }
-    if let Some(ms) = number(options, "flushIntervalMs")? {
-        config.flush_interval_ms = check_millis("flushIntervalMs", ms)?;
-    }
-    if let Some(size) = number(options, "batchSize")? {
-        config.batch_size = check_batch_size(size)?;
-    }
-    if let Some(ms) = number(options, "activationDedupeMs")? {
-        config.activation_dedupe_ms = check_long_millis("activationDedupeMs", ms)?;
-    }
-    if let Some(on) = boolean(options, "segmentExperimentViewed")? {
-        config.segment_experiment_viewed = on;
-    }
-    config.ensure_segment_knows = match string(options, "ensureSegmentKnows")?.as_deref() {
-        None | Some("wait") => EnsureSegmentKnows::Wait,
-        Some("track") => EnsureSegmentKnows::Track,
-        Some("off") => EnsureSegmentKnows::Off,
-        Some(_) => {
-            return Err(Error::option(
-                "ensureSegmentKnows",
-                "must be \"wait\", \"track\" or \"off\"",
-            ))
-        }
-    };
-    if let Some(ms) = number(options, "segmentKnowsTimeoutMs")? {
-        config.segment_knows_timeout_ms = check_millis("segmentKnowsTimeoutMs", ms)?;
-    }
-    let initial = js::get(options, "initialBucketing");
-    let initial_bucketing = if initial.is_undefined() || initial.is_null() {
-        None
-    } else if let Some(text) = initial.as_string() {
-        Some(text)
-    } else if initial.is_object() {
-        js_sys::JSON::stringify(&initial)
-            .ok()
-            .and_then(|s| s.as_string())
-    } else {
-        return Err(Error::option(
-            "initialBucketing",
-            "must be a bucketing file object or its JSON text",
-        ));
-    };
-
+    let initial_bucketing = initial_bucketing(&js::get(options, "initialBucketing"))?;
     let analytics = js::get(options, "analytics");
     let source = if analytics.is_undefined() || analytics.is_null() {
         SegmentSource::Global(config.global_key.clone())
@@ -228,6 +228,111 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
         warnings,
         initial_bucketing,
     })
+}
+
+/// Checks `value`, the option `key` of kind `kind`, into `config`. An absent option (`undefined`)
+/// leaves the default, but for credentials, which are required. Not inlined, so that the loop
+/// over [`OPTIONS`] is not unrolled into a reader per option again.
+#[inline(never)]
+fn read_option(
+    config: &mut Config,
+    warnings: &mut Vec<String>,
+    key: &'static str,
+    kind: Kind,
+    value: JsValue,
+) -> Result<(), Error> {
+    match kind {
+        Kind::Credential(slot) => {
+            *slot(config) = check_credential(key, &string(key, &value)?.unwrap_or_default())?;
+        }
+        Kind::Endpoints => endpoints(&value, config)?,
+        Kind::Millis(slot) => {
+            if let Some(ms) = number(key, &value)? {
+                *slot(config) = check_millis(key, ms)?;
+            }
+        }
+        Kind::LongMillis(slot) => {
+            if let Some(ms) = number(key, &value)? {
+                *slot(config) = check_long_millis(key, ms)?;
+            }
+        }
+        Kind::Flag(slot) => {
+            if !value.is_undefined() {
+                *slot(config) = value
+                    .as_bool()
+                    .ok_or_else(|| Error::option(key, "must be a boolean"))?;
+            }
+        }
+        Kind::Choice(choice) => {
+            if let Some(text) = string(key, &value)? {
+                let index = choice.names.iter().position(|name| *name == text);
+                (choice.set)(
+                    config,
+                    index.ok_or_else(|| Error::option(key, choice.reason))?,
+                );
+            }
+        }
+        Kind::GlobalKey => {
+            if let Some(name) = string(key, &value)? {
+                if name.is_empty() || name.len() > 64 {
+                    return Err(Error::option(
+                        key,
+                        "must be a property name of 1 to 64 characters",
+                    ));
+                }
+                config.global_key = name;
+            }
+        }
+        Kind::Context => config.context = context(&value, warnings)?,
+        Kind::Traits => config.traits = traits(&value)?,
+        Kind::BatchSize => {
+            if let Some(size) = number(key, &value)? {
+                config.batch_size = check_batch_size(size)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `endpoints` object; each URL is named by its full path when refused.
+fn endpoints(endpoints: &JsValue, config: &mut Config) -> Result<(), Error> {
+    if endpoints.is_undefined() {
+        return Ok(());
+    }
+    if !endpoints.is_object() {
+        return Err(Error::option("endpoints", "must be an object"));
+    }
+    let urls = &mut config.endpoints;
+    for (name, field, slot) in [
+        ("decision", "endpoints.decision", &mut urls.decision),
+        ("events", "endpoints.events", &mut urls.events),
+        ("cdn", "endpoints.cdn", &mut urls.cdn),
+    ] {
+        let url = string(name, &js::get(endpoints, name))
+            .map_err(|_| Error::option(field, "must be a string"))?;
+        if let Some(url) = url {
+            *slot = check_base_url(field, &url)?;
+        }
+    }
+    Ok(())
+}
+
+/// `initialBucketing`: a bucketing file object (kept as its JSON text) or that text.
+fn initial_bucketing(initial: &JsValue) -> Result<Option<String>, Error> {
+    if initial.is_undefined() || initial.is_null() {
+        Ok(None)
+    } else if let Some(text) = initial.as_string() {
+        Ok(Some(text))
+    } else if initial.is_object() {
+        Ok(js_sys::JSON::stringify(initial)
+            .ok()
+            .and_then(|s| s.as_string()))
+    } else {
+        Err(Error::option(
+            "initialBucketing",
+            "must be a bucketing file object or its JSON text",
+        ))
+    }
 }
 
 /// Reads the `context` option: a flat object of strings, finite numbers and booleans.
@@ -292,32 +397,24 @@ fn traits(value: &JsValue) -> Result<Vec<String>, Error> {
     Ok(names)
 }
 
-fn string(object: &JsValue, key: &'static str) -> Result<Option<String>, Error> {
-    match js::get(object, key) {
-        v if v.is_undefined() => Ok(None),
-        v => v
-            .as_string()
-            .map(Some)
-            .ok_or_else(|| Error::option(key, "must be a string")),
+/// `value` as a string, `None` when absent.
+fn string(key: &'static str, value: &JsValue) -> Result<Option<String>, Error> {
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    match value.as_string() {
+        Some(text) => Ok(Some(text)),
+        None => Err(Error::option(key, "must be a string")),
     }
 }
 
-fn number(object: &JsValue, key: &'static str) -> Result<Option<f64>, Error> {
-    match js::get(object, key) {
-        v if v.is_undefined() => Ok(None),
-        v => v
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| Error::option(key, "must be a number")),
+/// `value` as a number, `None` when absent.
+fn number(key: &'static str, value: &JsValue) -> Result<Option<f64>, Error> {
+    if value.is_undefined() {
+        return Ok(None);
     }
-}
-
-fn boolean(object: &JsValue, key: &'static str) -> Result<Option<bool>, Error> {
-    match js::get(object, key) {
-        v if v.is_undefined() => Ok(None),
-        v => v
-            .as_bool()
-            .map(Some)
-            .ok_or_else(|| Error::option(key, "must be a boolean")),
+    match value.as_f64() {
+        Some(n) => Ok(Some(n)),
+        None => Err(Error::option(key, "must be a number")),
     }
 }

@@ -38,25 +38,28 @@ pub(crate) fn optional_list<'a>(
     }
 }
 
-pub(crate) fn required_string(
-    object: &Object,
+/// A string member, borrowed: callers copy what they keep once every check has passed, so that
+/// a refusal has nothing to drop.
+pub(crate) fn required_string<'a>(
+    object: &'a Object,
     field: &str,
     reason: &'static str,
-) -> Result<String, Error> {
+) -> Result<&'a str, Error> {
     match object.get(field) {
-        Some(Value::String(text)) => Ok(text.clone()),
+        Some(Value::String(text)) => Ok(text),
         _ => Err(malformed(reason)),
     }
 }
 
-pub(crate) fn optional_string(
-    object: &Object,
+/// [`required_string`] for a member that may be absent or `null`.
+pub(crate) fn optional_string<'a>(
+    object: &'a Object,
     field: &str,
     wrong_type: &'static str,
-) -> Result<Option<String>, Error> {
+) -> Result<Option<&'a str>, Error> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(Value::String(text)) => Ok(Some(text)),
         Some(_) => Err(malformed(wrong_type)),
     }
 }
@@ -111,8 +114,8 @@ mod tests {
     #[test]
     fn well_typed_fields_are_read() {
         let o = object(json!({"s": "x", "b": true, "l": [1, 2]}));
-        assert_eq!(optional_string(&o, "s", "bad"), Ok(Some("x".to_owned())));
-        assert_eq!(required_string(&o, "s", "bad"), Ok("x".to_owned()));
+        assert_eq!(optional_string(&o, "s", "bad"), Ok(Some("x")));
+        assert_eq!(required_string(&o, "s", "bad"), Ok("x"));
         assert_eq!(optional_bool(&o, "b", "bad"), Ok(true));
         assert_eq!(optional_list(&o, "l", "bad", "many").map(<[_]>::len), Ok(2));
     }

@@ -119,7 +119,7 @@ fn parse_campaign(raw: &Value, null_flags_left: &mut usize) -> Result<CampaignRu
         variation_groups.push(parse_variation_group(group, &header, null_flags_left)?);
     }
     Ok(CampaignRules {
-        id: header.id,
+        id: header.id.to_owned(),
         variation_groups,
     })
 }

@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::json::{Object as Map, Value};
+use crate::json::Value;
 
 use super::fields::{malformed, optional_bool, optional_list, optional_string, required_string};
 use super::targeting::Targeting;
@@ -57,17 +57,17 @@ impl AllocatedVariation {
 
 /// The campaign-level fields every answer for this campaign repeats.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct CampaignHeader {
-    pub(crate) id: String,
-    pub(crate) name: Option<String>,
-    pub(crate) slug: Option<String>,
-    pub(crate) kind: Option<String>,
+pub(crate) struct CampaignHeader<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) slug: Option<&'a str>,
+    pub(crate) kind: Option<&'a str>,
 }
 
 /// `null_flags_left` is what remains of [`MAX_EXPOSED_NULL_FLAGS`] for the rest of the file.
 pub(crate) fn parse_variation_group(
     raw: &Value,
-    campaign: &CampaignHeader,
+    campaign: &CampaignHeader<'_>,
     null_flags_left: &mut usize,
 ) -> Result<VariationGroupRules, Error> {
     let group = raw
@@ -99,12 +99,12 @@ pub(crate) fn parse_variation_group(
             allocated.push(AllocatedVariation {
                 bucket_end: running_total,
                 campaign: Arc::new(Campaign {
-                    id: campaign.id.clone(),
-                    name: campaign.name.clone(),
-                    slug: campaign.slug.clone(),
-                    kind: campaign.kind.clone(),
-                    variation_group_id: id.clone(),
-                    variation_group_name: name.clone(),
+                    id: campaign.id.to_owned(),
+                    name: campaign.name.map(str::to_owned),
+                    slug: campaign.slug.map(str::to_owned),
+                    kind: campaign.kind.map(str::to_owned),
+                    variation_group_id: id.to_owned(),
+                    variation_group_name: name.map(str::to_owned),
                     variation,
                 }),
             });
@@ -114,8 +114,8 @@ pub(crate) fn parse_variation_group(
         return Err(malformed("allocations of a variation group sum over 100"));
     }
     Ok(VariationGroupRules {
-        id,
-        name,
+        id: id.to_owned(),
+        name: name.map(str::to_owned),
         targeting,
         allocated,
     })
@@ -132,27 +132,30 @@ fn parse_variation(raw: &Value) -> Result<(f64, Variation), Error> {
     if !(0.0..=100.0).contains(&allocation) {
         return Err(malformed("allocation is outside 0..=100"));
     }
-    let modifications = match variation.get("modifications") {
-        None | Some(Value::Null) => Modifications {
-            kind: String::new(),
-            value: Map::default(),
-        },
-        Some(Value::Object(modifications)) => Modifications {
-            kind: optional_string(modifications, "type", "modifications type is not a string")?
-                .unwrap_or_default(),
-            value: match modifications.get("value") {
-                None | Some(Value::Null) => Map::default(),
-                Some(Value::Object(flags)) => flags.clone(),
+    // Checked in the file's order, borrowed; copied once all checks have passed.
+    let (kind, flags) = match variation.get("modifications") {
+        None | Some(Value::Null) => (None, None),
+        Some(Value::Object(modifications)) => (
+            optional_string(modifications, "type", "modifications type is not a string")?,
+            match modifications.get("value") {
+                None | Some(Value::Null) => None,
+                Some(Value::Object(flags)) => Some(flags),
                 Some(_) => return Err(malformed("modifications value is not an object")),
             },
-        },
+        ),
         Some(_) => return Err(malformed("modifications is not an object")),
     };
+    let id = required_string(variation, "id", "variation id is missing or not a string")?;
+    let name = optional_string(variation, "name", "variation name is not a string")?;
+    let reference = optional_bool(variation, "reference", "reference is not a boolean")?;
     let parsed = Variation {
-        id: required_string(variation, "id", "variation id is missing or not a string")?,
-        name: optional_string(variation, "name", "variation name is not a string")?,
-        reference: optional_bool(variation, "reference", "reference is not a boolean")?,
-        modifications,
+        id: id.to_owned(),
+        name: name.map(str::to_owned),
+        reference,
+        modifications: Modifications {
+            kind: kind.unwrap_or_default().to_owned(),
+            value: flags.cloned().unwrap_or_default(),
+        },
     };
     Ok((allocation, parsed))
 }

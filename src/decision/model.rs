@@ -55,49 +55,71 @@ pub struct Modifications {
 }
 
 /// An optional string member: absent and `null` are both `None`; another type is malformed.
-fn optional_string(object: &Object, key: &str) -> Result<Option<String>, ()> {
+fn optional_str<'a>(object: &'a Object, key: &str) -> Result<Option<&'a str>, ()> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(()),
     }
 }
 
-fn required_string(object: &Object, key: &str) -> Result<String, ()> {
-    object.str(key).map(str::to_owned).ok_or(())
+fn owned(text: Option<&str>) -> Option<String> {
+    text.map(str::to_owned)
 }
 
 impl Modifications {
     /// Reads `{type, value: {flagKey: value}}`.
     pub fn from_json(value: &Value) -> Option<Modifications> {
-        let object = value.as_object()?;
+        let (kind, value) = Self::fields(value)?;
         Some(Modifications {
-            kind: optional_string(object, "type").ok()?.unwrap_or_default(),
-            value: object.get("value")?.as_object()?.clone(),
+            kind: kind.unwrap_or_default().to_owned(),
+            value: value.clone(),
         })
+    }
+
+    fn fields(value: &Value) -> Option<(Option<&str>, &Object)> {
+        let object = value.as_object()?;
+        let kind = optional_str(object, "type").ok()?;
+        Some((kind, object.get("value")?.as_object()?))
     }
 }
 
 impl Campaign {
     /// Reads one campaign of a Decision API answer; `None` if it is not of the documented shape.
+    ///
+    /// Every field is checked, borrowed, before anything is copied: a refusal then has nothing
+    /// to drop, where building field by field left a ladder of drops per `?` in the wasm.
     pub fn from_json(value: &Value) -> Option<Campaign> {
         let object = value.as_object()?;
         let variation = object.get("variation")?.as_object()?;
+        let id = object.str("id")?;
+        let name = optional_str(object, "name").ok()?;
+        let slug = optional_str(object, "slug").ok()?;
+        let kind = optional_str(object, "type").ok()?;
+        let variation_group_id = object.str("variationGroupId")?;
+        let variation_group_name = optional_str(object, "variationGroupName").ok()?;
+        let variation_id = variation.str("id")?;
+        let variation_name = optional_str(variation, "name").ok()?;
+        let reference = match variation.get("reference") {
+            None | Some(Value::Null) => false,
+            Some(v) => v.as_bool()?,
+        };
+        let (modifications_kind, flags) = Modifications::fields(variation.get("modifications")?)?;
         Some(Campaign {
-            id: required_string(object, "id").ok()?,
-            name: optional_string(object, "name").ok()?,
-            slug: optional_string(object, "slug").ok()?,
-            kind: optional_string(object, "type").ok()?,
-            variation_group_id: required_string(object, "variationGroupId").ok()?,
-            variation_group_name: optional_string(object, "variationGroupName").ok()?,
+            id: id.to_owned(),
+            name: owned(name),
+            slug: owned(slug),
+            kind: owned(kind),
+            variation_group_id: variation_group_id.to_owned(),
+            variation_group_name: owned(variation_group_name),
             variation: Variation {
-                id: required_string(variation, "id").ok()?,
-                name: optional_string(variation, "name").ok()?,
-                reference: match variation.get("reference") {
-                    None | Some(Value::Null) => false,
-                    Some(v) => v.as_bool()?,
+                id: variation_id.to_owned(),
+                name: owned(variation_name),
+                reference,
+                modifications: Modifications {
+                    kind: modifications_kind.unwrap_or_default().to_owned(),
+                    value: flags.clone(),
                 },
-                modifications: Modifications::from_json(variation.get("modifications")?)?,
             },
         })
     }

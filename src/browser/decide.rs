@@ -11,6 +11,7 @@ use super::events::Event;
 use super::http::{self, SendError};
 use super::log;
 use super::session::{Session, CACHE_KEY};
+use super::storage::Store;
 use super::timer::{now_ms, sleep};
 use crate::bucketing::{self, parse_bucketing};
 use crate::config::Mode;
@@ -179,7 +180,7 @@ impl Session {
             Ok(response) => {
                 match interpret_campaigns_response(identity, response.status, &response.body) {
                     Ok(decision) => {
-                        self.cache_decision(identity, &response.body);
+                        cache_decision_later(&self.store, identity, response.body);
                         return Ok((decision, false));
                     }
                     Err(error) => error,
@@ -188,8 +189,7 @@ impl Session {
             Err(SendError::Timeout) => Error::DecisionTimeout(self.config.timeout_ms),
             Err(SendError::Network(message)) => Error::DecisionNetwork(message),
         };
-        let cached = self
-            .load_cache()
+        let cached = load_cache(&self.store)
             .lookup(identity, now_ms())
             .and_then(|body| interpret_campaigns_response(identity, 200, body).ok());
         match cached {
@@ -203,30 +203,6 @@ impl Session {
                 Ok((decision, true))
             }
             None => Err(failure),
-        }
-    }
-
-    fn load_cache(&self) -> DecisionCache {
-        match self
-            .store
-            .get(CACHE_KEY)
-            .map(|text: String| DecisionCache::decode(&text))
-        {
-            Some(Ok(cache)) => cache,
-            Some(Err(reason)) => {
-                log::warn(&format!("stored decisions discarded: {reason}"));
-                self.store.remove(CACHE_KEY);
-                DecisionCache::default()
-            }
-            None => DecisionCache::default(),
-        }
-    }
-
-    fn cache_decision(&self, identity: &Identity, body: &str) {
-        let mut cache = self.load_cache();
-        cache.store(identity, body, now_ms());
-        if self.store.set(CACHE_KEY, &cache.encode()).is_err() {
-            log::debug("decision cache not stored (storage full or disabled)");
         }
     }
 
@@ -253,4 +229,35 @@ impl Session {
         state.status = status;
         state.last_error = Some(error);
     }
+}
+
+/// The stored decisions of this environment; a corrupt entry is dropped, not thrown.
+fn load_cache(store: &Store) -> DecisionCache {
+    match store
+        .get(CACHE_KEY)
+        .map(|text: String| DecisionCache::decode(&text))
+    {
+        Some(Ok(cache)) => cache,
+        Some(Err(reason)) => {
+            log::warn(&format!("stored decisions discarded: {reason}"));
+            store.remove(CACHE_KEY);
+            DecisionCache::default()
+        }
+        None => DecisionCache::default(),
+    }
+}
+
+/// Keeps `body` as `identity`'s last good answer, once the page has had its flags: storage is
+/// slow in a fresh page, and the cache is only read when a later request fails. A timer task
+/// runs before any later request's answer is handled, so that answer can fall back on it.
+fn cache_decision_later(store: &Store, identity: &Identity, body: String) {
+    let (store, identity) = (store.clone(), identity.clone());
+    wasm_bindgen_futures::spawn_local(async move {
+        sleep(0).await;
+        let mut cache = load_cache(&store);
+        cache.store(&identity, &body, now_ms());
+        if store.set(CACHE_KEY, &cache.encode()).is_err() {
+            log::debug("decision cache not stored (storage full or disabled)");
+        }
+    });
 }

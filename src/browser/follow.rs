@@ -61,13 +61,25 @@ impl Session {
     }
 
     /// A call Segment sent before we listened (or that finishes after) opens the gate too
-    /// (earlier_calls.rs). Watched for as long as the gate would wait.
+    /// (earlier_calls.rs). Watched for as long as the gate would wait, from the first await on:
+    /// after `start()` has sent its decision request (the watch sees earlier requests anyway).
     fn look_for_earlier_calls(&self, live: &JsValue) {
         if self.config.ensure_segment_knows == EnsureSegmentKnows::Off {
             return;
         }
+        let (me, live) = (self.me.clone(), live.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let Some(session) = me.upgrade() else { return };
+            if session.status() != Status::Closed {
+                let watch = session.watch_segment_calls(&live);
+                session.state.borrow_mut().segment_call_watch = watch;
+            }
+        });
+    }
+
+    fn watch_segment_calls(&self, live: &JsValue) -> Option<SegmentCallWatch> {
         let (me, me_too) = (self.me.clone(), self.me.clone());
-        let watch = SegmentCallWatch::new(
+        SegmentCallWatch::new(
             live,
             self.config.segment_knows_timeout_ms,
             move || {
@@ -82,8 +94,7 @@ impl Session {
                     session.state.borrow_mut().segment_call_watch = None;
                 }
             },
-        );
-        self.state.borrow_mut().segment_call_watch = watch;
+        )
     }
 
     /// The loaded instance to read now. A global that was replaced by another loaded instance

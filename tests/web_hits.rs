@@ -334,6 +334,7 @@ async fn corrupt_stored_data_is_discarded_not_thrown() {
     reset().await;
     let (fs, _) = started(json!({})).await;
     fs.track("x".into(), JsValue::UNDEFINED);
+    sleep(20).await; // stored once the current task is done
     let key = module_keys()
         .into_iter()
         .find(|k| k.contains(":queue:"))

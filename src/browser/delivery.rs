@@ -9,7 +9,7 @@ use super::http;
 use super::listener::PageListener;
 use super::storage::{tab_id, Store};
 use super::stored_queues::{restore_queues, write_queues};
-use super::timer::{now_ms, Timeout};
+use super::timer::{now_ms, sleep, Timeout};
 use super::{js, log};
 use crate::config::Config;
 use crate::decision::request::HttpRequest;
@@ -85,6 +85,8 @@ pub(crate) struct Delivery {
     /// The page asked for a flush: send what may be sent without waiting for the interval, also
     /// what the gate releases later, until the queues are empty.
     expedite: std::cell::Cell<bool>,
+    /// A [`Delivery::persist_soon`] is pending.
+    persist_pending: std::cell::Cell<bool>,
     listeners: RefCell<Vec<PageListener>>,
     me: Weak<Delivery>,
 }
@@ -126,6 +128,7 @@ impl Delivery {
             notices: RefCell::new(None),
             timer: RefCell::new(None),
             expedite: std::cell::Cell::new(false),
+            persist_pending: std::cell::Cell::new(false),
             listeners: RefCell::new(Vec::new()),
             me: me.clone(),
         })
@@ -258,7 +261,7 @@ impl Delivery {
             return false;
         }
         self.activations.borrow_mut().push(activation, now);
-        self.persist();
+        self.persist_soon();
         self.schedule();
         true
     }
@@ -267,7 +270,7 @@ impl Delivery {
     pub(crate) fn track(&self, hit: Hit) {
         self.restore();
         self.hits.borrow_mut().push(hit, now_ms());
-        self.persist();
+        self.persist_soon();
         self.schedule();
     }
 
@@ -487,6 +490,23 @@ impl Delivery {
             http::post_and_forget(&events_request(&self.config, body));
         }
         self.persist();
+    }
+
+    /// [`Delivery::persist`] once the current task is done: the reads of one render queue their
+    /// exposures, and the queue is stored once, not once per exposure, and after the page has
+    /// its values. `pagehide` stores synchronously, so only a crash within that task loses them.
+    fn persist_soon(&self) {
+        if self.persist_pending.replace(true) {
+            return;
+        }
+        let me = self.me.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            sleep(0).await;
+            if let Some(delivery) = me.upgrade() {
+                delivery.persist_pending.set(false);
+                delivery.persist();
+            }
+        });
     }
 
     /// Writes this tab's queues and the exposure log. A full or disabled storage only costs

@@ -378,13 +378,13 @@ impl FlagshipSegment {
     /// Reads a flag, falling back to `default_value`; never throws.
     #[wasm_bindgen(js_name = getFlag)]
     pub fn get_flag(&self, key: JsValue, default_value: JsValue, expose: Option<bool>) -> JsValue {
-        let Some(key) = key.as_string() else {
+        let Some(text) = key.as_string() else {
             log::warn("getFlag: key must be a string; default returned");
             return default_value;
         };
         let kind = kind_of(&default_value);
         self.session
-            .read_flag(&key, kind, expose.unwrap_or(true))
+            .read_flag(&text, &key, kind, expose.unwrap_or(true))
             .unwrap_or(default_value)
     }
 

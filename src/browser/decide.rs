@@ -112,10 +112,7 @@ impl Session {
             state.in_flight = controller.clone();
             (identity, state.context(), state.generation, controller)
         };
-        log::debug(&format!(
-            "deciding for visitor {}",
-            redact(identity.visitor_id())
-        ));
+        log::debug_with(|| format!("deciding for visitor {}", redact(identity.visitor_id())));
         let answer = match self.config.mode {
             Mode::Api => self.fetch_decision(&identity, &context, controller).await,
             Mode::Bucketing => self.local_decision(&identity, &context),
@@ -139,12 +136,14 @@ impl Session {
                         decision.skipped_campaigns
                     ));
                 }
-                log::info(&format!(
-                    "{} campaign(s) for visitor {}{}",
-                    decision.campaigns.len(),
-                    redact(identity.visitor_id()),
-                    if decision.panic { " (panic mode)" } else { "" }
-                ));
+                log::info_with(|| {
+                    format!(
+                        "{} campaign(s) for visitor {}{}",
+                        decision.campaigns.len(),
+                        redact(identity.visitor_id()),
+                        if decision.panic { " (panic mode)" } else { "" }
+                    )
+                });
                 {
                     let mut state = self.state.borrow_mut();
                     state.status = match (decision.panic, cached) {

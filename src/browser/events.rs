@@ -57,6 +57,11 @@ impl Listeners {
             .collect()
     }
 
+    /// True when `event` has a listener.
+    pub(crate) fn has(&self, event: Event) -> bool {
+        self.0.iter().any(|(e, _)| *e == event)
+    }
+
     /// Forgets every listener.
     pub(crate) fn clear(&mut self) {
         self.0.clear();

@@ -168,6 +168,7 @@ impl Session {
 
     /// Adopts a reading of Segment. Returns true when a decision must be fetched.
     pub(super) fn switch_to(&self, ids: SegmentIds, traits: Context, hint: ChangeHint) -> bool {
+        let listened = self.listens(Event::Change);
         let event = {
             let mut state = self.state.borrow_mut();
             let before = state.ids.replace(ids.clone());
@@ -197,10 +198,12 @@ impl Session {
                         return true;
                     }
                     if identity_changed {
-                        log::info(&format!(
-                            "segment identity changed ({})",
-                            reason.map_or("id", ChangeReason::as_str)
-                        ));
+                        log::info_with(|| {
+                            format!(
+                                "segment identity changed ({})",
+                                reason.map_or("id", ChangeReason::as_str)
+                            )
+                        });
                         if !self.config.keep_flags_during_refresh {
                             state.set_flags(FlagStore::default());
                         }
@@ -211,11 +214,13 @@ impl Session {
                     } else {
                         ChangeReason::Refresh
                     };
-                    change_payload(&state, reason)
+                    listened.then(|| change_payload(&state, reason))
                 }
             }
         };
-        self.emit(Event::Change, &event);
+        if let Some(event) = event {
+            self.emit(Event::Change, &event);
+        }
         true
     }
 

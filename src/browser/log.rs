@@ -48,3 +48,18 @@ pub(crate) fn info(message: &str) {
 pub(crate) fn debug(message: &str) {
     emit(LogLevel::Debug, message);
 }
+
+/// [`info`] of a message built only when the level lets it through: for lines on paths that
+/// run per visitor or per read.
+pub(crate) fn info_with(message: impl FnOnce() -> String) {
+    if LogLevel::Info <= LEVEL.with(Cell::get) {
+        info(&message());
+    }
+}
+
+/// [`debug`], built only when the level lets it through.
+pub(crate) fn debug_with(message: impl FnOnce() -> String) {
+    if LogLevel::Debug <= LEVEL.with(Cell::get) {
+        debug(&message());
+    }
+}

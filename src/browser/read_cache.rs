@@ -20,7 +20,7 @@ extern "C" {
     fn install_read_cache(instance: &JsValue, cache: &Map);
 
     #[wasm_bindgen(js_name = remember)]
-    fn remember_entry(cache: &Map, key: &str, value: &JsValue, exposed: bool);
+    fn remember_entry(cache: &Map, key: &JsValue, value: &JsValue, exposed: bool);
 }
 
 /// The JS-side copy of settled reads.
@@ -40,8 +40,9 @@ impl ReadCache {
     }
 
     /// Records a read that later reads may repeat without the wasm. Only primitives: arrays
-    /// and objects are copied afresh for each read, so the page cannot alter the flags.
-    pub(crate) fn remember(&self, key: &str, value: &Value, js_value: &JsValue, exposed: bool) {
+    /// and objects are copied afresh for each read, so the page cannot alter the flags. `key` is
+    /// the page's own key string, not sent back across the boundary.
+    pub(crate) fn remember(&self, key: &JsValue, value: &Value, js_value: &JsValue, exposed: bool) {
         if matches!(value, Value::Bool(_) | Value::Number(_) | Value::String(_)) {
             remember_entry(&self.0, key, js_value, exposed);
         }

@@ -15,11 +15,12 @@ use crate::status::Status;
 use crate::tracking::Activation;
 
 impl Session {
-    /// Reads `key`; `None` means "return the caller's default". Sends the exposure when asked to
-    /// and the read calls for one.
+    /// Reads `key` (`page_key`: the same key as the page's JS string); `None` means "return the
+    /// caller's default". Sends the exposure when asked to and the read calls for one.
     pub(crate) fn read_flag(
         self: &Rc<Self>,
         key: &str,
+        page_key: &JsValue,
         kind: ValueKind,
         expose: bool,
     ) -> Option<JsValue> {
@@ -39,7 +40,7 @@ impl Session {
             // A read that sends nothing cannot have changed the flags: later ones may repeat it
             // from JS. One that exposes goes through Segment and may; the next read settles it.
             if let (Some((flag, js_value)), false) = (&value, first_exposure) {
-                state.read_cache.remember(key, flag, js_value, exposed);
+                state.read_cache.remember(page_key, flag, js_value, exposed);
             }
             (value.map(|(_, js_value)| js_value), first_exposure)
         };

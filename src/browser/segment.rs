@@ -37,10 +37,9 @@ impl SegmentSource {
     /// What the source holds right now (stub, instance, or `undefined`).
     pub(crate) fn current(&self) -> JsValue {
         match self {
-            SegmentSource::Global(key) => match web_sys::window() {
-                Some(window) => js::get_data(&window, key),
-                None => JsValue::UNDEFINED,
-            },
+            // `globalThis` (cached by js-sys) rather than `web_sys::window()`, which checks
+            // `instanceof Window` on every reading of Segment.
+            SegmentSource::Global(key) => js::get_data(&js_sys::global(), key),
             SegmentSource::Instance(instance) => instance.clone(),
         }
     }

@@ -197,10 +197,14 @@ impl Session {
 
     /// Like [`Session::emit`], building the payload only when someone listens.
     pub(super) fn emit_with(&self, event: Event, payload: impl FnOnce() -> JsValue) {
-        let callbacks = self.listeners.borrow().of(event);
-        if !callbacks.is_empty() {
-            dispatch(&callbacks, &payload());
+        if self.listens(event) {
+            self.emit(event, &payload());
         }
+    }
+
+    /// True when the page listens to `event`: payloads cost JS strings, built only then.
+    pub(super) fn listens(&self, event: Event) -> bool {
+        self.listeners.borrow().has(event)
     }
 
     /// Gives `instance` (the page's handle on this session) the JS read path.

@@ -20,7 +20,7 @@ use super::timer::Timeout;
 #[derive(Debug)]
 pub(crate) struct SegmentCallWatch {
     observer: JsValue,
-    _callback: Closure<dyn FnMut(JsValue)>,
+    _callback: Closure<dyn FnMut(JsValue, JsValue)>,
     _expiry: Timeout,
 }
 
@@ -40,11 +40,10 @@ impl SegmentCallWatch {
             .dyn_into::<Function>()
             .ok()?;
         let mut seen = Some(seen);
-        let observer_cell = std::rc::Rc::new(std::cell::RefCell::new(JsValue::UNDEFINED));
-        let observer_ref = std::rc::Rc::clone(&observer_cell);
-        let callback = Closure::<dyn FnMut(JsValue)>::new(move |list: JsValue| {
+        // The browser passes the observer itself as the second argument.
+        let callback = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |list, observer| {
             if seen.is_some() && any_request_to(&list, &api) {
-                disconnect(&observer_ref.borrow());
+                disconnect(&observer);
                 if let Some(seen) = seen.take() {
                     seen();
                 }
@@ -53,7 +52,6 @@ impl SegmentCallWatch {
         let observer =
             Reflect::construct(&constructor, &Array::of1(callback.as_ref().unchecked_ref()))
                 .ok()?;
-        *observer_cell.borrow_mut() = observer.clone();
         let options = Object::new();
         js::set(&options, "type", &JsValue::from_str("resource"));
         js::set(&options, "buffered", &JsValue::TRUE);
@@ -74,9 +72,7 @@ impl Drop for SegmentCallWatch {
 }
 
 fn disconnect(observer: &JsValue) {
-    if let Ok(disconnect) = js::get(observer, "disconnect").dyn_into::<Function>() {
-        let _ = disconnect.call0(observer);
-    }
+    let _ = js::call0(observer, "disconnect");
 }
 
 /// True when the observer's entry list holds a finished request whose URL starts with `api`.

@@ -10,18 +10,19 @@ use crate::json::Value;
 
 /// `target[key]`, or `undefined` when the lookup throws or `target` is not an object.
 pub(crate) fn get(target: &JsValue, key: &'static str) -> JsValue {
-    if !target.is_object() && !target.is_function() {
-        return JsValue::UNDEFINED;
-    }
-    Reflect::get(target, &name(key)).unwrap_or(JsValue::UNDEFINED)
+    lookup(target, &name(key))
 }
 
 /// [`get`] for a key that is data (a context key, a page-chosen global name).
 pub(crate) fn get_data(target: &JsValue, key: &str) -> JsValue {
+    lookup(target, &JsValue::from_str(key))
+}
+
+fn lookup(target: &JsValue, key: &JsValue) -> JsValue {
     if !target.is_object() && !target.is_function() {
         return JsValue::UNDEFINED;
     }
-    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    Reflect::get(target, key).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Calls method `name` of `target` with no argument. `None` when it is not a function or throws.

@@ -153,11 +153,11 @@ impl Session {
         let Some(live) = self.live_instance() else {
             return false;
         };
-        let Some(ids) = segment::read_ids(&live) else {
+        let mut skipped = Vec::new();
+        let Some((ids, traits)) = segment::read_user(&live, &self.config.traits, &mut skipped)
+        else {
             return false;
         };
-        let mut skipped = Vec::new();
-        let traits = segment::read_traits(&live, &self.config.traits, &mut skipped);
         for key in skipped {
             log::debug(&format!(
                 "trait `{key}` is not a string, number or boolean; not sent"

@@ -108,31 +108,32 @@ fn first_of_pair(resolved: JsValue) -> JsValue {
     }
 }
 
-/// The IDs of a loaded instance, read now. Never calls the non-existent `userId()`.
-pub(crate) fn read_ids(analytics: &JsValue) -> Option<SegmentIds> {
+/// The IDs of a loaded instance and the allowlisted traits of its user, from one `user()`
+/// call, read now. Never calls the non-existent `userId()`.
+pub(crate) fn read_user(
+    analytics: &JsValue,
+    allow: &[String],
+    skipped: &mut Vec<String>,
+) -> Option<(SegmentIds, Context)> {
     let user = js::call0(analytics, "user")?;
     if js::is_thenable(&user) {
         return None;
     }
-    Some(SegmentIds {
+    let ids = SegmentIds {
         user_id: js::call0(&user, "id").and_then(|id| id_string(&id)),
         anonymous_id: js::call0(&user, "anonymousId").and_then(|id| id_string(&id)),
-    })
+    };
+    Some((ids, read_traits(&user, allow, skipped)))
 }
 
-/// The allowlisted traits of the current user as context values. Values of other types are
-/// skipped (and reported in `skipped`), never stringified: `[object Object]` targets nobody.
-pub(crate) fn read_traits(
-    analytics: &JsValue,
-    allow: &[String],
-    skipped: &mut Vec<String>,
-) -> Context {
+/// The allowlisted traits of `user` as context values. Values of other types are skipped (and
+/// reported in `skipped`), never stringified: `[object Object]` targets nobody.
+fn read_traits(user: &JsValue, allow: &[String], skipped: &mut Vec<String>) -> Context {
     let mut context = Context::new();
     if allow.is_empty() {
         return context;
     }
-    let Some(traits) = js::call0(analytics, "user").and_then(|user| js::call0(&user, "traits"))
-    else {
+    let Some(traits) = js::call0(user, "traits") else {
         return context;
     };
     for key in allow {

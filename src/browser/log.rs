@@ -16,8 +16,13 @@ pub(crate) fn set_level(level: LogLevel) {
     LEVEL.with(|l| l.set(level));
 }
 
+/// True when messages of `level` are written.
+fn enabled(level: LogLevel) -> bool {
+    level <= LEVEL.with(Cell::get)
+}
+
 fn emit(level: LogLevel, message: &str) {
-    if level > LEVEL.with(Cell::get) {
+    if !enabled(level) {
         return;
     }
     let line = JsValue::from_str(&format!("[flagship-segment] {message}"));
@@ -52,14 +57,14 @@ pub(crate) fn debug(message: &str) {
 /// [`info`] of a message built only when the level lets it through: for lines on paths that
 /// run per visitor or per read.
 pub(crate) fn info_with(message: impl FnOnce() -> String) {
-    if LogLevel::Info <= LEVEL.with(Cell::get) {
+    if enabled(LogLevel::Info) {
         info(&message());
     }
 }
 
 /// [`debug`], built only when the level lets it through.
 pub(crate) fn debug_with(message: impl FnOnce() -> String) {
-    if LogLevel::Debug <= LEVEL.with(Cell::get) {
+    if enabled(LogLevel::Debug) {
         debug(&message());
     }
 }

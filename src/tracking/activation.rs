@@ -140,9 +140,10 @@ impl ExposureLog {
         self.seen.retain(|(_, at)| now_ms - *at < window);
         while self.seen.len() > MAX_REMEMBERED {
             let oldest = (0..self.seen.len()).reduce(|a, b| {
-                match self.seen[b].1.total_cmp(&self.seen[a].1).is_lt() {
-                    true => b,
-                    false => a,
+                if self.seen[b].1.total_cmp(&self.seen[a].1).is_lt() {
+                    b
+                } else {
+                    a
                 }
             });
             match oldest {

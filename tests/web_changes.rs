@@ -133,6 +133,30 @@ async fn page_reads_never_serve_a_value_decided_for_the_previous_identity() {
 }
 
 #[wasm_bindgen_test]
+async fn start_resolves_with_the_flags_of_who_segment_reports_when_it_ends() {
+    reset().await;
+    let analytics = install_scripted("analytics", "anon-1", 0);
+    route("/campaigns", json!([echo(100)]));
+    route("/activate", json!([{"status": 204, "body": ""}]));
+    // identify() while start()'s request for anon-1 is out: that answer is stale, and start()
+    // waits for the decision of user-U instead of resolving with no flags.
+    let identify_later = analytics.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        sleep(30).await;
+        call(&identify_later, "identify", &[s("user-U")]);
+    });
+    let fs = start(options(base_options())).await.unwrap();
+    assert_eq!(fs.status(), "READY");
+    assert_eq!(fs.visitor_id().as_deref(), Some("user-U"));
+    assert_eq!(
+        fs.get_flag(s("who"), s("nobody"), None)
+            .as_string()
+            .as_deref(),
+        Some("user-U")
+    );
+}
+
+#[wasm_bindgen_test]
 async fn follows_identify_identify_reset_and_set_anonymous_id() {
     let (fs, analytics) = scripted_start(base_options()).await;
     let changes = recorder();

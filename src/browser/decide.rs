@@ -156,6 +156,7 @@ impl Session {
                     }
                     state.set_flags(FlagStore::new(decision));
                 }
+                self.notify_settled();
                 self.emit_with(Event::Flags, || self.flags_snapshot());
             }
             Err(error) => {
@@ -224,9 +225,12 @@ impl Session {
     pub(super) fn fail(&self, error: Error) {
         let status = Status::after(&error);
         self.warn_page(error.code(), &error.to_string());
-        let mut state = self.state.borrow_mut();
-        state.status = status;
-        state.last_error = Some(error);
+        {
+            let mut state = self.state.borrow_mut();
+            state.status = status;
+            state.last_error = Some(error);
+        }
+        self.notify_settled();
     }
 }
 

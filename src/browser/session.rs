@@ -56,6 +56,8 @@ pub(super) struct State {
     /// The last good bucketing file (mode "bucketing"), and its `Last-Modified`.
     pub(super) bucketing: Option<Rc<BucketingFile>>,
     pub(super) last_modified: Option<String>,
+    /// Resolvers of [`Session::settled`] promises, called when a decision is applied or fails.
+    pub(super) settle_waiters: Vec<js_sys::Function>,
     /// Watching Resource Timing for a call Segment sent before we listened (earlier_calls.rs).
     pub(super) segment_call_watch: Option<SegmentCallWatch>,
     /// Which Segment this is, for `diagnose()`.
@@ -158,7 +160,35 @@ impl Session {
             session.load_bucketing(initial_bucketing).await;
         }
         session.decide().await;
+        // Segment's identity changed while that request was out: its answer was stale, and the
+        // decision of the identity Segment reports now is on its way. Resolve with that one.
+        // (Without an identity nothing is being decided, and nothing would wake us.)
+        while session.deciding() {
+            session.settled().await;
+        }
         session
+    }
+
+    /// True while a decision for the current identity is still to be applied.
+    fn deciding(&self) -> bool {
+        let state = self.state.borrow();
+        state.identity.is_some() && matches!(state.status, Status::Starting | Status::Refreshing)
+    }
+
+    /// Resolves at the next decision applied or failed (or at close).
+    async fn settled(&self) {
+        let waiting = js_sys::Promise::new(&mut |resolve, _| {
+            self.state.borrow_mut().settle_waiters.push(resolve);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(waiting).await;
+    }
+
+    /// Wakes every [`Session::settled`]: the status has left `STARTING`/`REFRESHING`.
+    pub(super) fn notify_settled(&self) {
+        let waiters = std::mem::take(&mut self.state.borrow_mut().settle_waiters);
+        for resolve in waiters {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
     }
 
     fn on_delivery_notice(&self, notice: Notice) {
@@ -255,6 +285,7 @@ impl Session {
         }
         self.subscriptions.borrow_mut().clear();
         self.listeners.borrow_mut().clear();
+        self.notify_settled();
         let delivery = Rc::clone(&self.delivery);
         async move {
             delivery.flush().await;

@@ -6,7 +6,7 @@
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::identity::IdPolicy;
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
 /// AB Tasty's production hosts.
 pub const DEFAULT_DECISION_URL: &str = "https://decision.flagship.io";
@@ -54,6 +54,29 @@ pub enum Mode {
     Api,
     /// Local decisions from the environment's bucketing file: no request per decision.
     Bucketing,
+}
+
+/// How the visitor ID is chosen from Segment's IDs (`identity::resolve`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IdPolicy {
+    /// userId when identified, else anonymousId; the anonymousId rides along (experience continuity).
+    #[default]
+    UserThenAnonymous,
+    /// Always the anonymousId; the userId is never sent.
+    Anonymous,
+}
+
+/// `ensureSegmentKnows`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EnsureSegmentKnows {
+    /// Hold until seen, up to the timeout, then send anyway (and count it).
+    #[default]
+    Wait,
+    /// Like `Wait`, but at the timeout call `analytics.track("Flagship Visitor Seen")` and send
+    /// once that call is dispatched (or after a second timeout).
+    Track,
+    /// No gate.
+    Off,
 }
 
 /// Console verbosity. IDs and keys are redacted at every level.
@@ -114,7 +137,7 @@ pub struct Config {
     /// Also call `analytics.track("Experiment Viewed", …)` on each exposure.
     pub segment_experiment_viewed: bool,
     /// Hold activations and hits until Segment has dispatched a call for their visitor.
-    pub ensure_segment_knows: crate::tracking::gate::EnsureSegmentKnows,
+    pub ensure_segment_knows: EnsureSegmentKnows,
     /// How long the gate holds an identity.
     pub segment_knows_timeout_ms: u32,
 }
@@ -141,7 +164,7 @@ impl Default for Config {
             batch_size: 10,
             activation_dedupe_ms: 30 * 60 * 1000,
             segment_experiment_viewed: false,
-            ensure_segment_knows: crate::tracking::gate::EnsureSegmentKnows::Wait,
+            ensure_segment_knows: EnsureSegmentKnows::Wait,
             segment_knows_timeout_ms: 5000,
         }
     }
@@ -198,7 +221,7 @@ pub const MAX_POLLING_MS: f64 = 86_400_000.0;
 
 /// Checks `batchSize`: an integer from 1 to 100.
 pub fn check_batch_size(value: f64) -> Result<usize, Error> {
-    if value.fract() != 0.0 || !(1.0..=100.0).contains(&value) {
+    if crate::num::fract(value) != 0.0 || !(1.0..=100.0).contains(&value) {
         return Err(Error::option(
             "batchSize",
             "must be an integer between 1 and 100",
@@ -215,7 +238,7 @@ pub fn check_long_millis(field: &str, value: f64) -> Result<u32, Error> {
             "must be a number of milliseconds between 0 and 86400000",
         ));
     }
-    Ok(value.round() as u32)
+    Ok(crate::num::round(value) as u32)
 }
 
 /// Checks a millisecond option: a finite number in `0..=60000`.
@@ -226,7 +249,7 @@ pub fn check_millis(field: &str, value: f64) -> Result<u32, Error> {
             "must be a number of milliseconds between 0 and 60000",
         ));
     }
-    Ok(value.round() as u32)
+    Ok(crate::num::round(value) as u32)
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! Values are limited to what the Decision API accepts (string, number, bool). The module adds
 //! `fs_users` (the visitor ID), `fs_client` and `fs_version` itself; a page cannot override them.
 
-use std::collections::BTreeMap;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
 
 use crate::json::{write_number, write_string, ObjectWriter};
 

@@ -5,6 +5,7 @@
 //! Messages never contain a full visitor ID or API key.
 
 use crate::identity::IdRejection;
+use alloc::string::String;
 
 /// Everything that can go wrong, from bad options to a hostile Decision API response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

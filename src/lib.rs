@@ -9,6 +9,8 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+extern crate alloc;
+
 pub mod bucketing;
 pub mod config;
 pub mod context;
@@ -16,8 +18,10 @@ pub mod decision;
 pub mod error;
 pub mod identity;
 pub mod json;
+pub mod num;
 pub mod status;
 pub mod tracking;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod browser;
@@ -34,3 +38,4 @@ static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocato
 
 #[cfg(target_arch = "wasm32")]
 pub use facade::{flagship_segment_plugin, start, FlagshipSegment};
+

@@ -16,7 +16,7 @@ use super::murmur::bucket;
 use super::variation_group::{AllocatedVariation, VariationGroupRules};
 use crate::context::Context;
 use crate::decision::{Campaign, Variation};
-use std::sync::Arc;
+use alloc::sync::Arc;
 
 /// A campaign a visitor is assigned to, borrowed from the bucketing file.
 #[derive(Debug, Clone, Copy)]

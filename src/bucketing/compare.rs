@@ -20,7 +20,7 @@
 //!   nothing for the whole variation group; failing one targeting is the smallest departure that
 //!   still cannot over-match.
 
-use std::borrow::Cow;
+use alloc::borrow::Cow;
 
 use super::lowercase::lowercase;
 use super::operand::{Operand, Scalar};
@@ -116,7 +116,7 @@ impl<'a> Subject<'a> {
             let lowered = &mut buffer[..text.len()];
             lowered.copy_from_slice(text.as_bytes());
             lowered.make_ascii_lowercase();
-            if let Ok(lowered) = std::str::from_utf8(lowered) {
+            if let Ok(lowered) = core::str::from_utf8(lowered) {
                 return Prepared::Text(Cow::Borrowed(lowered));
             }
         }

@@ -8,6 +8,7 @@ use super::allocate::assignments;
 use super::file::BucketingFile;
 use crate::context::Context;
 use crate::decision::Decision;
+use alloc::borrow::ToOwned;
 
 /// Decides, from a parsed bucketing file, which campaigns and variations `visitor_id` gets.
 ///

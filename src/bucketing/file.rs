@@ -23,7 +23,8 @@
 //! Nesting deeper than serde_json's recursion limit (128) is refused as "body is not JSON" before
 //! it can reach the stack.
 
-use std::collections::HashSet;
+use alloc::collections::BTreeSet;
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
 use crate::json::Value;
 
@@ -85,7 +86,7 @@ pub fn parse_bucketing(body: &str) -> Result<BucketingFile, Error> {
         Some(Value::Array(list)) => limited(list.as_slice(), "more than 1000 campaigns")?,
         _ => return Err(malformed("campaigns is missing or not an array")),
     };
-    let mut seen_ids = HashSet::new();
+    let mut seen_ids = BTreeSet::new();
     let mut null_flags_left = MAX_EXPOSED_NULL_FLAGS;
     let mut campaigns = Vec::with_capacity(raw_campaigns.len());
     for raw in raw_campaigns {

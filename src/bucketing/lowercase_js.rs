@@ -3,6 +3,7 @@
 //! out of the module. Both sides apply Unicode's default case conversion, final sigma included;
 //! they can differ only where the browser's Unicode version differs from Rust's.
 
+use alloc::string::String;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 #[wasm_bindgen]

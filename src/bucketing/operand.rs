@@ -6,6 +6,7 @@
 
 use super::lowercase::lowercase;
 use crate::json::Value;
+use alloc::{string::String, vec::Vec};
 
 /// One value of a targeting, prepared for comparison.
 #[derive(Debug, Clone, PartialEq)]

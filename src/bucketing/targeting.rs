@@ -18,6 +18,7 @@
 //!   group; the two agree whenever it stands alone in its group).
 
 use crate::json::Value;
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
 use super::compare::{compare, Operator, Subject};
 use super::fields::{limited, malformed, optional_list, Object};

@@ -11,8 +11,9 @@
 //! add at most [`MAX_EXPOSED_NULL_FLAGS`] of them in all; beyond that it is refused rather than
 //! allowed to turn a few MiB of JSON into gigabytes of maps.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use alloc::collections::BTreeSet;
+use alloc::sync::Arc;
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
 use crate::json::Value;
 
@@ -165,9 +166,9 @@ fn expose_all_keys(
     variations: &mut [(f64, Variation)],
     null_flags_left: &mut usize,
 ) -> Result<(), Error> {
-    // Sets, not scans of the member list: a hostile file may have thousands of keys.
+    // Ordered sets, not scans of the member list: a hostile file may have thousands of keys.
     let mut keys: Vec<String> = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     for (_, variation) in variations.iter() {
         for key in variation.modifications.value.keys() {
             if seen.insert(key.to_owned()) {
@@ -177,8 +178,11 @@ fn expose_all_keys(
     }
     for (_, variation) in variations.iter_mut() {
         let flags = &mut variation.modifications.value;
-        let present: HashSet<String> = flags.keys().map(str::to_owned).collect();
-        let missing: Vec<&String> = keys.iter().filter(|key| !present.contains(*key)).collect();
+        let present: BTreeSet<&str> = flags.keys().collect();
+        let missing: Vec<&String> = keys
+            .iter()
+            .filter(|key| !present.contains(key.as_str()))
+            .collect();
         *null_flags_left = null_flags_left.checked_sub(missing.len()).ok_or(malformed(
             "exposeAllKeys would add more than 100000 null flags",
         ))?;

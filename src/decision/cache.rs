@@ -7,6 +7,7 @@
 
 use crate::identity::Identity;
 use crate::json::{self, write_number, ObjectWriter, Value};
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
 /// Identities remembered.
 pub const MAX_ENTRIES: usize = 5;
@@ -116,7 +117,8 @@ fn decode_entry(item: &Value) -> Option<CacheEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{resolve, IdPolicy, SegmentIds};
+    use crate::config::IdPolicy;
+    use crate::identity::{resolve, SegmentIds};
 
     fn id(user: Option<&str>, anonymous: &str) -> Identity {
         let ids = SegmentIds {

@@ -4,8 +4,8 @@
 //! whether a read should expose the visitor (send an activation), which keeps that rule next to
 //! the typing rule it depends on.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use super::model::{Campaign, Decision};
 use crate::json::Value;
@@ -61,8 +61,9 @@ pub enum ReadOutcome {
 pub struct FlagRead<'a> {
     /// `Some` only for [`ReadOutcome::Value`]; otherwise the caller returns its default.
     pub value: Option<&'a Value>,
-    /// The campaign to expose the visitor to, if this read should send an activation.
-    pub expose: Option<&'a Campaign>,
+    /// Index (in [`FlagStore::campaigns`]) of the campaign to expose the visitor to, if this
+    /// read should send an activation.
+    pub expose: Option<usize>,
     /// What happened.
     pub outcome: ReadOutcome,
 }
@@ -107,28 +108,23 @@ impl<'a> FlagMetadata<'a> {
     }
 }
 
-/// Flags of one decision, indexed by key.
+/// Flags of one decision.
+///
+/// Reads scan the campaigns' flags rather than a hash index: a decision sets a few dozen keys,
+/// repeated reads are answered in JavaScript (`browser::read_cache`), and the module then
+/// carries no hash table code.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FlagStore {
     campaigns: Vec<Arc<Campaign>>,
-    /// Flag key → index of the campaign that sets it.
-    index: HashMap<String, usize>,
     panic: bool,
 }
 
 impl FlagStore {
-    /// Indexes `decision`. When two campaigns set the same key, the first in server order wins,
-    /// as in the Decision API's own `/flags` answer.
+    /// The flags of `decision`. When two campaigns set the same key, the first in server order
+    /// wins, as in the Decision API's own `/flags` answer.
     pub fn new(decision: Decision) -> Self {
-        let mut index = HashMap::new();
-        for (i, campaign) in decision.campaigns.iter().enumerate() {
-            for (key, _) in campaign.variation.modifications.value.iter() {
-                index.entry(key.to_owned()).or_insert(i);
-            }
-        }
         FlagStore {
             campaigns: decision.campaigns,
-            index,
             panic: decision.panic,
         }
     }
@@ -143,18 +139,21 @@ impl FlagStore {
         &self.campaigns
     }
 
-    fn lookup(&self, key: &str) -> Option<(&Campaign, &Value)> {
-        let campaign = &self.campaigns[*self.index.get(key)?];
-        Some((campaign, campaign.variation.modifications.value.get(key)?))
+    /// The campaign that sets `key` first, its index and the value it gives.
+    fn lookup(&self, key: &str) -> Option<(usize, &Campaign, &Value)> {
+        self.campaigns.iter().enumerate().find_map(|(i, campaign)| {
+            let value = campaign.variation.modifications.value.get(key)?;
+            Some((i, &**campaign, value))
+        })
     }
 
     /// Reads `key` expecting `kind`.
     pub fn read(&self, key: &str, kind: ValueKind) -> FlagRead<'_> {
         let (value, expose, outcome) = match self.lookup(key) {
             None => (None, None, ReadOutcome::Missing),
-            Some((campaign, Value::Null)) => (None, Some(campaign), ReadOutcome::NullValue),
-            Some((campaign, value)) if kind.accepts(value) => {
-                (Some(value), Some(campaign), ReadOutcome::Value)
+            Some((i, _, Value::Null)) => (None, Some(i), ReadOutcome::NullValue),
+            Some((i, _, value)) if kind.accepts(value) => {
+                (Some(value), Some(i), ReadOutcome::Value)
             }
             Some(_) => (None, None, ReadOutcome::TypeMismatch),
         };
@@ -165,17 +164,29 @@ impl FlagStore {
         }
     }
 
-    /// The campaign behind `key`, for metadata and explicit exposure.
-    pub fn campaign_of(&self, key: &str) -> Option<&Campaign> {
-        self.lookup(key).map(|(campaign, _)| campaign)
+    /// The campaign behind `key` and its index, for metadata and explicit exposure.
+    pub fn campaign_of(&self, key: &str) -> Option<(usize, &Campaign)> {
+        self.lookup(key).map(|(i, campaign, _)| (i, campaign))
     }
 
-    /// Every flag with a non-null value, as key → value.
+    /// Every flag with a non-null value, as key → value, each key once (its first campaign's).
     pub fn values(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.index.keys().filter_map(|key| {
-            let (_, value) = self.lookup(key)?;
-            (!value.is_null()).then_some((key.as_str(), value))
-        })
+        self.campaigns
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, campaign)| {
+                campaign
+                    .variation
+                    .modifications
+                    .value
+                    .iter()
+                    .filter(move |(key, value)| {
+                        !value.is_null()
+                            && self.campaigns[..i].iter().all(|earlier| {
+                                earlier.variation.modifications.value.get(key).is_none()
+                            })
+                    })
+            })
     }
 }
 
@@ -212,7 +223,7 @@ mod tests {
             (r.value, r.outcome),
             (Some(&v(json!("blue"))), ReadOutcome::Value)
         );
-        assert_eq!(r.expose.unwrap().id, "c1");
+        assert_eq!(s.campaigns()[r.expose.unwrap()].id, "c1");
         assert_eq!(s.read("size", ValueKind::Number).value, Some(&v(json!(3))));
         assert_eq!(s.read("on", ValueKind::Bool).value, Some(&v(json!(true))));
         assert_eq!(
@@ -236,7 +247,7 @@ mod tests {
         );
         let null = s.read("discount", ValueKind::Number);
         assert_eq!((null.value, null.outcome), (None, ReadOutcome::NullValue));
-        assert_eq!(null.expose.unwrap().variation.id, "v1");
+        assert_eq!(s.campaigns()[null.expose.unwrap()].variation.id, "v1");
         let mismatch = s.read("btnColor", ValueKind::Number);
         assert_eq!(
             (mismatch.value, mismatch.expose, mismatch.outcome),
@@ -251,14 +262,14 @@ mod tests {
     #[test]
     fn first_campaign_wins_a_shared_key() {
         let s = store();
-        assert_eq!(s.campaign_of("btnColor").unwrap().id, "c1");
-        assert_eq!(s.campaign_of("banner").unwrap().id, "c2");
+        assert_eq!(s.campaign_of("btnColor").unwrap().1.id, "c1");
+        assert_eq!(s.campaign_of("banner").unwrap().1.id, "c2");
     }
 
     #[test]
     fn metadata_comes_from_the_campaign_behind_the_key() {
         let s = store();
-        let m = FlagMetadata::of(s.campaign_of("banner").unwrap());
+        let m = FlagMetadata::of(s.campaign_of("banner").unwrap().1);
         assert_eq!(
             m,
             FlagMetadata {
@@ -273,7 +284,7 @@ mod tests {
                 is_reference: true,
             }
         );
-        let c1 = FlagMetadata::of(s.campaign_of("btnColor").unwrap());
+        let c1 = FlagMetadata::of(s.campaign_of("btnColor").unwrap().1);
         assert_eq!(
             (c1.campaign_name, c1.variation_name),
             (Some("Buttons"), Some("Blue"))

@@ -8,4 +8,4 @@ pub mod request;
 
 pub use flags::{FlagMetadata, FlagRead, FlagStore, ReadOutcome, ValueKind};
 pub use model::{parse_decision, Campaign, Decision, Modifications, Variation};
-pub use request::{campaigns_request, interpret_campaigns_response, HttpRequest};
+pub use request::{campaigns_request, interpret_campaigns_response};

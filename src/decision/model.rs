@@ -5,7 +5,8 @@
 //! network. A campaign that is not of the documented shape is skipped and counted; a body whose top
 //! level is wrong is refused whole.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
 use crate::error::Error;
 use crate::json::{self, Object, Value};

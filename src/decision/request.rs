@@ -2,31 +2,12 @@
 
 use super::model::{parse_decision, parse_error_message, Decision};
 use crate::config::Config;
-use crate::context::{full_context, write_context, Context, SDK_CLIENT, SDK_VERSION};
+use crate::context::{full_context, write_context, Context};
 use crate::error::Error;
 use crate::identity::Identity;
 use crate::json::ObjectWriter;
-
-/// A request ready to be sent by whatever transport the caller has.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpRequest {
-    /// Absolute URL.
-    pub url: String,
-    /// Header name/value pairs, names lower-case.
-    pub headers: Vec<(&'static str, String)>,
-    /// JSON body.
-    pub body: String,
-}
-
-/// Headers of every authenticated Decision API call.
-pub fn api_headers(api_key: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("x-api-key", api_key.to_owned()),
-        ("x-sdk-client", SDK_CLIENT.to_owned()),
-        ("x-sdk-version", SDK_VERSION.to_owned()),
-        ("content-type", "application/json".to_owned()),
-    ]
-}
+use crate::wire::{api_headers, join, Request};
+use alloc::{borrow::ToOwned, string::String};
 
 /// `POST {decision}/v2/{envId}/campaigns?exposeAllKeys=true` for `identity`.
 ///
@@ -37,7 +18,7 @@ pub fn campaigns_request(
     identity: &Identity,
     context: &Context,
     consent: bool,
-) -> HttpRequest {
+) -> Request {
     let mut body = String::with_capacity(256);
     ObjectWriter::new(&mut body)
         .string("visitor_id", identity.visitor_id())
@@ -48,14 +29,14 @@ pub fn campaigns_request(
             write_context(out, &full_context(context, identity.visitor_id()))
         })
         .finish();
-    HttpRequest {
-        url: format!(
-            "{}/v2/{}/campaigns?exposeAllKeys=true",
-            config.endpoints.decision, config.env_id
+    Request::post(
+        join(
+            &config.endpoints.decision,
+            &["/v2/", &config.env_id, "/campaigns?exposeAllKeys=true"],
         ),
-        headers: api_headers(&config.api_key),
+        api_headers(&config.api_key),
         body,
-    }
+    )
 }
 
 /// Judges an answer to a request sent for `sent`: only a 200 that parses and names the same
@@ -83,8 +64,9 @@ pub fn interpret_campaigns_response(
 mod tests {
     use super::*;
     use crate::config::Endpoints;
+    use crate::config::IdPolicy;
     use crate::context::ContextValue;
-    use crate::identity::{resolve, IdPolicy, SegmentIds};
+    use crate::identity::{resolve, SegmentIds};
     use serde_json::{json, Value};
 
     fn identity(user: Option<&str>, anonymous: &str) -> Identity {

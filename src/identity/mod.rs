@@ -7,6 +7,6 @@ mod stored;
 mod visitor_id;
 
 pub use change::{classify, ChangeHint, ChangeReason};
-pub use policy::{resolve, IdPolicy, Identity, SegmentIds};
+pub use policy::{resolve, Identity, SegmentIds};
 pub use stored::{find_cookie, parse_stored_id};
 pub use visitor_id::{redact, IdRejection, VisitorId, MAX_ID_CHARS};

@@ -5,7 +5,8 @@
 //! hits keep `vid = A` and put U in `cuid`. This module is the single place that layout is written.
 
 use super::visitor_id::{IdRejection, VisitorId};
-use crate::error::Error;
+use crate::config::IdPolicy;
+use alloc::string::String;
 
 /// The two IDs as read from Segment's `user()`, before validation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,16 +15,6 @@ pub struct SegmentIds {
     pub user_id: Option<String>,
     /// `user().anonymousId()`.
     pub anonymous_id: Option<String>,
-}
-
-/// How the visitor ID is chosen from [`SegmentIds`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum IdPolicy {
-    /// userId when identified, else anonymousId; the anonymousId rides along (experience continuity).
-    #[default]
-    UserThenAnonymous,
-    /// Always the anonymousId; the userId is never sent.
-    Anonymous,
 }
 
 /// The identity every outgoing request is built from.
@@ -65,8 +56,8 @@ impl Identity {
 /// A refused userId is an error rather than a silent fall back to the anonymousId: falling back
 /// would send AB Tasty an ID that Segment no longer uses for this person. A refused anonymousId
 /// beside a good userId only drops continuity.
-pub fn resolve(ids: &SegmentIds, policy: IdPolicy) -> Result<Identity, Error> {
-    let parse = |raw: &str| VisitorId::parse(raw).map_err(Error::InvalidVisitorId);
+pub fn resolve(ids: &SegmentIds, policy: IdPolicy) -> Result<Identity, IdRejection> {
+    let parse = VisitorId::parse;
     let user = match policy {
         IdPolicy::UserThenAnonymous => non_null(&ids.user_id),
         IdPolicy::Anonymous => None,
@@ -81,7 +72,7 @@ pub fn resolve(ids: &SegmentIds, policy: IdPolicy) -> Result<Identity, Error> {
             visitor: parse(anonymous)?,
             anonymous: None,
         }),
-        (None, None) => Err(Error::InvalidVisitorId(IdRejection::Empty)),
+        (None, None) => Err(IdRejection::Empty),
     }
 }
 
@@ -133,7 +124,7 @@ mod tests {
     #[test]
     fn refused_user_id_is_an_error_not_a_fallback() {
         let err = resolve(&ids(Some("U\n"), Some("A")), IdPolicy::default()).unwrap_err();
-        assert_eq!(err, Error::InvalidVisitorId(IdRejection::ControlCharacter));
+        assert_eq!(err, IdRejection::ControlCharacter);
     }
 
     #[test]
@@ -146,8 +137,14 @@ mod tests {
     #[test]
     fn no_id_at_all_is_refused() {
         let err = resolve(&ids(None, None), IdPolicy::default()).unwrap_err();
-        assert_eq!(err.code(), "INVALID_VISITOR_ID");
+        assert_eq!(
+            crate::Error::InvalidVisitorId(err).code(),
+            "INVALID_VISITOR_ID"
+        );
         let err = resolve(&ids(Some("U"), None), IdPolicy::Anonymous).unwrap_err();
-        assert_eq!(err.code(), "INVALID_VISITOR_ID");
+        assert_eq!(
+            crate::Error::InvalidVisitorId(err).code(),
+            "INVALID_VISITOR_ID"
+        );
     }
 }

@@ -5,6 +5,8 @@
 //! cookies), JSON quoted (`"9f1c…"`, localStorage). This module only reads: the module never writes
 //! or mints an ID, because an ID Segment does not know is worse than none.
 
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
+
 /// Decodes one stored value in any of Segment's three forms. `None` for absent, `null` or empty.
 pub fn parse_stored_id(stored: &str) -> Option<String> {
     let decoded = percent_decode(stored.trim());
@@ -39,7 +41,7 @@ fn percent_decode(s: &str) -> String {
         let escaped = (bytes[i] == b'%')
             .then(|| bytes.get(i + 1..i + 3))
             .flatten()
-            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+            .and_then(|hex| u8::from_str_radix(core::str::from_utf8(hex).ok()?, 16).ok());
         match escaped {
             Some(byte) => {
                 out.push(byte);

@@ -4,7 +4,8 @@
 //! the Flagship wire format or logs: empty values, absurd lengths and control characters. Anything
 //! else is passed through byte for byte, because the ID must equal Segment's exactly.
 
-use std::fmt;
+use alloc::{borrow::ToOwned, format, string::String};
+use core::fmt;
 
 /// Longest ID we accept, in characters. Flagship's own SDKs do not bound it; 256 leaves room for
 /// any real user ID while keeping a hostile page from inflating every request.

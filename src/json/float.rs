@@ -8,6 +8,8 @@
 //! `1e+21`), which [`push_plain`] rewrites to the plain decimals that `Display` writes, so the
 //! bytes on the wire are the same on both targets.
 
+use alloc::string::String;
+
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "float_rust.rs"]
 mod imp;
@@ -48,7 +50,7 @@ fn push_plain(out: &mut String, text: &str) {
     let count = (int.len() + frac.len()) as i64;
     if point <= 0 {
         out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', -point as usize));
+        out.extend(core::iter::repeat_n('0', -point as usize));
         out.extend(digits.map(char::from));
         return;
     }
@@ -58,7 +60,7 @@ fn push_plain(out: &mut String, text: &str) {
         }
         out.push(char::from(digit));
     }
-    out.extend(std::iter::repeat_n('0', (point - count).max(0) as usize));
+    out.extend(core::iter::repeat_n('0', (point - count).max(0) as usize));
 }
 
 #[cfg(test)]

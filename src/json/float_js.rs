@@ -1,6 +1,7 @@
 //! wasm numbers: JavaScript's `String(n)` and `parseFloat` (see `float.rs`), so that core's
 //! float formatting and parsing machinery stays out of the module.
 
+use alloc::string::String;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 #[wasm_bindgen]

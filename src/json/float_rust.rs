@@ -1,8 +1,10 @@
 //! Native numbers: Rust's own formatting and parsing (see `float.rs`).
 
+use alloc::string::String;
+
 /// Appends the shortest decimal that reads back as `n` (finite), without an exponent.
 pub(crate) fn write_shortest(out: &mut String, n: f64) {
-    use std::fmt::Write;
+    use core::fmt::Write;
     let _ = write!(out, "{n}");
 }
 

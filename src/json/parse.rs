@@ -1,6 +1,7 @@
 //! A strict RFC 8259 parser for untrusted input: bounded depth, no recursion past it, never panics.
 
 use super::value::{Object, Value};
+use alloc::{string::String, vec::Vec};
 
 /// Deepest nesting accepted. Real payloads nest fewer than 10 levels; the bound keeps a hostile
 /// body from exhausting the stack.
@@ -158,7 +159,7 @@ impl Parser<'_> {
         // The grammar above admits only ASCII digits, signs, '.', 'e': always valid UTF-8 and a
         // valid float literal for Rust and for JavaScript's `parseFloat`. Overflow parses to
         // ±inf, which JSON cannot carry back out.
-        let text = std::str::from_utf8(&self.bytes[start..self.pos])
+        let text = core::str::from_utf8(&self.bytes[start..self.pos])
             .map_err(|_| ParseError("invalid number"))?;
         match super::float::parse(text) {
             Some(n) if n.is_finite() => Ok(n),
@@ -195,7 +196,7 @@ impl Parser<'_> {
             }
             // The run ends on an ASCII byte or at the end, so both ends are char boundaries.
             out.push_str(
-                std::str::from_utf8(&self.bytes[run_start..self.pos])
+                core::str::from_utf8(&self.bytes[run_start..self.pos])
                     .map_err(|_| ParseError("invalid UTF-8"))?,
             );
             match self.peek() {

@@ -1,5 +1,7 @@
 //! The JSON value type and its accessors.
 
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
+
 /// A parsed JSON value. Numbers are `f64`, as in JavaScript.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
@@ -181,9 +183,9 @@ impl From<bool> for Value {
     }
 }
 
-impl std::fmt::Display for Value {
+impl core::fmt::Display for Value {
     /// The compact JSON text of the value.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let mut out = String::new();
         super::write_value(&mut out, self);
         f.write_str(&out)
@@ -192,7 +194,7 @@ impl std::fmt::Display for Value {
 
 static NULL: Value = Value::Null;
 
-impl std::ops::Index<&str> for Value {
+impl core::ops::Index<&str> for Value {
     type Output = Value;
     /// `value[key]`, `null` when absent or not an object (as serde_json's indexing).
     fn index(&self, key: &str) -> &Value {
@@ -200,7 +202,7 @@ impl std::ops::Index<&str> for Value {
     }
 }
 
-impl std::ops::Index<&str> for Object {
+impl core::ops::Index<&str> for Object {
     type Output = Value;
     /// `object[key]`, `null` when absent.
     fn index(&self, key: &str) -> &Value {

@@ -1,6 +1,7 @@
 //! Writing JSON request bodies by hand: no intermediate value, no serialiser machinery.
 
 use super::value::Value;
+use alloc::string::String;
 
 /// Appends `s` as a JSON string literal.
 pub fn write_string(out: &mut String, s: &str) {
@@ -39,7 +40,7 @@ pub fn write_string(out: &mut String, s: &str) {
 pub fn write_number(out: &mut String, n: f64) {
     if !n.is_finite() {
         out.push_str("null");
-    } else if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
+    } else if crate::num::fract(n) == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
         if n < 0.0 {
             out.push('-');
         }

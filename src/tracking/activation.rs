@@ -4,10 +4,11 @@
 //! (visitor, variation group, variation). IDs always come from the decision's [`Identity`].
 
 use crate::config::Config;
-use crate::decision::request::{api_headers, HttpRequest};
 use crate::decision::Campaign;
 use crate::identity::Identity;
 use crate::json::{parse, write_number, write_string, ObjectWriter, Value};
+use crate::wire::{api_headers, join, Request};
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
 /// One pending exposure.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,7 +48,7 @@ impl Activation {
 }
 
 /// The `/v2/activate` request for `batch`, with `qt` = time spent waiting since each read.
-pub fn activation_request(config: &Config, batch: &[Activation], now_ms: f64) -> HttpRequest {
+pub fn activation_request(config: &Config, batch: &[Activation], now_ms: f64) -> Request {
     let mut body = String::with_capacity(64 + 128 * batch.len());
     ObjectWriter::new(&mut body)
         .string("cid", &config.env_id)
@@ -62,17 +63,17 @@ pub fn activation_request(config: &Config, batch: &[Activation], now_ms: f64) ->
                     .opt_string("aid", a.anonymous_id.as_deref())
                     .string("caid", &a.variation_group_id)
                     .string("vaid", &a.variation_id)
-                    .number("qt", (now_ms - a.created_at_ms).max(0.0).round())
+                    .number("qt", crate::num::round((now_ms - a.created_at_ms).max(0.0)))
                     .finish();
             }
             out.push(']');
         })
         .finish();
-    HttpRequest {
-        url: format!("{}/v2/activate", config.endpoints.decision),
-        headers: api_headers(&config.api_key),
+    Request::post(
+        join(&config.endpoints.decision, &["/v2/activate"]),
+        api_headers(&config.api_key),
         body,
-    }
+    )
 }
 
 /// Remembers which exposures were already queued, for `window_ms`, so that a flag read in a
@@ -208,8 +209,9 @@ impl ExposureLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::IdPolicy;
     use crate::decision::parse_decision;
-    use crate::identity::{resolve, IdPolicy, SegmentIds};
+    use crate::identity::{resolve, SegmentIds};
     use serde_json::{json, Value};
 
     fn campaign() -> Campaign {

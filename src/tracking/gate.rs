@@ -7,19 +7,8 @@
 //! returned [`GateEvent`]s. Decisions are never held: only what AB Tasty forwards is.
 
 use crate::bucketing::murmur3_x86_32;
-
-/// `ensureSegmentKnows`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum EnsureSegmentKnows {
-    /// Hold until seen, up to the timeout, then send anyway (and count it).
-    #[default]
-    Wait,
-    /// Like `Wait`, but at the timeout call `analytics.track("Flagship Visitor Seen")` and send
-    /// once that call is dispatched (or after a second timeout).
-    Track,
-    /// No gate.
-    Off,
-}
+use crate::config::EnsureSegmentKnows;
+use alloc::{format, string::String, vec::Vec};
 
 /// An identity as the gate knows it: a hash of its visitor ID and anonymousId, so that the stored
 /// markers hold no ID in clear.

@@ -10,6 +10,7 @@
 //! referrer, …) and a stricter emulator would fail pages that work in production.
 
 use crate::json::ObjectWriter;
+use alloc::{borrow::ToOwned, string::String};
 
 mod parse;
 
@@ -275,7 +276,9 @@ fn non_negative(n: f64) -> bool {
 
 fn check_integer(n: Option<f64>, reason: &'static str) -> Result<(), &'static str> {
     match n {
-        Some(n) if !(non_negative(n) && n.fract() == 0.0 && n <= MAX_SAFE_INTEGER) => Err(reason),
+        Some(n) if !(non_negative(n) && crate::num::fract(n) == 0.0 && n <= MAX_SAFE_INTEGER) => {
+            Err(reason)
+        }
         _ => Ok(()),
     }
 }

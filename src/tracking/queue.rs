@@ -8,6 +8,7 @@
 //! bound; each of these is counted, never silent.
 
 use super::retry::is_retryable;
+use alloc::vec::Vec;
 
 /// Flush and retention rules.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,7 +66,7 @@ impl Outcome {
 /// How long to wait before attempt `attempts + 1`: 1 s doubling up to 5 min, spread by `jitter`
 /// (in `0..1`) over +0–100% so that many tabs coming back online do not retry in step.
 pub fn backoff_ms(attempts: u32, jitter: f64) -> f64 {
-    let base = (1000.0 * 2f64.powi(attempts.min(20) as i32)).min(300_000.0);
+    let base = (1000.0 * (1u32 << attempts.min(20)) as f64).min(300_000.0);
     base * (1.0 + jitter.clamp(0.0, 1.0))
 }
 
@@ -260,7 +261,7 @@ impl<T: Clone> Queue<T> {
     /// the queue. Held entries stay, stored for the next page.
     pub fn drain(&mut self, now_ms: f64, allow: impl Fn(&T) -> bool) -> Vec<Entry<T>> {
         self.expire(now_ms);
-        let in_flight = std::mem::take(&mut self.in_flight);
+        let in_flight = core::mem::take(&mut self.in_flight);
         let (drained, kept): (Vec<_>, Vec<_>) = self
             .entries
             .drain(..)
@@ -272,7 +273,7 @@ impl<T: Clone> Queue<T> {
 
     /// Records the outcome of the batch in flight.
     pub fn complete(&mut self, outcome: Outcome, now_ms: f64, jitter: f64) {
-        let batch = std::mem::take(&mut self.in_flight);
+        let batch = core::mem::take(&mut self.in_flight);
         match outcome {
             Outcome::Delivered | Outcome::Rejected => {
                 let before = self.entries.len();

@@ -6,6 +6,7 @@ use super::activation::Activation;
 use super::hits::{parse_hit, write_hit, Hit};
 use super::queue::Entry;
 use crate::json::{self, Object, ObjectWriter, Value};
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
 /// Format version written and accepted.
 pub const VERSION: f64 = 1.0;

@@ -4,6 +4,7 @@ use super::{
     EventCategory, EventHit, Hit, HitError, HitKind, ItemHit, TransactionHit, MAX_BODY_BYTES,
 };
 use crate::json::{self, Object, Value};
+use alloc::{borrow::ToOwned, string::String, vec, vec::Vec};
 
 /// A collector body after parsing: the environment and its hits, in order.
 #[derive(Debug, Clone, PartialEq)]

@@ -38,4 +38,3 @@ static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocato
 
 #[cfg(target_arch = "wasm32")]
 pub use facade::{flagship_segment_plugin, start, FlagshipSegment};
-

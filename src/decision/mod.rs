@@ -7,5 +7,5 @@ pub mod model;
 pub mod request;
 
 pub use flags::{FlagMetadata, FlagRead, FlagStore, ReadOutcome, ValueKind};
-pub use model::{parse_decision, Campaign, Decision, Modifications, Variation};
+pub use model::{parse_decision, write_decision, Campaign, Decision, Modifications, Variation};
 pub use request::{campaigns_request, interpret_campaigns_response};

@@ -9,7 +9,7 @@ use alloc::sync::Arc;
 use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
 use crate::error::Error;
-use crate::json::{self, Object, Value};
+use crate::json::{self, write_object, Object, ObjectWriter, Value};
 
 /// Bodies larger than this are refused unparsed. Real responses are a few KB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -199,6 +199,62 @@ pub fn parse_error_message(body: &str) -> Option<String> {
     Some(value.get("message")?.as_str()?.chars().take(200).collect())
 }
 
+fn opt_member<'a>(w: ObjectWriter<'a>, key: &str, value: Option<&str>) -> ObjectWriter<'a> {
+    match value {
+        Some(v) => w.string(key, v),
+        None => w,
+    }
+}
+
+/// The `/campaigns` answer for `decision`, as the Decision API writes it: what the emulator
+/// serves, and what the bucketing module hands to the browser module, which reads it back with
+/// [`parse_decision`] like any answer.
+pub fn write_decision(decision: &Decision) -> String {
+    let mut out = String::with_capacity(512);
+    let w = ObjectWriter::new(&mut out)
+        .string("visitorId", &decision.visitor_id)
+        .with("campaigns", |out| {
+            out.push('[');
+            for (i, c) in decision.campaigns.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_campaign(out, c);
+            }
+            out.push(']');
+        });
+    if decision.panic {
+        w.bool("panic", true).finish();
+    } else {
+        w.finish();
+    }
+    out
+}
+
+fn write_campaign(out: &mut String, c: &Campaign) {
+    let w = ObjectWriter::new(out).string("id", &c.id);
+    let w = opt_member(w, "name", c.name.as_deref());
+    let w = opt_member(w, "slug", c.slug.as_deref());
+    let w = opt_member(w, "type", c.kind.as_deref());
+    let w = w.string("variationGroupId", &c.variation_group_id);
+    let w = opt_member(w, "variationGroupName", c.variation_group_name.as_deref());
+    w.with("variation", |out| {
+        let v = ObjectWriter::new(out).string("id", &c.variation.id);
+        let v = opt_member(v, "name", c.variation.name.as_deref());
+        v.bool("reference", c.variation.reference)
+            .with("modifications", |out| {
+                ObjectWriter::new(out)
+                    .string("type", &c.variation.modifications.kind)
+                    .with("value", |out| {
+                        write_object(out, &c.variation.modifications.value)
+                    })
+                    .finish();
+            })
+            .finish();
+    })
+    .finish();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +270,26 @@ mod tests {
                 "modifications": {"type": "FLAG", "value": {"btnColor": "blue", "discount": null}}
             }
         })
+    }
+
+    #[test]
+    fn campaigns_answer_parses_back_to_the_same_decision() {
+        let body = r#"{"visitorId":"A","campaigns":[{"id":"c","name":"N","variationGroupId":"g",
+            "variation":{"id":"v","reference":true,"modifications":{"type":"FLAG","value":{"k":1,"z":null}}}}]}"#;
+        let decision = parse_decision(body).unwrap();
+        assert_eq!(
+            parse_decision(&write_decision(&decision)).unwrap(),
+            decision
+        );
+        let panic = Decision {
+            visitor_id: "A".into(),
+            panic: true,
+            ..Decision::default()
+        };
+        assert_eq!(
+            write_decision(&panic),
+            r#"{"visitorId":"A","campaigns":[],"panic":true}"#
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Writing JSON request bodies by hand: no intermediate value, no serialiser machinery.
 
-use super::value::Value;
+use super::value::{Object, Value};
 use alloc::string::String;
 
 /// Appends `s` as a JSON string literal.
@@ -82,14 +82,17 @@ pub fn write_value(out: &mut String, value: &Value) {
             }
             out.push(']');
         }
-        Value::Object(object) => {
-            let mut writer = ObjectWriter::new(out);
-            for (key, item) in object.iter() {
-                writer = writer.value(key, item);
-            }
-            writer.finish();
-        }
+        Value::Object(object) => write_object(out, object),
     }
+}
+
+/// Appends an object's members in order.
+pub fn write_object(out: &mut String, object: &Object) {
+    let mut writer = ObjectWriter::new(out);
+    for (key, item) in object.iter() {
+        writer = writer.value(key, item);
+    }
+    writer.finish();
 }
 
 /// Writes one object member by member, in the order called.

@@ -14,8 +14,8 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use flagship_segment::context::{Context, ContextValue};
-use flagship_segment::decision::{Campaign, Decision};
-use flagship_segment::json::{write_value, ObjectWriter, Value};
+use flagship_segment::decision::{write_decision, Decision};
+use flagship_segment::json::{ObjectWriter, Value};
 
 use super::http::{json_response, query_param, read_json, ApiError};
 use super::journal::{obj, opt, ActivationItem, List};
@@ -215,64 +215,10 @@ async fn answer(
         }
     }
     let body = match shape {
-        Shape::Campaigns => write_campaigns(&decision),
+        Shape::Campaigns => write_decision(&decision),
         Shape::Flags => write_flags(&decision),
     };
     Ok(json_response(StatusCode::OK, body))
-}
-
-fn opt_member<'a>(w: ObjectWriter<'a>, key: &str, value: Option<&str>) -> ObjectWriter<'a> {
-    match value {
-        Some(v) => w.string(key, v),
-        None => w,
-    }
-}
-
-/// The `/campaigns` answer.
-pub fn write_campaigns(decision: &Decision) -> String {
-    let mut out = String::with_capacity(512);
-    let w = ObjectWriter::new(&mut out)
-        .string("visitorId", &decision.visitor_id)
-        .with("campaigns", |out| {
-            out.push('[');
-            for (i, c) in decision.campaigns.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_campaign(out, c);
-            }
-            out.push(']');
-        });
-    if decision.panic {
-        w.bool("panic", true).finish();
-    } else {
-        w.finish();
-    }
-    out
-}
-
-fn write_campaign(out: &mut String, c: &Campaign) {
-    let w = ObjectWriter::new(out).string("id", &c.id);
-    let w = opt_member(w, "name", c.name.as_deref());
-    let w = opt_member(w, "slug", c.slug.as_deref());
-    let w = opt_member(w, "type", c.kind.as_deref());
-    let w = w.string("variationGroupId", &c.variation_group_id);
-    let w = opt_member(w, "variationGroupName", c.variation_group_name.as_deref());
-    w.with("variation", |out| {
-        let v = ObjectWriter::new(out).string("id", &c.variation.id);
-        let v = opt_member(v, "name", c.variation.name.as_deref());
-        v.bool("reference", c.variation.reference)
-            .with("modifications", |out| {
-                ObjectWriter::new(out)
-                    .string("type", &c.variation.modifications.kind)
-                    .with("value", |out| {
-                        write_value(out, &Value::Object(c.variation.modifications.value.clone()))
-                    })
-                    .finish();
-            })
-            .finish();
-    })
-    .finish();
 }
 
 /// The `/flags` answer: `{flagKey: {value, metadata}}`, the first campaign setting a key wins.
@@ -351,26 +297,6 @@ mod tests {
         ] {
             assert_eq!(parse_request(&parse(body).unwrap()), Err(reason), "{body}");
         }
-    }
-
-    #[test]
-    fn campaigns_answer_parses_back_to_the_same_decision() {
-        let body = r#"{"visitorId":"A","campaigns":[{"id":"c","name":"N","variationGroupId":"g",
-            "variation":{"id":"v","reference":true,"modifications":{"type":"FLAG","value":{"k":1,"z":null}}}}]}"#;
-        let decision = parse_decision(body).unwrap();
-        assert_eq!(
-            parse_decision(&write_campaigns(&decision)).unwrap(),
-            decision
-        );
-        let panic = Decision {
-            visitor_id: "A".into(),
-            panic: true,
-            ..Decision::default()
-        };
-        assert_eq!(
-            write_campaigns(&panic),
-            r#"{"visitorId":"A","campaigns":[],"panic":true}"#
-        );
     }
 
     #[test]

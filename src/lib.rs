@@ -23,9 +23,9 @@ pub mod status;
 pub mod tracking;
 pub mod wire;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "shell"))]
 mod browser;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "shell"))]
 mod facade;
 
 pub use error::Error;
@@ -36,5 +36,5 @@ pub use error::Error;
 #[global_allocator]
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "shell"))]
 pub use facade::{flagship_segment_plugin, start, FlagshipSegment};

@@ -3,16 +3,22 @@
 //! Every failure the page can observe carries a stable string code (`Error::code`) that the facade
 //! puts on the JS `Error` as its `code` property. Codes never change meaning; messages may improve.
 //! Messages never contain a full visitor ID or API key.
+//!
+//! Written by hand rather than derived with `thiserror`: a derived `Display` formats through
+//! `core::fmt`, which the shipped wasm does not link. [`Error::message`] builds the text by
+//! concatenation, and `Display` (natively) writes that same text.
+
+use alloc::string::String;
+use core::fmt;
 
 use crate::identity::IdRejection;
-use alloc::string::String;
+use crate::json::write_uint;
 
 /// Everything that can go wrong, from bad options to a hostile Decision API response.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
     /// An option is missing, of the wrong type or out of range. `field` names it (`endpoints.decision`).
-    #[error("invalid option `{field}`: {reason}")]
     InvalidOptions {
         /// Path of the offending option, e.g. `timeoutMs` or `context.plan`.
         field: String,
@@ -20,22 +26,16 @@ pub enum Error {
         reason: &'static str,
     },
     /// No Segment analytics instance could be found on the page, and no fallback applies.
-    #[error("segment analytics.js is not on the page or exposes no user()")]
     SegmentUnavailable,
     /// Segment was found but did not finish loading within `segmentTimeoutMs`.
-    #[error("segment analytics.js did not initialise within {0} ms (blocked or slow)")]
     SegmentTimeout(u32),
     /// Segment returned an ID that cannot be used as a Flagship visitor ID.
-    #[error("visitor id refused: {0}")]
     InvalidVisitorId(IdRejection),
     /// The Decision API did not answer within `timeoutMs`; the request was aborted.
-    #[error("decision api did not answer within {0} ms")]
     DecisionTimeout(u32),
     /// The Decision API could not be reached (offline, DNS, CORS, connection refused).
-    #[error("decision api unreachable: {0}")]
     DecisionNetwork(String),
     /// The Decision API answered with a non-2xx status.
-    #[error("decision api answered http {status}: {message}")]
     DecisionHttp {
         /// HTTP status code.
         status: u16,
@@ -43,22 +43,16 @@ pub enum Error {
         message: String,
     },
     /// The Decision API answered 200 with a body that is not the documented shape.
-    #[error("decision api response malformed: {0}")]
     DecisionMalformed(&'static str),
     /// The Decision API answered for another visitor than the one asked about.
-    #[error("decision api answered for another visitor than the one sent")]
     VisitorMismatch,
     /// A bucketing file is not of the documented shape or exceeds a safety limit.
-    #[error("bucketing file malformed: {0}")]
     BucketingMalformed(&'static str),
     /// The bucketing file could not be fetched (network, timeout or non-2xx status).
-    #[error("bucketing file unavailable: {0}")]
     BucketingFetch(String),
     /// A hit was refused before sending: a required field is missing or a value breaks a rule.
-    #[error("hit refused: {0}")]
     InvalidHit(&'static str),
     /// A request was aborted because the identity it was made for is no longer current.
-    #[error("request aborted: the segment identity changed")]
     StaleIdentity,
 }
 
@@ -82,16 +76,92 @@ impl Error {
         }
     }
 
+    /// The message the page sees on `error.message` and `lastError.message`.
+    pub fn message(&self) -> String {
+        let mut m = String::new();
+        let ms = |m: &mut String, lead: &str, n: u32, tail: &str| {
+            m.push_str(lead);
+            write_uint(m, u64::from(n));
+            m.push_str(tail);
+        };
+        match self {
+            Error::InvalidOptions { field, reason } => {
+                m.push_str("invalid option `");
+                m.push_str(field);
+                m.push_str("`: ");
+                m.push_str(reason);
+            }
+            Error::SegmentUnavailable => {
+                m.push_str("segment analytics.js is not on the page or exposes no user()")
+            }
+            Error::SegmentTimeout(n) => ms(
+                &mut m,
+                "segment analytics.js did not initialise within ",
+                *n,
+                " ms (blocked or slow)",
+            ),
+            Error::InvalidVisitorId(rejection) => {
+                m.push_str("visitor id refused: ");
+                rejection.describe(&mut m);
+            }
+            Error::DecisionTimeout(n) => {
+                ms(&mut m, "decision api did not answer within ", *n, " ms")
+            }
+            Error::DecisionNetwork(detail) => {
+                m.push_str("decision api unreachable: ");
+                m.push_str(detail);
+            }
+            Error::DecisionHttp { status, message } => {
+                ms(
+                    &mut m,
+                    "decision api answered http ",
+                    u32::from(*status),
+                    ": ",
+                );
+                m.push_str(message);
+            }
+            Error::DecisionMalformed(reason) => {
+                m.push_str("decision api response malformed: ");
+                m.push_str(reason);
+            }
+            Error::VisitorMismatch => {
+                m.push_str("decision api answered for another visitor than the one sent")
+            }
+            Error::BucketingMalformed(reason) => {
+                m.push_str("bucketing file malformed: ");
+                m.push_str(reason);
+            }
+            Error::BucketingFetch(reason) => {
+                m.push_str("bucketing file unavailable: ");
+                m.push_str(reason);
+            }
+            Error::InvalidHit(reason) => {
+                m.push_str("hit refused: ");
+                m.push_str(reason);
+            }
+            Error::StaleIdentity => m.push_str("request aborted: the segment identity changed"),
+        }
+        m
+    }
+
     /// Shorthand for an [`Error::InvalidOptions`]. Never inlined: it is called at dozens of
     /// refusal sites, each of which would otherwise carry its own copy of the `String` building.
     #[inline(never)]
-    pub fn option(field: impl Into<String>, reason: &'static str) -> Error {
+    pub fn option(field: &str, reason: &'static str) -> Error {
         Error::InvalidOptions {
-            field: field.into(),
+            field: String::from(field),
             reason,
         }
     }
 }
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl core::error::Error for Error {}
 
 #[cfg(test)]
 mod tests {

@@ -4,24 +4,29 @@
 //! rejects, and only for invalid options (`INVALID_OPTIONS`); every other problem resolves with a
 //! status and `lastError`, so a page always gets its defaults.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-
-use wasm_bindgen::prelude::*;
-
-use std::cell::RefCell;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::string::String;
+use core::cell::RefCell;
+use core::future::Future;
+use core::pin::Pin;
 
 use js_sys::{Function, Object, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 
+use crate::browser::diagnose::diagnose;
+use crate::browser::driver::{now, Driver};
 use crate::browser::events::Event;
-use crate::browser::segment::SegmentSource;
-use crate::browser::session::Session;
-use crate::browser::{hit_input, js, log, options};
+use crate::browser::options::{self, ReadOptions};
+use crate::browser::segment::{Segment, Source};
+use crate::browser::{hit_input, js, log};
+use crate::config::LogLevel;
 use crate::context::SDK_VERSION;
 use crate::decision::ValueKind;
+use crate::engine::SegmentEvent;
 use crate::error::Error;
-use crate::identity::ChangeHint;
+use crate::tracking::hits::HitKind;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -311,7 +316,22 @@ export function start(options: StartOptions): Promise<FlagshipSegment>;
 #[wasm_bindgen(skip_typescript)]
 #[derive(Debug)]
 pub struct FlagshipSegment {
-    session: Rc<Session>,
+    driver: Rc<Driver>,
+}
+
+/// Reads and validates `options`, logging their warnings.
+fn read_options(options: &JsValue) -> Result<ReadOptions, JsValue> {
+    let read = options::read(options).map_err(|e| to_js_error(&e))?;
+    for warning in &read.warnings {
+        log::warn(read.config.log_level, "OPTION_IGNORED", warning);
+    }
+    Ok(read)
+}
+
+/// Starts a module for validated options.
+fn begin(read: ReadOptions) -> Rc<Driver> {
+    let segment = Segment::new(read.source, read.config.traits.clone());
+    Driver::start(read.config, segment, read.initial_bucketing)
 }
 
 /// Reads the visitor from Segment and fetches its decision: `start` as the page sees it, whose
@@ -326,23 +346,38 @@ pub fn start_for_page(options: JsValue) -> Promise {
 /// [`start_for_page`] for Rust callers (the browser suites): the instance without the JS read
 /// path, whose methods are the wasm ones.
 pub async fn start(options: JsValue) -> Result<FlagshipSegment, JsValue> {
-    let read = options::read(&options).map_err(|e| to_js_error(&e))?;
-    log::set_level(read.config.log_level);
-    for warning in &read.warnings {
-        log::warn(warning);
-    }
-    let session = Session::start(read.config, read.source, read.initial_bucketing).await;
-    Ok(FlagshipSegment { session })
+    let driver = begin(read_options(&options)?);
+    let _ = JsFuture::from(driver.settled()).await;
+    Ok(FlagshipSegment { driver })
 }
 
 impl FlagshipSegment {
     /// The instance as the page holds it: a JS object whose `getFlag` answers repeated reads
     /// from JS before calling the wasm method (read_cache.rs).
     pub fn into_page_handle(self) -> JsValue {
-        let session = Rc::clone(&self.session);
+        let driver = Rc::clone(&self.driver);
         let instance = JsValue::from(self);
-        session.install_read_cache(&instance);
+        driver.read_cache().install(&instance);
         instance
+    }
+
+    fn level(&self) -> LogLevel {
+        self.driver
+            .peek(|engine| engine.config().log_level)
+            .unwrap_or(LogLevel::Warn)
+    }
+
+    /// Queues a hit read from the page's arguments; false (with a warning) when refused.
+    fn hit(&self, kind: Result<HitKind, Error>) -> bool {
+        let result = kind.and_then(|kind| {
+            self.driver
+                .run(|engine, segment| engine.track(now(), kind, segment))
+                .unwrap_or(Ok(false))
+        });
+        result.unwrap_or_else(|error| {
+            log::warn(self.level(), error.code(), &error.message());
+            false
+        })
     }
 }
 
@@ -351,193 +386,226 @@ impl FlagshipSegment {
     /// The visitor ID in use, or `null`.
     #[wasm_bindgen(getter, js_name = visitorId)]
     pub fn visitor_id(&self) -> Option<String> {
-        self.session.visitor_id()
+        self.driver
+            .peek(|e| e.identity().map(|i| String::from(i.visitor_id())))
+            .flatten()
     }
 
     /// The anonymousId sent beside an identified visitor, or `null`.
     #[wasm_bindgen(getter, js_name = anonymousId)]
     pub fn anonymous_id(&self) -> Option<String> {
-        self.session.anonymous_id()
+        self.driver
+            .peek(|e| {
+                e.identity()
+                    .and_then(|i| i.anonymous_id())
+                    .map(String::from)
+            })
+            .flatten()
     }
 
     /// Current status string.
     #[wasm_bindgen(getter)]
     pub fn status(&self) -> String {
-        self.session.status().as_str().to_owned()
+        let status = self.driver.peek(|e| e.status().as_str());
+        String::from(status.unwrap_or("STARTING"))
     }
 
     /// `{code, message}` of the last failure, or `null`.
     #[wasm_bindgen(getter, js_name = lastError)]
     pub fn last_error(&self) -> JsValue {
-        match self.session.last_error() {
-            Some(error) => js::error_object(error.code(), &error.to_string()),
-            None => JsValue::NULL,
-        }
+        self.driver
+            .peek(|e| {
+                e.last_error()
+                    .map(|error| js::error_object(error.code(), &error.message()))
+            })
+            .flatten()
+            .unwrap_or(JsValue::NULL)
     }
 
     /// Reads a flag, falling back to `default_value`; never throws.
     #[wasm_bindgen(js_name = getFlag)]
     pub fn get_flag(&self, key: JsValue, default_value: JsValue, expose: Option<bool>) -> JsValue {
         let Some(text) = key.as_string() else {
-            log::warn("getFlag: key must be a string; default returned");
+            log::warn(
+                self.level(),
+                "INVALID_KEY",
+                "getFlag: key must be a string; default returned",
+            );
             return default_value;
         };
         let kind = kind_of(&default_value);
-        self.session
-            .read_flag(&text, &key, kind, expose.unwrap_or(true))
-            .unwrap_or(default_value)
+        let driver = &self.driver;
+        let value = driver.run(|engine, segment| {
+            let read = engine.read(&text, kind, expose.unwrap_or(true));
+            let value = read.value.map(js::to_js);
+            if let (Some(value), Some(exposed)) = (&value, read.repeatable) {
+                driver.read_cache().remember(&key, value, exposed);
+            }
+            if read.expose {
+                engine.expose_flag(now(), &text, segment);
+            }
+            value
+        });
+        value.flatten().unwrap_or(default_value)
     }
 
     /// Sends the exposure of a flag; false when no campaign sets it.
     #[wasm_bindgen(js_name = exposeFlag)]
     pub fn expose_flag(&self, key: JsValue) -> bool {
-        key.as_string()
-            .is_some_and(|key| self.session.expose_flag(&key))
+        let Some(key) = key.as_string() else {
+            return false;
+        };
+        self.driver
+            .run(|engine, segment| engine.expose_flag(now(), &key, segment))
+            .unwrap_or(false)
     }
 
     /// Metadata of the campaign that sets `key`, or `null`.
     #[wasm_bindgen(js_name = flagMetadata)]
     pub fn flag_metadata(&self, key: JsValue) -> JsValue {
-        match key.as_string() {
-            Some(key) => self.session.flag_metadata(&key),
-            None => JsValue::NULL,
-        }
+        let Some(key) = key.as_string() else {
+            return JsValue::NULL;
+        };
+        self.driver
+            .peek(|engine| engine.flag_metadata(&key).map(|m| js::metadata(&m)))
+            .flatten()
+            .unwrap_or(JsValue::NULL)
     }
 
     /// Every flag with a value, without exposure.
     #[wasm_bindgen(js_name = getFlags)]
     pub fn get_flags(&self) -> JsValue {
-        self.session.flags_snapshot()
+        self.driver
+            .peek(|engine| js::flags_object(engine.flags()))
+            .unwrap_or_else(|| Object::new().into())
     }
 
-    /// Adds a listener for `"change"` or `"flags"`; unknown events and non-functions are ignored
-    /// with a warning rather than thrown.
+    /// Adds a listener for `"change"`, `"flags"` or `"warning"`; unknown events and
+    /// non-functions are ignored with a warning rather than thrown.
     pub fn on(&self, event: JsValue, listener: JsValue) {
-        if let Some((event, listener)) = listener_args(&event, listener) {
-            self.session.on(event, listener);
+        if let Some((event, listener)) = self.listener_args(&event, listener) {
+            self.driver.on(event, listener);
         }
     }
 
     /// Removes a listener.
     pub fn off(&self, event: JsValue, listener: JsValue) {
-        if let Some((event, listener)) = listener_args(&event, listener) {
-            self.session.off(event, &listener);
+        if let Some((event, listener)) = self.listener_args(&event, listener) {
+            self.driver.off(event, &listener);
         }
     }
 
     /// Merges `context` into the context and re-decides if it changed.
     #[wasm_bindgen(js_name = updateContext)]
     pub fn update_context(&self, context: JsValue) -> Promise {
-        let mut warnings = Vec::new();
+        let mut warnings = alloc::vec::Vec::new();
         let context = match options::context(&context, &mut warnings) {
             Ok(context) => context,
             Err(error) => return Promise::reject(&to_js_error(&error)),
         };
         for warning in &warnings {
-            log::warn(warning);
+            log::warn(self.level(), "OPTION_IGNORED", warning);
         }
-        if !self.session.update_context(context) {
-            return Promise::resolve(&JsValue::UNDEFINED);
+        let deciding = self
+            .driver
+            .run(|engine, _| engine.update_context(now(), context))
+            .unwrap_or(false);
+        match deciding {
+            true => self.driver.settled(),
+            false => Promise::resolve(&JsValue::UNDEFINED),
         }
-        let session = Rc::clone(&self.session);
-        promise(Box::pin(async move {
-            session.decide().await;
-            Ok(JsValue::UNDEFINED)
-        }))
     }
 
     /// Sends an EVENT hit; false (with a warning) when refused or not sent.
     pub fn track(&self, action: JsValue, properties: JsValue) -> bool {
-        hit_result(hit_input::event(&action, &properties).and_then(|k| self.session.track_hit(k)))
+        self.hit(hit_input::event(&action, &properties))
     }
 
     /// Sends a TRANSACTION hit.
     pub fn transaction(&self, properties: JsValue) -> bool {
-        hit_result(hit_input::transaction(&properties).and_then(|k| self.session.track_hit(k)))
+        self.hit(hit_input::transaction(&properties))
     }
 
     /// Sends an ITEM hit.
     pub fn item(&self, properties: JsValue) -> bool {
-        hit_result(hit_input::item(&properties).and_then(|k| self.session.track_hit(k)))
+        self.hit(hit_input::item(&properties))
     }
 
     /// Sends a PAGEVIEW hit for `url` (default: the current location).
     pub fn page(&self, url: JsValue) -> bool {
-        hit_result(hit_input::page_view(&url).and_then(|k| self.session.track_hit(k)))
+        self.hit(hit_input::page_view(&url))
     }
 
     /// Gives or withdraws the visitor's consent, and sends the consent hit.
     #[wasm_bindgen(js_name = setConsent)]
     pub fn set_consent(&self, granted: JsValue) {
         match granted.as_bool() {
-            Some(granted) => self.session.set_consent(granted),
-            None => log::warn("setConsent: expects a boolean; consent unchanged"),
+            Some(granted) => {
+                self.driver
+                    .run(|engine, _| engine.set_consent(now(), granted));
+            }
+            None => log::warn(
+                self.level(),
+                "INVALID_CONSENT",
+                "setConsent: expects a boolean; consent unchanged",
+            ),
         }
     }
 
     /// A plain object describing the module's state for support tickets: nothing in it is a
     /// full ID or key.
     pub fn diagnose(&self) -> JsValue {
-        self.session.diagnose()
+        diagnose(&self.driver)
     }
 
     /// Sends every queued hit and activation now.
     pub fn flush(&self) -> Promise {
-        let session = Rc::clone(&self.session);
-        promise(Box::pin(async move {
-            session.flush().await;
-            Ok(JsValue::UNDEFINED)
-        }))
+        let id = self.driver.run(|engine, _| engine.flush(now()));
+        self.driver.flushed(id)
     }
 
     /// Sends what is queued, then stops the module.
     pub fn close(&self) -> Promise {
-        let sent = self.session.close();
-        promise(Box::pin(async move {
-            sent.await;
-            Ok(JsValue::UNDEFINED)
-        }))
+        self.driver.close()
+    }
+}
+
+impl FlagshipSegment {
+    fn listener_args(&self, event: &JsValue, listener: JsValue) -> Option<(Event, Function)> {
+        let Some(event) = event.as_string().as_deref().and_then(Event::parse) else {
+            log::warn(
+                self.level(),
+                "INVALID_LISTENER",
+                "on/off: event must be \"change\", \"flags\" or \"warning\"",
+            );
+            return None;
+        };
+        match listener.dyn_into::<Function>() {
+            Ok(listener) => Some((event, listener)),
+            Err(_) => {
+                log::warn(
+                    self.level(),
+                    "INVALID_LISTENER",
+                    "on/off: listener must be a function",
+                );
+                None
+            }
+        }
     }
 }
 
 /// The promise of `work`. Takes a boxed future so that one instance of `future_to_promise`
-/// serves every export returning a promise (each instance was about 0.8 KB of wasm); an
-/// `async fn` export would bring its own.
+/// serves every export returning a promise; an `async fn` export would bring its own.
 fn promise(work: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>) -> Promise {
     wasm_bindgen_futures::future_to_promise(work)
-}
-
-fn hit_result(result: Result<bool, Error>) -> bool {
-    result.unwrap_or_else(|error| {
-        log::warn(&format!("{}: {}", error.code(), error));
-        false
-    })
-}
-
-fn listener_args(event: &JsValue, listener: JsValue) -> Option<(Event, Function)> {
-    let Some(event) = event.as_string().as_deref().and_then(Event::parse) else {
-        log::warn("on/off: event must be \"change\" or \"flags\"");
-        return None;
-    };
-    match listener.dyn_into::<Function>() {
-        Ok(listener) => Some((event, listener)),
-        Err(_) => {
-            log::warn("on/off: listener must be a function");
-            None
-        }
-    }
 }
 
 /// Builds the analytics-next plugin.
 #[wasm_bindgen(js_name = flagshipSegmentPlugin, skip_typescript)]
 pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
-    let read = options::read(&options).map_err(|e| to_js_error(&e))?;
-    log::set_level(read.config.log_level);
-    for warning in &read.warnings {
-        log::warn(warning);
-    }
+    let read = read_options(&options)?;
     let (config, initial_bucketing) = (read.config, read.initial_bucketing);
-    let session: Rc<RefCell<Option<Rc<Session>>>> = Rc::default();
+    let driver: Rc<RefCell<Option<Rc<Driver>>>> = Rc::default();
     let mut resolve_started = None;
     let started = Promise::new(&mut |resolve, _| resolve_started = Some(resolve));
 
@@ -549,22 +617,20 @@ pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
     let is_loaded = Closure::<dyn FnMut() -> bool>::new(|| true);
     js::set(&plugin, "isLoaded", &is_loaded.into_js_value());
 
-    let loaded = Rc::clone(&session);
+    let loaded = Rc::clone(&driver);
     let load = Closure::<dyn FnMut(JsValue, JsValue) -> Promise>::new(
         move |_ctx: JsValue, analytics: JsValue| {
-            // Segment awaits load() before delivering events: start in the background so the page's
-            // analytics never waits for a Decision API round trip.
+            // Segment awaits load() before delivering events: start in the background so the
+            // page's analytics never waits for a Decision API round trip.
             if let (Some(resolve), None) = (resolve_started.take(), loaded.borrow().as_ref()) {
-                let (config, slot) = (config.clone(), Rc::clone(&loaded));
-                let initial = initial_bucketing.clone();
+                let segment = Segment::new(Source::Instance(analytics), config.traits.clone());
+                let started = Driver::start(config.clone(), segment, initial_bucketing.clone());
+                *loaded.borrow_mut() = Some(Rc::clone(&started));
+                let settled = started.settled();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let source = SegmentSource::Instance(analytics);
-                    let started = Session::start(config, source, initial).await;
-                    *slot.borrow_mut() = Some(Rc::clone(&started));
-                    let _ = resolve.call1(
-                        &JsValue::UNDEFINED,
-                        &FlagshipSegment { session: started }.into_page_handle(),
-                    );
+                    let _ = JsFuture::from(settled).await;
+                    let handle = FlagshipSegment { driver: started }.into_page_handle();
+                    let _ = resolve.call1(&JsValue::UNDEFINED, &handle);
                 });
             }
             Promise::resolve(&JsValue::UNDEFINED)
@@ -573,10 +639,13 @@ pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
     js::set(&plugin, "load", &load.into_js_value());
 
     // Segment calls enrichment plugins with the identify event before delivering it, and after
-    // `user()` already holds the new userId: the module switches before Segment's own event fires.
+    // `user()` already holds the new userId: the module switches before Segment's own event
+    // fires.
     let identify = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |ctx: JsValue| {
-        if let Some(session) = session.borrow().as_ref() {
-            session.on_segment_event(ChangeHint::Identify);
+        if let Some(driver) = driver.borrow().as_ref() {
+            driver.run(|engine, segment| {
+                engine.handle_segment_event(now(), SegmentEvent::IdentifyHook, segment)
+            });
         }
         ctx
     });
@@ -603,7 +672,7 @@ fn kind_of(default_value: &JsValue) -> ValueKind {
 
 /// A JS `Error` with the message and a `code` property.
 fn to_js_error(error: &Error) -> JsValue {
-    let js_error = js_sys::Error::new(&error.to_string());
+    let js_error = js_sys::Error::new(&error.message());
     js::set(&js_error, "code", &JsValue::from_str(error.code()));
     js_error.into()
 }

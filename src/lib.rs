@@ -8,6 +8,9 @@
 //! every request from that one identity.
 
 #![deny(missing_docs, missing_debug_implementations)]
+// The shipped wasm links no std: its panic handler aborts, so no formatting machinery is
+// linked for panic messages (see SIZE.md). Tests and the browser suites link std.
+#![cfg_attr(all(target_arch = "wasm32", not(any(test, feature = "std"))), no_std)]
 
 extern crate alloc;
 
@@ -15,6 +18,7 @@ pub mod bucketing;
 pub mod config;
 pub mod context;
 pub mod decision;
+pub mod engine;
 pub mod error;
 pub mod identity;
 pub mod json;
@@ -38,3 +42,9 @@ static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocato
 
 #[cfg(all(target_arch = "wasm32", feature = "shell"))]
 pub use facade::{flagship_segment_plugin, start, FlagshipSegment};
+
+#[cfg(all(target_arch = "wasm32", not(any(test, feature = "std"))))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}

@@ -4,39 +4,38 @@
 //! whole `segmentKnowsTimeoutMs`. The page's Resource Timing still shows that request, done or
 //! finishing after we start, so a completed request to the instance's own Segment API (its
 //! `Segment.io` destination's `protocol://apiHost/`) is taken as Segment having received a call.
+//! How long to watch is the engine's decision (`WatchSegmentCalls` / `StopWatching`).
 //!
 //! The request's body is not visible: the call is taken to carry the identity Segment reports
 //! when it completes. That is wrong only after a `reset()` with no call since, and then the
 //! exposure goes out before Segment knew, as it would at the timeout.
+
+use alloc::string::String;
 
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::js;
-use super::timer::Timeout;
+use crate::wire::join;
 
 /// A `PerformanceObserver` on the page's resources, disconnected when dropped.
 #[derive(Debug)]
 pub(crate) struct SegmentCallWatch {
     observer: JsValue,
     _callback: Closure<dyn FnMut(JsValue, JsValue)>,
-    _expiry: Timeout,
 }
 
 impl SegmentCallWatch {
     /// Calls `seen` once, when a request to `analytics`'s Segment API has completed (before now
-    /// or within `for_ms`). `None` when there is no such API to look for (not analytics-next, or
-    /// no Resource Timing).
+    /// or later). `None` when there is no such API to look for (not analytics-next, or no
+    /// Resource Timing).
     pub(crate) fn new(
         analytics: &JsValue,
-        for_ms: u32,
         seen: impl FnOnce() + 'static,
-        expired: impl FnOnce() + 'static,
     ) -> Option<SegmentCallWatch> {
         let api = segment_api(analytics)?;
-        let window = web_sys::window()?;
-        let constructor = js::get(&window, "PerformanceObserver")
+        let constructor = js::get(&js_sys::global(), "PerformanceObserver")
             .dyn_into::<Function>()
             .ok()?;
         let mut seen = Some(seen);
@@ -60,7 +59,6 @@ impl SegmentCallWatch {
         Some(SegmentCallWatch {
             observer,
             _callback: callback,
-            _expiry: Timeout::new(for_ms, expired),
         })
     }
 }
@@ -104,6 +102,6 @@ fn segment_api(analytics: &JsValue) -> Option<String> {
     let host = js::get(&metadata, "apiHost").as_string()?;
     let protocol = js::get(&metadata, "protocol")
         .as_string()
-        .unwrap_or_else(|| "https".to_owned());
-    Some(format!("{protocol}://{host}/"))
+        .unwrap_or_else(|| String::from("https"));
+    Some(join(&protocol, &["://", &host, "/"]))
 }

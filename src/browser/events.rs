@@ -1,10 +1,13 @@
 //! The page's listeners (`fs.on("change" | "flags", cb)`), called so that a throwing callback
 //! can never break the module or the other listeners.
 
+use alloc::vec::Vec;
+
 use js_sys::Function;
 use wasm_bindgen::JsValue;
 
 use super::log;
+use crate::config::LogLevel;
 
 /// Events the page can listen to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,11 +60,6 @@ impl Listeners {
             .collect()
     }
 
-    /// True when `event` has a listener.
-    pub(crate) fn has(&self, event: Event) -> bool {
-        self.0.iter().any(|(e, _)| *e == event)
-    }
-
     /// Forgets every listener.
     pub(crate) fn clear(&mut self) {
         self.0.clear();
@@ -69,10 +67,13 @@ impl Listeners {
 }
 
 /// Calls each of `callbacks` with `payload`, logging instead of propagating what they throw.
-pub(crate) fn dispatch(callbacks: &[Function], payload: &JsValue) {
+pub(crate) fn dispatch(callbacks: &[Function], payload: &JsValue, level: LogLevel) {
     for callback in callbacks {
-        if callback.call1(&JsValue::UNDEFINED, payload).is_err() {
-            log::error("a page listener threw; the module carries on");
+        if callback.call1(&JsValue::UNDEFINED, payload).is_err() && level >= LogLevel::Error {
+            log::write(
+                LogLevel::Error,
+                "LISTENER_THREW: a page listener threw; the module carries on",
+            );
         }
     }
 }

@@ -2,6 +2,8 @@
 //! `fs.item({…})`, `fs.page(url)`) read into the core's hit model. Wrong types are refused with
 //! `INVALID_HIT` and the field named; the value rules themselves are `Hit::validate`'s.
 
+use alloc::string::String;
+
 use wasm_bindgen::JsValue;
 
 use super::js;

@@ -9,18 +9,20 @@
 //! compile on the first `start()`. The table's order is the reading order, so the first refusal
 //! is the same whatever else is wrong.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use wasm_bindgen::JsValue;
 
 use super::js;
-use super::segment::{primitive, SegmentSource};
+use super::segment::{primitive, Source};
 use crate::config::{
     check_base_url, check_batch_size, check_credential, check_long_millis, check_millis, Config,
-    Fallback, LogLevel, Mode,
+    EnsureSegmentKnows, Fallback, IdPolicy, LogLevel, Mode,
 };
 use crate::context::{Context, RESERVED_KEYS};
 use crate::error::Error;
-use crate::identity::IdPolicy;
-use crate::tracking::gate::EnsureSegmentKnows;
+use crate::wire::join;
 
 /// How one option is read, and which field of [`Config`] it sets. Slots are plain `fn`s so that
 /// one copy of each reader serves every option of its kind.
@@ -180,7 +182,7 @@ const MAX_CONTEXT_KEYS: usize = 100;
 /// The validated options, where Segment lives, and warnings to log once logging is configured.
 pub(crate) struct ReadOptions {
     pub(crate) config: Config,
-    pub(crate) source: SegmentSource,
+    pub(crate) source: Source,
     pub(crate) warnings: Vec<String>,
     /// A bucketing file already on the page (`initialBucketing`), as JSON text.
     pub(crate) initial_bucketing: Option<String>,
@@ -195,7 +197,7 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
     for key in js::keys(options) {
         if FORBIDDEN.contains(&key.as_str()) {
             return Err(Error::option(
-                key,
+                &key,
                 "is not accepted: the visitor ID always comes from Segment",
             ));
         }
@@ -203,7 +205,7 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
             || key == "initialBucketing"
             || key == "analytics";
         if !known {
-            warnings.push(format!("unknown option `{key}` ignored"));
+            warnings.push(join("unknown option `", &[&key, "` ignored"]));
         }
     }
     let mut config = Config::default();
@@ -213,9 +215,9 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
     let initial_bucketing = initial_bucketing(&js::get(options, "initialBucketing"))?;
     let analytics = js::get(options, "analytics");
     let source = if analytics.is_undefined() || analytics.is_null() {
-        SegmentSource::Global(config.global_key.clone())
+        Source::Global(config.global_key.clone())
     } else if analytics.is_object() && js::has_method(&analytics, "user") {
-        SegmentSource::Instance(analytics)
+        Source::Instance(analytics)
     } else {
         return Err(Error::option(
             "analytics",
@@ -353,14 +355,15 @@ pub(crate) fn context(value: &JsValue, warnings: &mut Vec<String>) -> Result<Con
     }
     for key in keys {
         if RESERVED_KEYS.contains(&key.as_str()) {
-            warnings.push(format!(
-                "context key `{key}` is set by the module; the page's value is ignored"
+            warnings.push(join(
+                "context key `",
+                &[&key, "` is set by the module; the page's value is ignored"],
             ));
             continue;
         }
-        let Some(parsed) = primitive(&js::get_data(value, &key)) else {
+        let Some(parsed) = primitive(&js::get(value, &key)) else {
             return Err(Error::option(
-                format!("context.{key}"),
+                &join("context.", &[&key]),
                 "must be a string, a finite number or a boolean",
             ));
         };
@@ -378,10 +381,10 @@ fn traits(value: &JsValue) -> Result<Vec<String>, Error> {
     if !js_sys::Array::is_array(value) {
         return Err(Error::option("traits", reason));
     }
-    let names: Vec<String> = js_sys::Array::from(value)
-        .iter()
-        .filter_map(|v| v.as_string())
-        .collect();
+    let mut names: Vec<String> = Vec::new();
+    for name in js_sys::Array::from(value).iter() {
+        names.extend(name.as_string());
+    }
     if names.len() != js_sys::Array::from(value).length() as usize || names.len() > MAX_TRAITS {
         return Err(Error::option("traits", reason));
     }

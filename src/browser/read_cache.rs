@@ -1,18 +1,14 @@
 //! The render-loop read path, kept in JS: each started instance gets its own `getFlag`
 //! (js/read-cache.js) that answers from a `Map` of the primitive flag values already read, and
-//! only calls into the wasm when the `Map` cannot answer exactly as [`Session::read_flag`] would.
+//! only calls into the wasm when the `Map` cannot answer exactly as the wasm would.
 //!
 //! The `Map` holds a key only while its answer is fixed: the value is a boolean, number or
 //! string of the current flags, and either its campaign's exposure is already with delivery
 //! (`exposed`) or the read asks for none. Replacing the flags clears it, so a value decided for
 //! another identity is never served from it.
-//!
-//! [`Session::read_flag`]: super::session::Session::read_flag
 
 use js_sys::Map;
 use wasm_bindgen::prelude::*;
-
-use crate::json::Value;
 
 #[wasm_bindgen(module = "/js/read-cache.js")]
 extern "C" {
@@ -39,13 +35,12 @@ impl ReadCache {
         install_read_cache(instance, &self.0);
     }
 
-    /// Records a read that later reads may repeat without the wasm. Only primitives: arrays
-    /// and objects are copied afresh for each read, so the page cannot alter the flags. `key` is
-    /// the page's own key string, not sent back across the boundary.
-    pub(crate) fn remember(&self, key: &JsValue, value: &Value, js_value: &JsValue, exposed: bool) {
-        if matches!(value, Value::Bool(_) | Value::Number(_) | Value::String(_)) {
-            remember_entry(&self.0, key, js_value, exposed);
-        }
+    /// Records a read that later reads may repeat without the wasm (the engine says which:
+    /// primitives only, since arrays and objects are copied afresh for each read so the page
+    /// cannot alter the flags). `key` is the page's own key string, not sent back across the
+    /// boundary.
+    pub(crate) fn remember(&self, key: &JsValue, value: &JsValue, exposed: bool) {
+        remember_entry(&self.0, key, value, exposed);
     }
 
     /// Forgets everything: the flags behind it have been replaced.

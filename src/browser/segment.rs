@@ -1,54 +1,239 @@
-//! Finding Segment on the page, reading who the visitor is, and hearing when that changes.
+//! Segment analytics.js, duck-typed: finding the loaded instance, reading who the visitor is,
+//! hearing its events, and making it send a call. Everything here is a thin reading of objects
+//! we do not own; when to read and what a change means is the engine's.
 //!
-//! The global is re-read on every poll: before analytics.js loads, `window.analytics` is the
-//! snippet's stub (an array with no `user`), and it is replaced by the real instance on load, so a
-//! cached reference would be the stub forever. `analytics.ready` is not used: it waits for every
-//! device-mode destination and never fires when one is blocked.
-//!
-//! Once loaded, the module keeps the real `Analytics` instance (for an analytics-next
-//! `AnalyticsBrowser`, the instance it resolves to), because identity must be re-read
-//! synchronously before every request.
+//! The global is re-read on every probe: before analytics.js loads, `window.analytics` is the
+//! snippet's stub (an array with no `user`), and it is replaced by the real instance on load, so
+//! a cached reference would be the stub forever. `analytics.ready` is not used: it waits for
+//! every device-mode destination and never fires when one is blocked.
+
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
-use super::js;
-use super::timer::{now_ms, sleep, Timeout};
+use super::{js, stored_ids};
 use crate::context::{Context, ContextValue};
-use crate::error::Error;
+use crate::engine::{Probe, Reading, SegmentCall, SegmentEvent, SegmentSource};
 use crate::identity::SegmentIds;
-
-/// How often the global is re-read while waiting for analytics.js to load.
-const POLL_MS: u32 = 25;
 
 /// Where the analytics instance comes from.
 #[derive(Debug, Clone)]
-pub(crate) enum SegmentSource {
-    /// `window[key]`, re-read each time (the snippet stub is replaced on load).
+pub(crate) enum Source {
+    /// `globalThis[key]`, re-read each time (the snippet stub is replaced on load).
     Global(String),
-    /// An instance the page handed over: an analytics-next `AnalyticsBrowser` (whose `user()` is a
-    /// Promise) or a loaded `Analytics`.
+    /// An instance the page handed over: an analytics-next `AnalyticsBrowser` (whose `user()` is
+    /// a Promise, and which is a thenable of the loaded `Analytics`) or a loaded `Analytics`.
     Instance(JsValue),
 }
 
-impl SegmentSource {
+impl Source {
     /// What the source holds right now (stub, instance, or `undefined`).
-    pub(crate) fn current(&self) -> JsValue {
+    fn current(&self) -> JsValue {
         match self {
-            // `globalThis` (cached by js-sys) rather than `web_sys::window()`, which checks
-            // `instanceof Window` on every reading of Segment.
-            SegmentSource::Global(key) => js::get_data(&js_sys::global(), key),
-            SegmentSource::Instance(instance) => instance.clone(),
+            Source::Global(key) => js::get(&js_sys::global(), key),
+            Source::Instance(instance) => instance.clone(),
         }
+    }
+}
+
+/// The page's analytics.js, as the engine's [`SegmentSource`].
+#[derive(Debug)]
+pub(crate) struct Segment {
+    source: Source,
+    /// The loaded instance read and followed, once found.
+    live: Option<JsValue>,
+    /// What an `AnalyticsBrowser` resolved to, once it has.
+    resolved: Rc<RefCell<Option<JsValue>>>,
+    /// The `then` we gave an `AnalyticsBrowser`, kept alive while it is pending.
+    waiting: Option<Closure<dyn FnMut(JsValue)>>,
+    /// Segment traits copied into the context.
+    traits: Vec<String>,
+    subscriptions: Vec<Subscription>,
+    /// Called with each event of a subscription, and when an `AnalyticsBrowser` resolves.
+    on_event: Option<Handler>,
+}
+
+/// Where Segment's events go: an event, or `None` for "an `AnalyticsBrowser` resolved".
+#[derive(Clone)]
+pub(crate) struct Handler(pub(crate) Rc<dyn Fn(Option<SegmentEvent>)>);
+
+impl core::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Handler")
+    }
+}
+
+impl Segment {
+    pub(crate) fn new(source: Source, traits: Vec<String>) -> Segment {
+        Segment {
+            source,
+            live: None,
+            resolved: Rc::default(),
+            waiting: None,
+            traits,
+            subscriptions: Vec::new(),
+            on_event: None,
+        }
+    }
+
+    /// Where Segment's events (and the wake-up of a resolved `AnalyticsBrowser`, `None`) go.
+    pub(crate) fn on_event(&mut self, handler: Handler) {
+        self.on_event = Some(handler);
+    }
+
+    /// The loaded instance followed, if any.
+    pub(crate) fn live(&self) -> Option<&JsValue> {
+        self.live.as_ref()
+    }
+
+    /// Listens to `identify`, `reset`, `page` and `track` on the loaded instance; dropping the
+    /// subscriptions (or [`Segment::unsubscribe`]) calls `off`.
+    pub(crate) fn subscribe(&mut self) {
+        let (Some(live), Some(handler)) = (self.live.clone(), self.on_event.clone()) else {
+            return;
+        };
+        self.subscriptions.clear();
+        for (name, event) in [
+            ("identify", SegmentEvent::Identify),
+            ("reset", SegmentEvent::Reset),
+            ("page", SegmentEvent::Dispatched),
+            ("track", SegmentEvent::Dispatched),
+        ] {
+            let handler = handler.clone();
+            self.subscriptions
+                .extend(Subscription::new(&live, name, move || {
+                    (handler.0)(Some(event))
+                }));
+        }
+    }
+
+    /// Stops listening, and forgets a pending `AnalyticsBrowser`.
+    pub(crate) fn unsubscribe(&mut self) {
+        self.subscriptions.clear();
+        self.waiting = None;
+        self.on_event = None;
+    }
+
+    /// `analytics.track(event, properties)` on the loaded instance, if there is one; false when
+    /// it threw.
+    pub(crate) fn track(&self, call: &SegmentCall) -> bool {
+        let Some(live) = &self.live else {
+            return true;
+        };
+        let properties = Object::new();
+        for (key, value) in &call.properties {
+            js::set(&properties, key, &js::text(value.as_deref()));
+        }
+        let Ok(track) = js::get(live, "track").dyn_into::<Function>() else {
+            return true;
+        };
+        track
+            .call2(live, &JsValue::from_str(call.event), &properties)
+            .is_ok()
+    }
+
+    /// Which Segment the page has, for `diagnose()`: `(flavour, version)`.
+    pub(crate) fn describe(&self) -> (&'static str, Option<String>) {
+        let Some(live) = &self.live else {
+            let current = self.source.current();
+            let flavour = match current.is_undefined() || current.is_null() {
+                true => "absent",
+                false => "blocked",
+            };
+            return (flavour, None);
+        };
+        // Classic analytics.js is 3.x/4.x; analytics.js 2.0 is 1.x.
+        let version = js::get(live, "VERSION").as_string();
+        let classic = version
+            .as_deref()
+            .is_some_and(|v| v.starts_with('3') || v.starts_with('4'));
+        let flavour = match &self.source {
+            Source::Instance(given) if js::is_thenable(given) => "analytics-next (npm)",
+            _ if classic => "classic analytics.js",
+            Source::Instance(_) => "analytics-next instance",
+            Source::Global(_) => "analytics.js 2.0",
+        };
+        (flavour, version)
+    }
+
+    /// Waits for an `AnalyticsBrowser` to resolve to its `[analytics, context]`, once.
+    fn await_instance(&mut self, pending: &JsValue) {
+        if self.waiting.is_some() {
+            return;
+        }
+        let (resolved, handler) = (Rc::clone(&self.resolved), self.on_event.clone());
+        let closure = Closure::<dyn FnMut(JsValue)>::new(move |value: JsValue| {
+            let instance = match Array::is_array(&value) {
+                true => Array::from(&value).get(0),
+                false => value,
+            };
+            *resolved.borrow_mut() = Some(instance);
+            if let Some(handler) = &handler {
+                (handler.0)(None);
+            }
+        });
+        let _ = Promise::resolve(pending).then(&closure);
+        self.waiting = Some(closure);
+    }
+}
+
+impl SegmentSource for Segment {
+    fn probe(&mut self) -> Probe {
+        let current = self.source.current();
+        if is_loaded(&current) {
+            self.live = Some(current);
+            return Probe::Loaded;
+        }
+        if js::is_thenable(&current) && js::has_method(&current, "user") {
+            let resolved = self.resolved.borrow().clone();
+            match resolved {
+                Some(instance) if is_loaded(&instance) => {
+                    self.live = Some(instance);
+                    return Probe::Loaded;
+                }
+                Some(_) => {}
+                None => self.await_instance(&current),
+            }
+            return Probe::Loading;
+        }
+        match current.is_undefined() || current.is_null() {
+            true => Probe::Absent,
+            false => Probe::Loading,
+        }
+    }
+
+    fn read(&mut self) -> Option<Reading> {
+        if let Source::Global(_) = self.source {
+            // analytics.js loaded twice, or a stub replaced late: follow the new instance.
+            let current = self.source.current();
+            let replaced = self
+                .live
+                .as_ref()
+                .is_some_and(|live| !Object::is(&current, live));
+            if replaced && is_loaded(&current) {
+                self.live = Some(current);
+                if !self.subscriptions.is_empty() {
+                    self.subscribe();
+                }
+            }
+        }
+        read_user(self.live.as_ref()?, &self.traits)
+    }
+
+    fn stored_ids(&mut self) -> SegmentIds {
+        stored_ids::read()
     }
 }
 
 /// True once `analytics` answers `user()` synchronously with Segment's stored identity. A classic
 /// instance exists before `initialize()` has loaded the user, with `initialized === false`; an
 /// `AnalyticsBrowser` answers `user()` with a Promise.
-pub(crate) fn is_loaded(analytics: &JsValue) -> bool {
+fn is_loaded(analytics: &JsValue) -> bool {
     if !js::has_method(analytics, "user") || js::get(analytics, "initialized") == JsValue::FALSE {
         return false;
     }
@@ -56,65 +241,9 @@ pub(crate) fn is_loaded(analytics: &JsValue) -> bool {
         .is_some_and(|user| !js::is_thenable(&user) && js::has_method(&user, "anonymousId"))
 }
 
-/// Waits up to `timeout_ms` for a loaded analytics instance.
-pub(crate) async fn connect(source: &SegmentSource, timeout_ms: u32) -> Result<JsValue, Error> {
-    let deadline = now_ms() + f64::from(timeout_ms);
-    let mut saw_something = false;
-    loop {
-        let analytics = source.current();
-        if is_loaded(&analytics) {
-            return Ok(analytics);
-        }
-        if let Some(pending) = pending_instance(&analytics) {
-            let remaining = (deadline - now_ms()).max(0.0) as u32;
-            return match within(pending, remaining).await.map(first_of_pair) {
-                Some(instance) if is_loaded(&instance) => Ok(instance),
-                Some(_) => Err(Error::SegmentUnavailable),
-                None => Err(Error::SegmentTimeout(timeout_ms)),
-            };
-        }
-        saw_something |= !analytics.is_undefined() && !analytics.is_null();
-        let remaining = deadline - now_ms();
-        if remaining <= 0.0 {
-            return Err(if saw_something {
-                Error::SegmentTimeout(timeout_ms)
-            } else {
-                Error::SegmentUnavailable
-            });
-        }
-        sleep(POLL_MS.min(remaining.ceil() as u32)).await;
-    }
-}
-
-/// For an analytics-next `AnalyticsBrowser`: a promise of the `Analytics` it loads. It is a
-/// thenable resolving to `[analytics, context]`, and exposes `instance` once loaded.
-fn pending_instance(analytics: &JsValue) -> Option<Promise> {
-    if !js::has_method(analytics, "user") || !js::is_thenable(analytics) {
-        return None;
-    }
-    let loaded = js::get(analytics, "instance");
-    if is_loaded(&loaded) {
-        return Some(Promise::resolve(&loaded));
-    }
-    Some(Promise::resolve(analytics))
-}
-
-/// What an `AnalyticsBrowser` resolves to is `[analytics, context]`.
-fn first_of_pair(resolved: JsValue) -> JsValue {
-    if Array::is_array(&resolved) {
-        Array::from(&resolved).get(0)
-    } else {
-        resolved
-    }
-}
-
 /// The IDs of a loaded instance and the allowlisted traits of its user, from one `user()`
-/// call, read now. Never calls the non-existent `userId()`.
-pub(crate) fn read_user(
-    analytics: &JsValue,
-    allow: &[String],
-    skipped: &mut Vec<String>,
-) -> Option<(SegmentIds, Context)> {
+/// call. Never calls the non-existent `userId()`.
+fn read_user(analytics: &JsValue, allow: &[String]) -> Option<Reading> {
     let user = js::call0(analytics, "user")?;
     if js::is_thenable(&user) {
         return None;
@@ -123,32 +252,18 @@ pub(crate) fn read_user(
         user_id: js::call0(&user, "id").and_then(|id| id_string(&id)),
         anonymous_id: js::call0(&user, "anonymousId").and_then(|id| id_string(&id)),
     };
-    Some((ids, read_traits(&user, allow, skipped)))
-}
-
-/// The allowlisted traits of `user` as context values. Values of other types are skipped (and
-/// reported in `skipped`), never stringified: `[object Object]` targets nobody.
-fn read_traits(user: &JsValue, allow: &[String], skipped: &mut Vec<String>) -> Context {
-    let mut context = Context::new();
-    if allow.is_empty() {
-        return context;
-    }
-    let Some(traits) = js::call0(user, "traits") else {
-        return context;
-    };
-    for key in allow {
-        let value = js::get_data(&traits, key);
-        if value.is_undefined() || value.is_null() {
-            continue;
-        }
-        match primitive(&value) {
-            Some(v) => {
-                context.insert(key.clone(), v);
+    let mut traits = Context::new();
+    if !allow.is_empty() {
+        let all = js::call0(&user, "traits").unwrap_or(JsValue::UNDEFINED);
+        for key in allow {
+            // Values of other types are skipped, never stringified: `[object Object]` targets
+            // nobody.
+            if let Some(value) = primitive(&js::get(&all, key)) {
+                traits.insert(key.clone(), value);
             }
-            None => skipped.push(key.clone()),
         }
     }
-    context
+    Some(Reading { ids, traits })
 }
 
 /// A string, finite number or boolean as a context value.
@@ -172,72 +287,18 @@ fn id_string(value: &JsValue) -> Option<String> {
         return Some(s);
     }
     let n = value.as_f64()?;
-    (n.is_finite() && n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15)
-        .then(|| format!("{}", n as i64))
-}
-
-/// The value of `promise`, or `None` if it rejects or does not settle within `ms`.
-async fn within(promise: Promise, ms: u32) -> Option<JsValue> {
-    let expired = JsValue::from(Object::new());
-    let mut timeout = None;
-    let timer = Promise::new(&mut |resolve, _| {
-        let expired = expired.clone();
-        timeout = Some(Timeout::new(ms, move || {
-            let _ = resolve.call1(&JsValue::UNDEFINED, &expired);
-        }));
-    });
-    let value = JsFuture::from(Promise::race(&Array::of2(&promise, &timer)))
-        .await
-        .ok()?;
-    drop(timeout);
-    (!Object::is(&value, &expired)).then_some(value)
-}
-
-/// Which Segment the page has, for `diagnose()`.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct SegmentInfo {
-    /// "analytics.js 2.0", "analytics-next (npm)", "classic analytics.js", "absent" or "blocked".
-    pub(crate) flavour: &'static str,
-    /// `analytics.VERSION`, when there is one.
-    pub(crate) version: Option<String>,
-}
-
-/// Describes a loaded instance. Classic analytics.js is 3.x/4.x; analytics.js 2.0 is 1.x.
-pub(crate) fn describe_loaded(source: &SegmentSource, live: &JsValue) -> SegmentInfo {
-    let version = js::get(live, "VERSION").as_string();
-    let flavour = match source {
-        SegmentSource::Instance(given) if js::is_thenable(given) => "analytics-next (npm)",
-        _ if version
-            .as_deref()
-            .is_some_and(|v| v.starts_with('3') || v.starts_with('4')) =>
-        {
-            "classic analytics.js"
-        }
-        SegmentSource::Instance(_) => "analytics-next instance",
-        SegmentSource::Global(_) => "analytics.js 2.0",
-    };
-    SegmentInfo { flavour, version }
-}
-
-/// Describes what was found when no loaded instance was: nothing, or a snippet stub that never
-/// loaded (blocked by an extension, a CSP or the network).
-pub(crate) fn describe_missing(source: &SegmentSource) -> SegmentInfo {
-    let current = source.current();
-    let flavour = if current.is_undefined() || current.is_null() {
-        "absent"
-    } else {
-        "blocked"
-    };
-    SegmentInfo {
-        flavour,
-        version: None,
+    if !(n.is_finite() && crate::num::fract(n) == 0.0 && n.abs() < 9.007_199_254_740_992e15) {
+        return None;
     }
+    let mut text = String::new();
+    crate::json::write_number(&mut text, n);
+    Some(text)
 }
 
 /// A listener registered with `analytics.on(event, …)`; dropping it calls `analytics.off`.
 #[must_use = "dropping a Subscription unsubscribes it"]
 #[derive(Debug)]
-pub(crate) struct Subscription {
+struct Subscription {
     analytics: JsValue,
     event: &'static str,
     callback: Closure<dyn FnMut()>,
@@ -246,7 +307,7 @@ pub(crate) struct Subscription {
 impl Subscription {
     /// Subscribes `callback` to `event` on `analytics`; `None` when it has no `on` (classic
     /// analytics.js has `on` but never emits `reset`: the per-request re-read covers that).
-    pub(crate) fn new(
+    fn new(
         analytics: &JsValue,
         event: &'static str,
         callback: impl FnMut() + 'static,

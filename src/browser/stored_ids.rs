@@ -2,6 +2,9 @@
 //! `fallback: "storage"`. Read-only: nothing here writes, and nothing calls analytics.js, whose
 //! `anonymousId()` would mint a new ID.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use wasm_bindgen::JsCast;
 
 use crate::identity::{find_cookie, parse_stored_id, SegmentIds};

@@ -4,8 +4,10 @@
 //! the Flagship wire format or logs: empty values, absurd lengths and control characters. Anything
 //! else is passed through byte for byte, because the ID must equal Segment's exactly.
 
-use alloc::{borrow::ToOwned, format, string::String};
+use alloc::{borrow::ToOwned, string::String};
 use core::fmt;
+
+use crate::json::write_uint;
 
 /// Longest ID we accept, in characters. Flagship's own SDKs do not bound it; 256 leaves room for
 /// any real user ID while keeping a hostile page from inflating every request.
@@ -23,13 +25,28 @@ pub enum IdRejection {
     ControlCharacter,
 }
 
+impl IdRejection {
+    /// Appends why, in words (`"it is empty"`).
+    pub fn describe(&self, out: &mut String) {
+        match self {
+            IdRejection::Empty => out.push_str("it is empty"),
+            IdRejection::TooLong(n) => {
+                out.push_str("it has ");
+                write_uint(out, *n as u64);
+                out.push_str(" characters (at most ");
+                write_uint(out, MAX_ID_CHARS as u64);
+                out.push(')');
+            }
+            IdRejection::ControlCharacter => out.push_str("it contains a control character"),
+        }
+    }
+}
+
 impl fmt::Display for IdRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            IdRejection::Empty => f.write_str("it is empty"),
-            IdRejection::TooLong(n) => write!(f, "it has {n} characters (at most {MAX_ID_CHARS})"),
-            IdRejection::ControlCharacter => f.write_str("it contains a control character"),
-        }
+        let mut text = String::new();
+        self.describe(&mut text);
+        f.write_str(&text)
     }
 }
 
@@ -69,13 +86,15 @@ impl fmt::Debug for VisitorId {
 /// A log-safe form of an ID or key: its first four characters, an ellipsis and its length.
 /// Enough to tell two IDs apart in a support ticket, not enough to reuse one.
 pub fn redact(secret: &str) -> String {
-    let head: String = secret.chars().take(4).collect();
     let len = secret.chars().count();
-    if len <= 4 {
-        format!("…({len})")
-    } else {
-        format!("{head}…({len})")
+    let mut out = String::with_capacity(16);
+    if len > 4 {
+        out.extend(secret.chars().take(4));
     }
+    out.push_str("…(");
+    write_uint(&mut out, len as u64);
+    out.push(')');
+    out
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ mod write;
 
 pub use parse::{parse, ParseError, MAX_DEPTH};
 pub use value::{Object, Value};
-pub use write::{write_number, write_object, write_string, write_value, ObjectWriter};
+pub use write::{write_number, write_object, write_string, write_uint, write_value, ObjectWriter};
 
 /// `json!` for tests: serde_json's macro, converted to a core [`Value`].
 #[cfg(test)]

@@ -44,13 +44,14 @@ pub fn write_number(out: &mut String, n: f64) {
         if n < 0.0 {
             out.push('-');
         }
-        write_integer(out, n.abs() as u64);
+        write_uint(out, n.abs() as u64);
     } else {
         super::float::write_shortest(out, n);
     }
 }
 
-fn write_integer(out: &mut String, mut n: u64) {
+/// Appends the decimal digits of `n`.
+pub fn write_uint(out: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut len = 0;
     loop {

@@ -136,6 +136,15 @@ impl ExposureLog {
         true
     }
 
+    /// Adds what a previous page remembered; this page's own record of an exposure wins.
+    pub fn merge_older(&mut self, older: ExposureLog) {
+        for (ids, at) in older.seen {
+            if self.find([&ids[0], &ids[1], &ids[2]]).is_none() {
+                self.seen.push((ids, at));
+            }
+        }
+    }
+
     fn forget_expired(&mut self, now_ms: f64) {
         let window = self.window_ms;
         self.seen.retain(|(_, at)| now_ms - *at < window);

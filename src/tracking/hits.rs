@@ -9,7 +9,9 @@
 //! Unknown keys are ignored rather than refused: the collector accepts extra fields (screen size,
 //! referrer, …) and a stricter emulator would fail pages that work in production.
 
+use crate::config::Config;
 use crate::json::ObjectWriter;
+use crate::wire::Request;
 use alloc::{borrow::ToOwned, string::String};
 
 mod parse;
@@ -334,6 +336,17 @@ fn opt_num<'a>(w: ObjectWriter<'a>, key: &str, value: Option<f64>) -> ObjectWrit
         Some(n) => w.number(key, n),
         None => w,
     }
+}
+
+/// `POST {events}` with the BATCH body of `hits`; the collector takes no API key.
+pub fn events_request(config: &Config, hits: &[Hit]) -> Request {
+    let mut body = String::new();
+    write_batch(&mut body, &config.env_id, hits);
+    Request::post(
+        config.endpoints.events.clone(),
+        alloc::vec![("content-type", "application/json".to_owned())],
+        body,
+    )
 }
 
 /// The BATCH body: `{"ds":"APP","cid":envId,"t":"BATCH","qt":0,"h":[…]}`.

@@ -94,21 +94,19 @@ pub struct Queue<T> {
     pub delivered: u64,
 }
 
-/// Sorts entries by age, oldest first, keeping the order of entries of the same age, as
-/// `sort_by` with `total_cmp` would. An insertion sort: restored queues arrive nearly in order,
-/// and core's stable sort would add ~5 KB to the wasm for each entry type.
-pub fn sort_by_age<T>(entries: &mut [Entry<T>]) {
-    for i in 1..entries.len() {
-        let mut j = i;
-        while j > 0
-            && entries[j - 1]
-                .created_at_ms
-                .total_cmp(&entries[j].created_at_ms)
-                .is_gt()
-        {
-            entries.swap(j - 1, j);
-            j -= 1;
-        }
+/// Merges two lists of entries, each oldest first, into one oldest first; at equal ages the
+/// entries of `a` come first. Restored queues of several tabs are combined this way.
+pub fn merge_by_age<T>(a: Vec<Entry<T>>, b: Vec<Entry<T>>) -> Vec<Entry<T>> {
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let from_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => !y.created_at_ms.total_cmp(&x.created_at_ms).is_lt(),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return merged,
+        };
+        merged.extend(if from_a { a.next() } else { b.next() });
     }
 }
 
@@ -134,6 +132,21 @@ impl<T: Clone> Queue<T> {
         queue.expire(now_ms);
         queue.bound();
         queue
+    }
+
+    /// Puts `restored`, what a previous page left (oldest first), before what was queued since,
+    /// with IDs of their own; then drops what expired or exceeds the bound.
+    pub fn restore_front(&mut self, restored: Vec<Entry<T>>, now_ms: f64) {
+        let mut entries = Vec::with_capacity(restored.len() + self.entries.len());
+        for mut entry in restored {
+            entry.id = self.next_id;
+            self.next_id += 1;
+            entries.push(entry);
+        }
+        entries.append(&mut self.entries);
+        self.entries = entries;
+        self.expire(now_ms);
+        self.bound();
     }
 
     /// Queues `item` at `now_ms`.
@@ -177,7 +190,7 @@ impl<T: Clone> Queue<T> {
     fn ready<'a>(
         &'a self,
         now_ms: f64,
-        allow: &'a impl Fn(&T) -> bool,
+        allow: &'a mut impl FnMut(&T) -> bool,
     ) -> impl Iterator<Item = &'a Entry<T>> {
         self.entries.iter().filter(move |e| {
             e.not_before_ms <= now_ms && !self.in_flight.contains(&e.id) && allow(&e.item)
@@ -192,11 +205,15 @@ impl<T: Clone> Queue<T> {
 
     /// [`Queue::next_flush_at`] over the entries `allow` lets through (the others are held, e.g.
     /// until Segment has seen their visitor).
-    pub fn next_flush_at_where(&self, now_ms: f64, allow: impl Fn(&T) -> bool) -> Option<f64> {
+    pub fn next_flush_at_where(
+        &self,
+        now_ms: f64,
+        mut allow: impl FnMut(&T) -> bool,
+    ) -> Option<f64> {
         if !self.in_flight.is_empty() {
             return None;
         }
-        if self.ready(now_ms, &allow).count() >= self.policy.batch_size {
+        if self.ready(now_ms, &mut allow).count() >= self.policy.batch_size {
             return Some(now_ms);
         }
         // A fresh entry waits for company up to the flush interval; one that failed already
@@ -216,7 +233,11 @@ impl<T: Clone> Queue<T> {
 
     /// When the earliest entry `allow` lets through may be sent, ignoring the flush interval
     /// (the page asked for a flush); `None` when a send is under way or nothing is allowed.
-    pub fn next_ready_at_where(&self, now_ms: f64, allow: impl Fn(&T) -> bool) -> Option<f64> {
+    pub fn next_ready_at_where(
+        &self,
+        now_ms: f64,
+        mut allow: impl FnMut(&T) -> bool,
+    ) -> Option<f64> {
         if !self.in_flight.is_empty() {
             return None;
         }
@@ -238,14 +259,14 @@ impl<T: Clone> Queue<T> {
     pub fn take_batch_where(
         &mut self,
         now_ms: f64,
-        allow: impl Fn(&T) -> bool,
+        mut allow: impl FnMut(&T) -> bool,
     ) -> Option<Vec<Entry<T>>> {
         if !self.in_flight.is_empty() {
             return None;
         }
         self.expire(now_ms);
         let batch: Vec<Entry<T>> = self
-            .ready(now_ms, &allow)
+            .ready(now_ms, &mut allow)
             .take(self.policy.batch_size)
             .cloned()
             .collect();
@@ -259,7 +280,7 @@ impl<T: Clone> Queue<T> {
     /// Takes every entry `allow` lets through for a last send before the page goes away
     /// (`pagehide`): the browser owns a keepalive request's delivery from there, so they leave
     /// the queue. Held entries stay, stored for the next page.
-    pub fn drain(&mut self, now_ms: f64, allow: impl Fn(&T) -> bool) -> Vec<Entry<T>> {
+    pub fn drain(&mut self, now_ms: f64, mut allow: impl FnMut(&T) -> bool) -> Vec<Entry<T>> {
         self.expire(now_ms);
         let in_flight = core::mem::take(&mut self.in_flight);
         let (drained, kept): (Vec<_>, Vec<_>) = self

@@ -255,18 +255,51 @@ proptest! {
 
 proptest! {
     #[test]
-    fn sort_by_age_is_a_stable_sort(ages in prop::collection::vec(
-        prop_oneof![Just(f64::NAN), Just(-0.0), Just(0.0), (0u8..6).prop_map(f64::from)], 0..24)) {
-        let entries: Vec<Entry<usize>> = ages
-            .iter()
-            .enumerate()
-            .map(|(i, &age)| Entry { id: i as u64, created_at_ms: age, attempts: 0, not_before_ms: 0.0, item: i })
-            .collect();
-        let mut expected = entries.clone();
-        expected.sort_by(|a, b| a.created_at_ms.total_cmp(&b.created_at_ms));
-        let mut sorted = entries;
-        sort_by_age(&mut sorted);
+    fn merging_two_sorted_lists_is_a_stable_sort_of_both(
+        left in prop::collection::vec(prop_oneof![Just(-0.0), Just(0.0), (0u8..6).prop_map(f64::from)], 0..12),
+        right in prop::collection::vec(prop_oneof![Just(-0.0), Just(0.0), (0u8..6).prop_map(f64::from)], 0..12),
+    ) {
+        let entries = |ages: &[f64], from: usize| -> Vec<Entry<usize>> {
+            let mut ages = ages.to_vec();
+            ages.sort_by(f64::total_cmp);
+            ages.iter()
+                .enumerate()
+                .map(|(i, &age)| Entry { id: (from + i) as u64, created_at_ms: age, attempts: 0, not_before_ms: 0.0, item: i })
+                .collect()
+        };
+        let (a, b) = (entries(&left, 0), entries(&right, 100));
+        let mut expected: Vec<Entry<usize>> = a.iter().chain(&b).cloned().collect();
+        expected.sort_by(|x, y| x.created_at_ms.total_cmp(&y.created_at_ms));
         let ids = |v: &[Entry<usize>]| v.iter().map(|e| e.id).collect::<Vec<_>>();
-        prop_assert_eq!(ids(&sorted), ids(&expected));
+        prop_assert_eq!(ids(&merge_by_age(a, b)), ids(&expected));
     }
+}
+
+#[test]
+fn restored_entries_go_before_what_was_queued_since_with_their_own_ids() {
+    let mut q = Queue::new(policy());
+    q.push("queued after start", 50.0);
+    let restored = vec![
+        Entry {
+            id: 1,
+            created_at_ms: 10.0,
+            attempts: 2,
+            not_before_ms: 0.0,
+            item: "left a",
+        },
+        Entry {
+            id: 2,
+            created_at_ms: 20.0,
+            attempts: 0,
+            not_before_ms: 0.0,
+            item: "left b",
+        },
+    ];
+    q.restore_front(restored, 60.0);
+    let items: Vec<_> = q.entries().iter().map(|e| e.item).collect();
+    assert_eq!(items, ["left a", "left b", "queued after start"]);
+    let mut ids: Vec<_> = q.entries().iter().map(|e| e.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "every entry has its own ID");
+    assert_eq!(q.entries()[0].attempts, 2, "bookkeeping survives");
 }

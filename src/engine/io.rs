@@ -1,0 +1,184 @@
+//! What crosses the engine's edge: the effects it asks the caller to perform, and the small
+//! read-only views of the outside world it looks at synchronously (Segment, storage).
+//!
+//! Effects are data, so a native test can assert "this request, with these IDs, was asked for"
+//! without a browser. The two traits are the only outside reads: Segment's identity must be
+//! re-read at the instant a request or an exposure is made (nothing fires on
+//! `setAnonymousId`), and the stored queues are read once, after the first request is out.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::config::LogLevel;
+use crate::context::Context;
+use crate::identity::{ChangeReason, SegmentIds};
+use crate::wire::Request;
+
+/// Names one request the engine asked for; its answer is handed back with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Token(pub(crate) u32);
+
+impl Token {
+    /// The number behind the token, for the caller's own bookkeeping.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// An answer of any status (a non-2xx status is data, not a failure).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// The body text.
+    pub body: String,
+    /// The `Last-Modified` header, when sent (bucketing file polling).
+    pub last_modified: Option<String>,
+}
+
+/// What a send gave: an answer, or none (the transport's message: offline, DNS, CORS, refused
+/// connection, a keepalive request the browser would not take).
+pub type Answer = Result<Response, String>;
+
+/// What looking for analytics.js found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// A loaded instance: `user()` answers synchronously with Segment's stored identity.
+    Loaded,
+    /// Something is there but not loaded yet (the snippet's stub, classic analytics.js before
+    /// `initialize`, an `AnalyticsBrowser` still loading).
+    Loading,
+    /// Nothing at all.
+    Absent,
+}
+
+/// One reading of Segment's identity.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reading {
+    /// `user().id()` and `user().anonymousId()`.
+    pub ids: SegmentIds,
+    /// The allowlisted traits with a string, number or boolean value.
+    pub traits: Context,
+}
+
+/// Segment as the engine sees it. The browser reads analytics.js; tests script it.
+pub trait SegmentSource {
+    /// Looks for a loaded analytics instance now (the global is re-read every time: the
+    /// snippet's stub is replaced by the real instance when it loads).
+    fn probe(&mut self) -> Probe;
+    /// Reads the loaded instance's identity now; `None` when it cannot be read (not loaded, or
+    /// `user()` threw).
+    fn read(&mut self) -> Option<Reading>;
+    /// The IDs Segment stored in its cookies or localStorage, read only, for `fallback:
+    /// "storage"`. Never calls analytics.js, whose `anonymousId()` would mint an ID.
+    fn stored_ids(&mut self) -> SegmentIds;
+}
+
+/// The module's stored keys as they are when the engine asks for them ([`Effect::Restore`]).
+pub trait StoredState {
+    /// This tab's ID (sessionStorage: it survives a reload of the tab, not a new tab).
+    fn tab_id(&self) -> String;
+    /// The value stored under the module's `name`.
+    fn get(&self, name: &str) -> Option<String>;
+    /// Every name stored under the module's prefix.
+    fn names(&self) -> Vec<String>;
+}
+
+/// Something the page listens to (`fs.on(…)`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PageEvent {
+    /// The Segment identity in use changed, or the context did and decisions are fetched again.
+    Change {
+        /// Why.
+        reason: ChangeReason,
+        /// The visitor ID now in use.
+        visitor_id: Option<String>,
+        /// The anonymousId beside it.
+        anonymous_id: Option<String>,
+    },
+    /// New flags were applied.
+    Flags,
+    /// Something the page's integrators should know.
+    Warning {
+        /// A stable code (`HITS_HELD`, an error code, …).
+        code: &'static str,
+        /// What happened, in words.
+        message: String,
+    },
+}
+
+/// A call the engine asks analytics.js to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentCall {
+    /// `analytics.track`'s event name.
+    pub event: &'static str,
+    /// Its properties: string values, `None` for `null`.
+    pub properties: Vec<(&'static str, Option<String>)>,
+}
+
+/// Something the caller must do, in the order [`Engine::poll_effect`] hands them out.
+///
+/// [`Engine::poll_effect`]: super::Engine::poll_effect
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send `request`; hand the answer to `handle_response` with `token`.
+    Send {
+        /// Names the answer.
+        token: Token,
+        /// What to send.
+        request: Request,
+    },
+    /// Abort the request `token` (its answer, should one come, is ignored).
+    Abort(Token),
+    /// Write `value` under the module's key `name`, or remove the key when `value` is `None`.
+    Store {
+        /// The key within the module's prefix (`queue:{tab}`, `exposures`, …).
+        name: String,
+        /// The text to keep, or `None` to remove it.
+        value: Option<String>,
+    },
+    /// Read the stored state now and hand it to `handle_restore`.
+    Restore,
+    /// Tell the page's listeners.
+    Emit(PageEvent),
+    /// The flags were replaced: whatever the caller remembered of the old ones is void.
+    FlagsReplaced,
+    /// Listen to analytics.js's `identify`, `reset`, `page` and `track` events and report them
+    /// with `handle_segment_event`.
+    Subscribe,
+    /// Stop listening to analytics.js.
+    Unsubscribe,
+    /// Report, with `handle_segment_call_seen`, a request to Segment's own API completing in the
+    /// page (one made before the module listened counts too), until [`Effect::StopWatching`].
+    WatchSegmentCalls,
+    /// Stop the watch of [`Effect::WatchSegmentCalls`].
+    StopWatching,
+    /// Make analytics.js send a call.
+    TrackInSegment(SegmentCall),
+    /// Fetch and compile the bucketing engine, then report with `handle_bucketing_engine`.
+    LoadBucketingEngine,
+    /// Give the bucketing engine this bucketing file, then report with `handle_bucketing_file`.
+    LoadBucketingFile(String),
+    /// Decide locally for `visitor_id` with `context` (a JSON object) and hand the engine's
+    /// answer, a Decision API body, to `handle_local_decision` with `token`.
+    DecideLocally {
+        /// Names the answer.
+        token: Token,
+        /// The visitor.
+        visitor_id: String,
+        /// The full context as a JSON object.
+        context: String,
+    },
+    /// The decision of the current identity is applied or has failed: promises waiting for it
+    /// (`start`, `updateContext`) may settle.
+    Settled,
+    /// The flush `id` asked for is done.
+    Flushed(u32),
+    /// Write a console line.
+    Log {
+        /// Its level.
+        level: LogLevel,
+        /// The line, IDs and keys already redacted.
+        line: String,
+    },
+}

@@ -1,0 +1,36 @@
+//! The sans-IO engine: the one place that orchestrates a started module.
+//!
+//! Identity transitions and decision generations, status, exposure eligibility and dedupe, the
+//! seen-by-Segment gate, delivery scheduling, backoff, persistence and what leaves at unload
+//! are all decided here, in plain Rust that never performs I/O, never awaits and never reads a
+//! clock: events come in (`handle_*`, and the page's commands), effects go out
+//! ([`Engine::poll_effect`], [`Engine::poll_timeout`]), and time is an argument. The browser
+//! shell executes the effects; native tests drive the engine with a fake clock, a scripted
+//! Segment and an in-memory store (see `tests/`), so every rule is tested in milliseconds.
+
+mod bucketing;
+mod decide;
+mod delivery;
+mod diagnose;
+mod follow;
+mod hits;
+mod io;
+mod machine;
+mod outbox;
+mod reads;
+mod stored_queues;
+
+#[cfg(test)]
+mod tests;
+
+pub use decide::CACHE_KEY;
+pub use delivery::{Counters, ACTIVATION_WINDOW_MS, KEEPALIVE_MAX_BYTES};
+pub use diagnose::Diagnosis;
+pub use follow::SegmentEvent;
+pub use io::{
+    Answer, Effect, PageEvent, Probe, Reading, Response, SegmentCall, SegmentSource, StoredState,
+    Token,
+};
+pub use machine::{Engine, IdSource};
+pub use reads::Read;
+pub use stored_queues::{MAX_STORED_BYTES, ORPHAN_AFTER_MS};

@@ -1,0 +1,115 @@
+//! The stored form of one tab's queues: `queue:{tabId}` under the module's prefix, holding
+//! `{"v":1,"at":…,"hits":…,"activations":…}`. One key per tab, so two tabs never send the same
+//! stored hit; a key untouched for [`ORPHAN_AFTER_MS`] belongs to a closed tab and is taken over.
+
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::io::{Effect, StoredState};
+use super::outbox::Outbox;
+use crate::config::LogLevel;
+use crate::json::{self, ObjectWriter, Value};
+use crate::tracking::hits::Hit;
+use crate::tracking::queue::{merge_by_age, Entry};
+use crate::tracking::stored::{self, Storable};
+use crate::tracking::Activation;
+use crate::wire::join;
+
+/// Stored size per tab; beyond it the oldest entries are left out.
+pub const MAX_STORED_BYTES: usize = 256 * 1024;
+/// A tab's stored queue untouched for this long belongs to a closed tab and is taken over.
+pub const ORPHAN_AFTER_MS: f64 = 5.0 * 60.0 * 1000.0;
+const QUEUE_PREFIX: &str = "queue:";
+
+/// Stores this tab's queues (or removes the key when both are empty).
+pub(super) fn write_queues(
+    out: &mut Outbox,
+    tab: &str,
+    hits: &[Entry<Hit>],
+    activations: &[Entry<Activation>],
+    now: f64,
+) {
+    let name = join(QUEUE_PREFIX, &[tab]);
+    if hits.is_empty() && activations.is_empty() {
+        out.push(Effect::Store { name, value: None });
+        return;
+    }
+    let (hits_text, skipped_hits) = stored::encode(hits, MAX_STORED_BYTES / 2);
+    let (activations_text, skipped_activations) = stored::encode(activations, MAX_STORED_BYTES / 2);
+    let mut text = String::new();
+    ObjectWriter::new(&mut text)
+        .number("v", 1.0)
+        .number("at", now)
+        .with("hits", |o| o.push_str(&hits_text))
+        .with("activations", |o| o.push_str(&activations_text))
+        .finish();
+    out.push(Effect::Store {
+        name,
+        value: Some(text),
+    });
+    if skipped_hits + skipped_activations > 0 {
+        out.log(LogLevel::Warn, "STORED_QUEUE_FULL", |line| {
+            line.push_str("the stored queue is at its size limit; the oldest entries will not survive a reload");
+        });
+    }
+}
+
+/// This tab's stored queues, plus those of tabs gone for [`ORPHAN_AFTER_MS`] (taken over and
+/// removed, so no other tab sends them too), oldest first. Unreadable ones are discarded with a
+/// warning.
+pub(super) fn restore_queues(
+    out: &mut Outbox,
+    stored: &impl StoredState,
+    tab: &str,
+    now: f64,
+) -> (Vec<Entry<Hit>>, Vec<Entry<Activation>>) {
+    let own = join(QUEUE_PREFIX, &[tab]);
+    let mut hits = Vec::new();
+    let mut activations = Vec::new();
+    for name in stored.names() {
+        if !name.starts_with(QUEUE_PREFIX) {
+            continue;
+        }
+        let Some(text) = stored.get(&name) else {
+            continue;
+        };
+        let parsed = json::parse(&text).ok();
+        let at = parsed
+            .as_ref()
+            .and_then(|v| v.get("at"))
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        let is_own = name == own;
+        if !is_own && now - at < ORPHAN_AFTER_MS {
+            continue;
+        }
+        let parts = parsed.as_ref().and_then(|v| {
+            Some((
+                decode_part::<Hit>(v, "hits")?,
+                decode_part::<Activation>(v, "activations")?,
+            ))
+        });
+        match parts {
+            Some((h, a)) => {
+                // Each tab's queue is oldest first: merging keeps the whole so.
+                hits = merge_by_age(hits, h);
+                activations = merge_by_age(activations, a);
+            }
+            None => out.log(LogLevel::Warn, "STORED_DATA_DISCARDED", |line| {
+                line.push_str("a stored queue was unreadable and is discarded");
+            }),
+        }
+        if !is_own {
+            out.push(Effect::Store {
+                name: name.to_owned(),
+                value: None,
+            });
+        }
+    }
+    (hits, activations)
+}
+
+fn decode_part<T: Storable>(value: &Value, key: &str) -> Option<Vec<Entry<T>>> {
+    stored::decode_value(value.get(key)?).ok()
+}

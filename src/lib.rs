@@ -5,7 +5,8 @@
 //! of the browser ([`identity`], [`decision`], [`bucketing`], [`tracking`], [`config`], [`context`],
 //! [`error`]) and, on `wasm32` only, a browser shell (`browser`) and the exported JS facade
 //! (`facade`). The visitor ID is never an input: the shell reads it from Segment and the core builds
-//! every request from that one identity.
+//! every request from that one identity. With the `emulator` feature, on native targets only, the
+//! `emulator` module is the local Decision API twin run by the `flagship-emulator` binary.
 
 #![deny(missing_docs, missing_debug_implementations)]
 // The shipped wasm links no std: its panic handler aborts, so no formatting machinery is
@@ -18,6 +19,8 @@ pub mod bucketing;
 pub mod config;
 pub mod context;
 pub mod decision;
+#[cfg(all(feature = "emulator", not(target_arch = "wasm32")))]
+pub mod emulator;
 pub mod engine;
 pub mod error;
 pub mod identity;

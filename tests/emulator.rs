@@ -3,21 +3,15 @@
 //! loopback port and talks to it with a hand-written HTTP/1.1 client (one request per
 //! connection, `Connection: close`), so nothing here depends on an HTTP client crate's opinions.
 
-// The test drives the server, not the command line, so `main` and the argument parser are unused.
-#[allow(dead_code)]
-#[path = "../src/bin/flagship-emulator/main.rs"]
-mod emulator;
-
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use emulator::args::Options;
-use emulator::state::Emulator;
 use flagship_segment::bucketing::{decide, parse_bucketing};
 use flagship_segment::context::{Context, ContextValue};
 use flagship_segment::decision::parse_decision;
+use flagship_segment::emulator::{bind, serve, Emulator, Options};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -75,12 +69,10 @@ async fn start_with(bucketing: &str, tweak: impl FnOnce(&mut Options)) -> Server
     };
     tweak(&mut options);
     let state = Emulator::new(options).unwrap();
-    let listener = emulator::server::bind(([127, 0, 0, 1], 0).into())
-        .await
-        .unwrap();
+    let listener = bind(([127, 0, 0, 1], 0).into()).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(emulator::server::serve(listener, state, async {
+    tokio::spawn(serve(listener, state, async {
         let _ = stopped.await;
     }));
     Server {

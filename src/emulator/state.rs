@@ -9,12 +9,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::SystemTime;
 
-use flagship_segment::json;
-
 use super::args::Options;
 use super::catalog::Catalog;
 use super::journal::Journal;
-use flagship_segment::bucketing::{parse_bucketing, BucketingFile};
+use crate::bucketing::{parse_bucketing, BucketingFile};
+use crate::json;
 
 /// One version of the bucketing file.
 #[derive(Debug)]

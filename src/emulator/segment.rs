@@ -11,11 +11,11 @@ use std::sync::Arc;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use flagship_segment::json::{ObjectWriter, Value};
 
 use super::http::{json_response, read_json, ApiError};
 use super::journal::{obj, opt};
 use super::state::Emulator;
+use crate::json::{ObjectWriter, Value};
 
 /// Most messages accepted in one `/v1/b` batch.
 pub const MAX_BATCH: usize = 1000;
@@ -164,7 +164,7 @@ pub fn write_settings(write_key: &str, host: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flagship_segment::json::parse;
+    use crate::json::parse;
 
     #[test]
     fn short_and_long_paths() {

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use flagship_segment::json::Value;
+use crate::json::Value;
 
 /// What the connector reports about one variation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +73,7 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flagship_segment::json::parse;
+    use crate::json::parse;
 
     #[test]
     fn finds_names_by_group_and_variation() {

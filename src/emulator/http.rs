@@ -14,10 +14,10 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use flagship_segment::json::{self, ObjectWriter, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::state::Emulator;
+use crate::json::{self, ObjectWriter, Value};
 
 /// An error answered as `{"message": …}`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,18 +1,18 @@
 //! The events collector (`POST /` and `POST /events`): hits validated by the crate's own hit model
-//! (`flagship_segment::tracking::hits`), so the emulator refuses exactly what the module is
-//! built never to send. Each hit is recorded with its raw keys and handed to the connector.
+//! ([`crate::tracking::hits`]), so the emulator refuses exactly what the module is built never to
+//! send. Each hit is recorded with its raw keys and handed to the connector.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use flagship_segment::json::Value;
-use flagship_segment::tracking::hits::{parse_hits, HitError};
 
 use super::decision::check_env;
 use super::http::{read_json, ApiError};
 use super::state::Emulator;
+use crate::json::Value;
+use crate::tracking::hits::{parse_hits, HitError};
 
 /// The 400 message for a refused body: `"h[2]: ea is required"` inside a batch.
 pub fn describe(error: HitError) -> String {

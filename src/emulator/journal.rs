@@ -10,11 +10,10 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use flagship_segment::json::{write_value, Object, Value};
-use flagship_segment::tracking::hits::{Hit, HitKind};
-
 use super::catalog::Catalog;
 use super::connector::{judge, SeenIds, Subject, Verdict};
+use crate::json::{write_value, Object, Value};
+use crate::tracking::hits::{Hit, HitKind};
 
 /// Entries kept per list; older ones are discarded so a long demo session stays bounded.
 pub const MAX_ENTRIES: usize = 2_000;

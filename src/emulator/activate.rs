@@ -8,12 +8,12 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use flagship_segment::json::{Object, Value};
 
 use super::decision::check_env;
 use super::http::{read_json, ApiError};
 use super::journal::ActivationItem;
 use super::state::Emulator;
+use crate::json::{Object, Value};
 
 /// Most items accepted in one batch; the module sends a handful.
 pub const MAX_ITEMS: usize = 1000;
@@ -98,7 +98,7 @@ pub async fn activate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flagship_segment::json::parse;
+    use crate::json::parse;
 
     fn check(text: &str) -> Result<ActivateBody, String> {
         parse_activate(&parse(text).unwrap())

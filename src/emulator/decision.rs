@@ -13,14 +13,14 @@ use std::sync::Arc;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use flagship_segment::context::{Context, ContextValue};
-use flagship_segment::decision::{write_decision, Decision};
-use flagship_segment::json::{ObjectWriter, Value};
 
 use super::http::{json_response, query_param, read_json, ApiError};
 use super::journal::{obj, opt, ActivationItem, List};
 use super::state::Emulator;
-use flagship_segment::bucketing::decide;
+use crate::bucketing::decide;
+use crate::context::{Context, ContextValue};
+use crate::decision::{write_decision, Decision};
+use crate::json::{ObjectWriter, Value};
 
 /// What a decision request asks, after validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -258,8 +258,8 @@ pub fn write_flags(decision: &Decision) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flagship_segment::decision::parse_decision;
-    use flagship_segment::json::parse;
+    use crate::decision::parse_decision;
+    use crate::json::parse;
 
     #[test]
     fn requests_are_validated() {

@@ -1,7 +1,8 @@
 //! Delivery of activations and hits: queued, held by the seen-by-Segment gate, batched, sent one
-//! batch per queue at a time, retried with backoff, kept in storage per tab, handed to keepalive
-//! requests when the page goes away. The queue rules are `tracking::queue`'s; this file decides
-//! when they apply and which effects follow.
+//! regular batch per queue at a time, retried with backoff, kept in storage per tab, and handed
+//! to keepalive requests when the page goes away. The queue rules are `tracking::queue`'s
+//! (including which entries may leave at unload); this file decides when they apply and which
+//! effects follow.
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
@@ -13,15 +14,16 @@ use super::stored_queues::{restore_queues, write_queues};
 use crate::config::{Config, LogLevel};
 use crate::context::SDK_CLIENT;
 use crate::tracking::gate::{GateEvent, IdentityKey, SeenGate};
-use crate::tracking::hits::{events_request, Hit};
+use crate::tracking::item::BATCH_ENVELOPE_BYTES;
 use crate::tracking::queue::{Dropped, Entry, Outcome, Queue, QueuePolicy, MAX_AGE_MS};
-use crate::tracking::{activation_request, Activation, ExposureLog};
+use crate::tracking::{batch_request, ExposureLog, Item, Kind};
 use crate::wire::Request;
 
 /// Activations wait this long for company, so that the reads of one render go out as one batch.
 pub const ACTIVATION_WINDOW_MS: f64 = 50.0;
-/// Browsers refuse keepalive bodies over 64 KiB; this leaves room for headers.
-pub const KEEPALIVE_MAX_BYTES: usize = 60 * 1024;
+/// What keepalive requests in flight may carry in all: browsers refuse a keepalive request that
+/// would take the document's total over 64 KiB; this leaves room for headers.
+pub const KEEPALIVE_BUDGET_BYTES: usize = 60 * 1024;
 /// Most activations in one `/activate` request.
 const ACTIVATION_BATCH: usize = 100;
 /// Most entries either queue holds; the oldest are dropped (and counted) beyond it.
@@ -40,16 +42,11 @@ pub struct Counters {
     pub dropped: u64,
 }
 
-fn dropped(d: Dropped) -> u64 {
-    d.expired + d.overflow + d.rejected
-}
-
-fn key_of_activation(a: &Activation) -> IdentityKey {
-    IdentityKey::new(&a.visitor_id, a.anonymous_id.as_deref())
-}
-
-fn key_of_hit(h: &Hit) -> IdentityKey {
-    IdentityKey::of_hit(&h.visitor_id, h.customer_user_id.as_deref())
+/// An unload batch out in a keepalive request.
+#[derive(Debug)]
+struct Leaving {
+    number: u32,
+    ids: Vec<u64>,
 }
 
 /// The queues of one module and what decides when they are sent.
@@ -59,8 +56,8 @@ pub(super) struct Delivery {
     tab: Option<String>,
     /// [`Effect::Restore`] was asked for.
     restore_asked: bool,
-    hits: Queue<Hit>,
-    activations: Queue<Activation>,
+    activations: Queue<Item>,
+    hits: Queue<Item>,
     exposures: ExposureLog,
     gate: SeenGate,
     /// The page asked for a flush: send what may be sent without waiting for the interval, also
@@ -69,6 +66,9 @@ pub(super) struct Delivery {
     /// Flushes waiting to be reported done.
     flushes: Vec<u32>,
     next_flush: u32,
+    /// Unload batches out, and the number of the next one.
+    leaving: Vec<Leaving>,
+    next_leaving: u32,
     /// When the queues are next stored (the end of the current task).
     persist_at: Option<f64>,
     /// When a queue or the gate next needs attention.
@@ -77,21 +77,13 @@ pub(super) struct Delivery {
     close_after: Option<u32>,
     /// After `close()`'s flush: nothing more is sent or scheduled.
     closed: bool,
+    hit_batch: usize,
 }
 
-fn hit_policy(config: &Config) -> QueuePolicy {
+fn policy(batch_size: usize, flush_interval_ms: f64) -> QueuePolicy {
     QueuePolicy {
-        batch_size: config.batch_size,
-        flush_interval_ms: f64::from(config.flush_interval_ms),
-        max_age_ms: MAX_AGE_MS,
-        max_entries: MAX_QUEUED,
-    }
-}
-
-fn activation_policy() -> QueuePolicy {
-    QueuePolicy {
-        batch_size: ACTIVATION_BATCH,
-        flush_interval_ms: ACTIVATION_WINDOW_MS,
+        batch_size,
+        flush_interval_ms,
         max_age_ms: MAX_AGE_MS,
         max_entries: MAX_QUEUED,
     }
@@ -102,8 +94,11 @@ impl Delivery {
         Delivery {
             tab: None,
             restore_asked: false,
-            hits: Queue::new(hit_policy(config)),
-            activations: Queue::new(activation_policy()),
+            activations: Queue::new(policy(ACTIVATION_BATCH, ACTIVATION_WINDOW_MS)),
+            hits: Queue::new(policy(
+                config.batch_size,
+                f64::from(config.flush_interval_ms),
+            )),
             exposures: ExposureLog::new(f64::from(config.activation_dedupe_ms)),
             gate: SeenGate::new(
                 config.ensure_segment_knows,
@@ -112,10 +107,20 @@ impl Delivery {
             expedite: false,
             flushes: Vec::new(),
             next_flush: 1,
+            leaving: Vec::new(),
+            next_leaving: 1,
             persist_at: None,
             due_at: None,
             close_after: None,
             closed: false,
+            hit_batch: config.batch_size.max(1),
+        }
+    }
+
+    fn queue(&mut self, kind: Kind) -> &mut Queue<Item> {
+        match kind {
+            Kind::Activation => &mut self.activations,
+            Kind::Hit => &mut self.hits,
         }
     }
 
@@ -141,9 +146,9 @@ impl Delivery {
             return;
         }
         let tab = stored.tab_id();
-        let (hits, activations) = restore_queues(out, stored, &tab, now);
-        self.hits.restore_front(hits, now);
+        let (activations, hits) = restore_queues(out, stored, &tab, now);
         self.activations.restore_front(activations, now);
+        self.hits.restore_front(hits, now);
         let dedupe_ms = f64::from(config.activation_dedupe_ms);
         if let Some(text) = stored.get(EXPOSURES_KEY) {
             match ExposureLog::decode(&text, dedupe_ms, now) {
@@ -153,12 +158,8 @@ impl Delivery {
         }
         if let Some(text) = stored.get(SEEN_KEY) {
             if let Err(reason) = self.gate.restore(&text) {
-                discard(
-                    out,
-                    SEEN_KEY,
-                    "stored seen-by-Segment markers discarded: ",
-                    reason,
-                );
+                let what = "stored seen-by-Segment markers discarded: ";
+                discard(out, SEEN_KEY, what, reason);
             }
         }
         self.tab = Some(tab);
@@ -167,47 +168,51 @@ impl Delivery {
     }
 
     /// True when this exposure was queued already within the dedupe window.
-    pub(super) fn already_exposed(&self, activation: &Activation, now: f64) -> bool {
+    pub(super) fn already_exposed(
+        &self,
+        activation: &crate::tracking::Activation,
+        now: f64,
+    ) -> bool {
         self.exposures.contains(activation, now)
     }
 
     /// Queues an exposure unless it was queued already; true when queued.
-    pub(super) fn expose(&mut self, out: &mut Outbox, now: f64, activation: Activation) -> bool {
+    pub(super) fn expose(
+        &mut self,
+        out: &mut Outbox,
+        now: f64,
+        activation: crate::tracking::Activation,
+    ) -> bool {
         if !self.exposures.record(&activation, now) {
             return false;
         }
-        self.activations.push(activation, now);
+        self.activations.push(Item::activation(&activation), now);
         self.persist_soon(now);
         self.schedule(out, now);
         true
     }
 
     /// Queues a validated hit.
-    pub(super) fn track(&mut self, out: &mut Outbox, now: f64, hit: Hit) {
-        self.hits.push(hit, now);
+    pub(super) fn track(&mut self, out: &mut Outbox, now: f64, item: Item) {
+        self.hits.push(item, now);
         self.persist_soon(now);
         self.schedule(out, now);
     }
 
     /// Drops every queued item about these visitors (consent withdrawn); stored at once.
     pub(super) fn purge(&mut self, out: &mut Outbox, now: f64, visitor_ids: &[&str]) -> usize {
-        let about = |id: &str| visitor_ids.contains(&id);
-        let hits = self
-            .hits
-            .purge(|h| !about(&h.visitor_id) && !h.customer_user_id.as_deref().is_some_and(about));
-        let activations = self
-            .activations
-            .purge(|a| !about(&a.visitor_id) && !a.anonymous_id.as_deref().is_some_and(about));
+        let purged = self.hits.purge(|item| !item.is_about(visitor_ids))
+            + self.activations.purge(|item| !item.is_about(visitor_ids));
         self.persist(out, now);
-        hits + activations
+        purged
     }
 
-    /// Sends `hit` at once with keepalive, bypassing the queue and storage: the consent
+    /// Sends `item` at once with keepalive, bypassing the queue and storage: the consent
     /// withdrawn hit must leave, but nothing about this visitor may be stored any more.
-    pub(super) fn send_now(&mut self, out: &mut Outbox, config: &Config, now: f64, hit: Hit) {
-        let mut request = events_request(config, core::slice::from_ref(&hit));
-        request.keepalive = true;
-        out.send(request, Purpose::Unload, now, None);
+    pub(super) fn send_now(&mut self, out: &mut Outbox, config: &Config, now: f64, item: Item) {
+        let request = batch_request(config, Kind::Hit, &[(now, &item)], now);
+        let request = keepalive_within(out, request);
+        out.send(request, Purpose::Unstored, now, None);
     }
 
     /// Segment dispatched a call for `key`: its held items may go, now and on later pages.
@@ -234,19 +239,15 @@ impl Delivery {
 
     /// `(activations, hits)` totals.
     pub(super) fn counters(&self) -> (Counters, Counters) {
-        let of = |len, sent, d| Counters {
-            queued: len,
-            sent,
-            dropped: dropped(d),
+        let of = |q: &Queue<Item>| {
+            let d: Dropped = q.dropped;
+            Counters {
+                queued: q.len(),
+                sent: q.delivered,
+                dropped: d.expired + d.overflow + d.rejected,
+            }
         };
-        (
-            of(
-                self.activations.len(),
-                self.activations.delivered,
-                self.activations.dropped,
-            ),
-            of(self.hits.len(), self.hits.delivered, self.hits.dropped),
-        )
+        (of(&self.activations), of(&self.hits))
     }
 
     /// When [`Delivery::on_timeout`] must run.
@@ -322,20 +323,32 @@ impl Delivery {
         jitter: f64,
     ) {
         let outcome = Outcome::of(status);
-        match purpose {
-            Purpose::Activations => self.activations.complete(outcome, now, jitter),
-            _ => self.hits.complete(outcome, now, jitter),
-        }
+        let kind = match purpose {
+            Purpose::Batch(kind) => {
+                self.queue(kind).complete(outcome, now, jitter);
+                kind
+            }
+            Purpose::Leaving(kind, number) => {
+                let Some(at) = self.leaving.iter().position(|l| l.number == number) else {
+                    return;
+                };
+                let left = self.leaving.remove(at);
+                self.queue(kind)
+                    .complete_left(&left.ids, outcome, now, jitter);
+                kind
+            }
+            _ => return,
+        };
         if outcome != Outcome::Delivered {
             out.log(LogLevel::Warn, "DELIVERY_FAILED", |line| {
-                line.push_str(match purpose {
-                    Purpose::Activations => "activations ",
-                    _ => "hits ",
+                line.push_str(match kind {
+                    Kind::Activation => "activations ",
+                    Kind::Hit => "hits ",
                 });
                 match status {
                     Some(status) => {
                         line.push_str("http ");
-                        crate::json::write_number(line, f64::from(status));
+                        crate::json::write_uint(line, u64::from(status));
                     }
                     None => line.push_str("no answer"),
                 }
@@ -349,42 +362,65 @@ impl Delivery {
         self.send_due(out, config, now);
     }
 
-    /// The page is going away (`pagehide`, or hidden): what may be sent leaves with keepalive
-    /// requests, which outlive the page, and the queues are stored at once.
+    /// The page is going away (`pagehide`, or hidden). What may leave goes in keepalive
+    /// requests, within the browser's keepalive budget counted over every request in flight,
+    /// and stays stored with the time it left: if the page survives, the answers settle it;
+    /// if not, the next page sends it again after a grace period (at least once). Items in
+    /// backoff, held by the gate, over the budget or already out are not sent now. Storage is
+    /// written at once. Firing twice (hidden, then `pagehide`) sends nothing twice: what left is
+    /// out.
     pub(super) fn unload(&mut self, out: &mut Outbox, config: &Config, now: f64) {
         if self.closed {
             return;
         }
-        let gate = &mut self.gate;
-        let activations = self
-            .activations
-            .drain(now, |a| gate.allows(key_of_activation(a), now));
-        for chunk in activations.chunks(ACTIVATION_BATCH) {
-            let items: Vec<Activation> = chunk.iter().map(|e| e.item.clone()).collect();
-            let mut request = activation_request(config, &items, now);
-            request.keepalive = true;
-            out.send(request, Purpose::Unload, now, None);
+        for kind in [Kind::Activation, Kind::Hit] {
+            // A regular batch out in a keepalive request outlives the page as well.
+            if out.is_waiting_for(Purpose::Batch(kind)) {
+                self.queue(kind).batch_left(now);
+            }
         }
-        let hits = self.hits.drain(now, |h| gate.allows(key_of_hit(h), now));
-        for chunk in hits.chunks(config.batch_size.max(1)) {
-            let mut request = events_request(config, &hits_at(chunk, now));
-            request.keepalive = true;
-            out.send(request, Purpose::Unload, now, None);
+        for kind in [Kind::Activation, Kind::Hit] {
+            let budget = KEEPALIVE_BUDGET_BYTES.saturating_sub(out.keepalive_in_flight());
+            let batch_size = match kind {
+                Kind::Activation => ACTIVATION_BATCH,
+                Kind::Hit => self.hit_batch,
+            };
+            let envelope = BATCH_ENVELOPE_BYTES + config.env_id.len();
+            let gate = &self.gate;
+            let plan = match kind {
+                Kind::Activation => &self.activations,
+                Kind::Hit => &self.hits,
+            }
+            .plan_unload(
+                |item| gate.lets_through(item.key),
+                |item| item.body.len() + QT_BYTES,
+                budget,
+                envelope,
+                batch_size,
+            );
+            for ids in plan {
+                let entries = self.queue(kind).leave(&ids, now);
+                let mut request = batch_request(config, kind, &sent_items(&entries), now);
+                request.keepalive = true;
+                let number = self.next_leaving;
+                self.next_leaving += 1;
+                out.send(request, Purpose::Leaving(kind, number), now, None);
+                self.leaving.push(Leaving { number, ids });
+            }
         }
         self.persist(out, now);
     }
 
-    /// Sends one batch of each queue that is due, reports finished flushes, and schedules the
-    /// next attention.
+    /// Sends one regular batch of each queue that is due, reports finished flushes, and
+    /// schedules the next attention.
     fn send_due(&mut self, out: &mut Outbox, config: &Config, now: f64) {
         if self.closed {
             return;
         }
-        if self.activations_due_at(now).is_some_and(|at| at <= now) {
-            self.send_batch(out, config, now, Purpose::Activations);
-        }
-        if self.hits_due_at(now).is_some_and(|at| at <= now) {
-            self.send_batch(out, config, now, Purpose::Hits);
+        for kind in [Kind::Activation, Kind::Hit] {
+            if self.due(kind, now).is_some_and(|at| at <= now) {
+                self.send_batch(out, config, now, kind);
+            }
         }
         if self.activations.is_empty() && self.hits.is_empty() {
             self.expedite = false;
@@ -393,12 +429,12 @@ impl Delivery {
         self.schedule(out, now);
     }
 
-    /// A flush is done once no batch is in flight and nothing may leave now (sent, held by the
-    /// gate, or waiting for a backoff after a failure).
+    /// A flush is done once no regular batch is out and nothing may leave now (sent, held by
+    /// the gate, or waiting for a backoff after a failure).
     fn report_flushes(&mut self, out: &mut Outbox, now: f64) {
         if self.flushes.is_empty()
-            || out.is_waiting_for(Purpose::Activations)
-            || out.is_waiting_for(Purpose::Hits)
+            || out.is_waiting_for(Purpose::Batch(Kind::Activation))
+            || out.is_waiting_for(Purpose::Batch(Kind::Hit))
         {
             return;
         }
@@ -406,10 +442,10 @@ impl Delivery {
         let ready = |at: Option<f64>| at.is_some_and(|at| at <= now);
         let more = ready(
             self.activations
-                .next_ready_at_where(now, |a| gate.allows(key_of_activation(a), now)),
+                .next_ready_at_where(now, |item| gate.allows(item.key, now)),
         ) || ready(
             self.hits
-                .next_ready_at_where(now, |h| gate.allows(key_of_hit(h), now)),
+                .next_ready_at_where(now, |item| gate.allows(item.key, now)),
         );
         if !more {
             for id in self.flushes.drain(..) {
@@ -422,36 +458,19 @@ impl Delivery {
         }
     }
 
-    /// Takes the next batch of `purpose`'s queue that the gate lets through and sends it.
-    fn send_batch(&mut self, out: &mut Outbox, config: &Config, now: f64, purpose: Purpose) {
+    /// Takes the next regular batch of `kind` that the gate lets through and sends it.
+    fn send_batch(&mut self, out: &mut Outbox, config: &Config, now: f64, kind: Kind) {
         let gate = &mut self.gate;
-        let request = match purpose {
-            Purpose::Activations => {
-                let Some(batch) = self
-                    .activations
-                    .take_batch_where(now, |a| gate.allows(key_of_activation(a), now))
-                else {
-                    return;
-                };
-                let items: Vec<Activation> = batch.into_iter().map(|e| e.item).collect();
-                activation_request(config, &items, now)
-            }
-            _ => {
-                let Some(batch) = self
-                    .hits
-                    .take_batch_where(now, |h| gate.allows(key_of_hit(h), now))
-                else {
-                    return;
-                };
-                events_request(config, &hits_at(&batch, now))
-            }
+        let queue = match kind {
+            Kind::Activation => &mut self.activations,
+            Kind::Hit => &mut self.hits,
         };
-        out.send(
-            keepalive_if_small(request),
-            purpose,
-            now,
-            Some(config.timeout_ms),
-        );
+        let Some(batch) = queue.take_batch_where(now, |item| gate.allows(item.key, now)) else {
+            return;
+        };
+        let request = batch_request(config, kind, &sent_items(&batch), now);
+        let request = keepalive_within(out, request);
+        out.send(request, Purpose::Batch(kind), now, Some(config.timeout_ms));
     }
 
     /// Arms the next attention for the earliest flush either queue needs or the gate's next
@@ -462,8 +481,8 @@ impl Delivery {
         }
         let was_holding = self.gate.is_holding();
         self.due_at = [
-            self.activations_due_at(now),
-            self.hits_due_at(now),
+            self.due(Kind::Activation, now),
+            self.due(Kind::Hit, now),
             self.gate.next_deadline(),
         ]
         .into_iter()
@@ -479,24 +498,18 @@ impl Delivery {
         }
     }
 
-    /// When the activations the gate lets through should go: after their window, or as soon as
-    /// possible when the page asked for a flush.
-    fn activations_due_at(&mut self, now: f64) -> Option<f64> {
+    /// When the entries of `kind` the gate lets through should go: after their window, or as
+    /// soon as possible when the page asked for a flush.
+    fn due(&mut self, kind: Kind, now: f64) -> Option<f64> {
         let gate = &mut self.gate;
-        let allow = |a: &Activation| gate.allows(key_of_activation(a), now);
+        let queue = match kind {
+            Kind::Activation => &self.activations,
+            Kind::Hit => &self.hits,
+        };
+        let allow = |item: &Item| gate.allows(item.key, now);
         match self.expedite {
-            true => self.activations.next_ready_at_where(now, allow),
-            false => self.activations.next_flush_at_where(now, allow),
-        }
-    }
-
-    /// [`Delivery::activations_due_at`] for hits.
-    fn hits_due_at(&mut self, now: f64) -> Option<f64> {
-        let gate = &mut self.gate;
-        let allow = |h: &Hit| gate.allows(key_of_hit(h), now);
-        match self.expedite {
-            true => self.hits.next_ready_at_where(now, allow),
-            false => self.hits.next_flush_at_where(now, allow),
+            true => queue.next_ready_at_where(now, allow),
+            false => queue.next_flush_at_where(now, allow),
         }
     }
 
@@ -517,8 +530,8 @@ impl Delivery {
         write_queues(
             out,
             tab,
-            self.hits.entries(),
             self.activations.entries(),
+            self.hits.entries(),
             now,
         );
         out.push(Effect::Store {
@@ -527,6 +540,9 @@ impl Delivery {
         });
     }
 }
+
+/// What an item adds to a request besides its body: `"qt":…,` and a comma.
+const QT_BYTES: usize = 16;
 
 /// Removes an unreadable stored key, saying so.
 fn discard(out: &mut Outbox, name: &str, what: &str, reason: &str) {
@@ -540,19 +556,19 @@ fn discard(out: &mut Outbox, name: &str, what: &str, reason: &str) {
     });
 }
 
-/// The hits of `entries` with their queue time (`qt`) at `now`.
-fn hits_at(entries: &[Entry<Hit>], now: f64) -> Vec<Hit> {
-    let mut hits = Vec::with_capacity(entries.len());
+/// The items of `entries` with the time each was queued, for a request body.
+fn sent_items(entries: &[Entry<Item>]) -> Vec<(f64, &Item)> {
+    let mut items = Vec::with_capacity(entries.len());
     for entry in entries {
-        let mut hit = entry.item.clone();
-        hit.queue_time_ms = crate::num::round((now - entry.created_at_ms).max(0.0));
-        hits.push(hit);
+        items.push((entry.created_at_ms, &entry.item));
     }
-    hits
+    items
 }
 
-/// A batch may outlive the page when the browser allows it (bodies up to 64 KiB).
-fn keepalive_if_small(mut request: Request) -> Request {
-    request.keepalive = request.body.len() <= KEEPALIVE_MAX_BYTES;
+/// A request may outlive the page when its body fits in what keepalive requests in flight leave
+/// of the browser's budget.
+fn keepalive_within(out: &Outbox, mut request: Request) -> Request {
+    let left = KEEPALIVE_BUDGET_BYTES.saturating_sub(out.keepalive_in_flight());
+    request.keepalive = request.body.len() <= left;
     request
 }

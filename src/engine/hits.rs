@@ -11,6 +11,7 @@ use crate::context::SDK_CLIENT;
 use crate::error::Error;
 use crate::identity::ChangeHint;
 use crate::tracking::hits::{Hit, HitKind};
+use crate::tracking::Item;
 
 impl Engine {
     /// Queues a hit for the current Segment identity. `Ok(false)` when it is not sent for a
@@ -48,7 +49,7 @@ impl Engine {
             kind,
         };
         hit.validate().map_err(Error::InvalidHit)?;
-        self.delivery.track(&mut self.out, now, hit);
+        self.delivery.track(&mut self.out, now, Item::hit(&hit));
         Ok(true)
     }
 
@@ -62,8 +63,9 @@ impl Engine {
         };
         let (vid, cuid) = identity.hit_ids();
         let hit = Hit::consent(vid, cuid, SDK_CLIENT, granted);
+        let item = Item::hit(&hit);
         if granted {
-            return self.delivery.track(&mut self.out, now, hit);
+            return self.delivery.track(&mut self.out, now, item);
         }
         let mut about = vec![hit.visitor_id.as_str()];
         about.extend(hit.customer_user_id.as_deref());
@@ -75,7 +77,7 @@ impl Engine {
             });
         }
         self.delivery
-            .send_now(&mut self.out, &self.config, now, hit);
+            .send_now(&mut self.out, &self.config, now, item);
     }
 
     /// Sends every queued hit and activation that may leave now; `Flushed` with the returned

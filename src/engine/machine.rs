@@ -186,13 +186,13 @@ impl Engine {
                 self.on_decision_answer(now, generation, response, segment)
             }
             (Purpose::BucketingFile, Ok(response)) => self.on_bucketing_file(now, response),
-            (Purpose::Activations | Purpose::Hits, Ok(response)) => {
+            (Purpose::Batch(_) | Purpose::Leaving(..), Ok(response)) => {
                 let jitter = self.random();
                 let status = Some(response.status);
                 self.delivery
                     .on_answer(&mut self.out, &self.config, now, purpose, status, jitter);
             }
-            (Purpose::Unload, Ok(_)) => {}
+            (Purpose::Unstored, Ok(_)) => {}
         }
     }
 
@@ -216,12 +216,12 @@ impl Engine {
                 let reason = message.unwrap_or_else(|| String::from("timed out"));
                 self.on_bucketing_file_failure(Error::BucketingFetch(reason));
             }
-            Purpose::Activations | Purpose::Hits => {
+            Purpose::Batch(_) | Purpose::Leaving(..) => {
                 let jitter = self.random();
                 self.delivery
                     .on_answer(&mut self.out, &self.config, now, purpose, None, jitter);
             }
-            Purpose::Unload => {}
+            Purpose::Unstored => {}
         }
     }
 

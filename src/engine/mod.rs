@@ -24,7 +24,7 @@ mod stored_queues;
 mod tests;
 
 pub use decide::CACHE_KEY;
-pub use delivery::{Counters, ACTIVATION_WINDOW_MS, KEEPALIVE_MAX_BYTES};
+pub use delivery::{Counters, ACTIVATION_WINDOW_MS, KEEPALIVE_BUDGET_BYTES};
 pub use diagnose::Diagnosis;
 pub use follow::SegmentEvent;
 pub use io::{

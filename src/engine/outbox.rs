@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use super::io::{Effect, PageEvent, Token};
 use crate::config::LogLevel;
+use crate::tracking::Kind;
 use crate::wire::Request;
 
 /// What a request in flight is for, so its answer reaches the rule that asked.
@@ -16,13 +17,13 @@ pub(super) enum Purpose {
     Decision(u64),
     /// The bucketing file.
     BucketingFile,
-    /// A batch of the activation queue.
-    Activations,
-    /// A batch of the hit queue.
-    Hits,
-    /// A keepalive request of the page going away, or the consent-withdrawn hit: its answer
-    /// changes nothing.
-    Unload,
+    /// The regular batch of a queue (one at a time per queue).
+    Batch(Kind),
+    /// A keepalive request of the page going away, carrying the entries of that queue's
+    /// unload batch with this number.
+    Leaving(Kind, u32),
+    /// The consent-withdrawn hit: sent once, unstored; its answer changes nothing.
+    Unstored,
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ struct InFlight {
     /// Abandoned after this instant; `None` for requests that are never aborted (keepalive
     /// requests must outlive the page).
     deadline: Option<f64>,
+    /// Body bytes, when sent with keepalive: the browser allows 64 KiB of those in flight.
+    keepalive_bytes: usize,
 }
 
 /// Effects and requests in flight.
@@ -75,6 +78,11 @@ impl Outbox {
             token,
             purpose,
             deadline: timeout_ms.map(|ms| now + f64::from(ms)),
+            keepalive_bytes: if request.keepalive {
+                request.body.len()
+            } else {
+                0
+            },
         });
         self.push(Effect::Send { token, request });
         token
@@ -88,6 +96,7 @@ impl Outbox {
             token,
             purpose,
             deadline: None,
+            keepalive_bytes: 0,
         });
         token
     }
@@ -134,6 +143,11 @@ impl Outbox {
             .iter()
             .filter_map(|f| f.deadline)
             .reduce(f64::min)
+    }
+
+    /// Body bytes of the keepalive requests in flight.
+    pub(super) fn keepalive_in_flight(&self) -> usize {
+        self.in_flight.iter().map(|f| f.keepalive_bytes).sum()
     }
 
     /// True while a request for `purpose` is in flight.

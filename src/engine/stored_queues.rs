@@ -10,10 +10,9 @@ use super::io::{Effect, StoredState};
 use super::outbox::Outbox;
 use crate::config::LogLevel;
 use crate::json::{self, ObjectWriter, Value};
-use crate::tracking::hits::Hit;
 use crate::tracking::queue::{merge_by_age, Entry};
-use crate::tracking::stored::{self, Storable};
-use crate::tracking::Activation;
+use crate::tracking::stored;
+use crate::tracking::{Item, Kind};
 use crate::wire::join;
 
 /// Stored size per tab; beyond it the oldest entries are left out.
@@ -26,8 +25,8 @@ const QUEUE_PREFIX: &str = "queue:";
 pub(super) fn write_queues(
     out: &mut Outbox,
     tab: &str,
-    hits: &[Entry<Hit>],
-    activations: &[Entry<Activation>],
+    activations: &[Entry<Item>],
+    hits: &[Entry<Item>],
     now: f64,
 ) {
     let name = join(QUEUE_PREFIX, &[tab]);
@@ -63,7 +62,7 @@ pub(super) fn restore_queues(
     stored: &impl StoredState,
     tab: &str,
     now: f64,
-) -> (Vec<Entry<Hit>>, Vec<Entry<Activation>>) {
+) -> (Vec<Entry<Item>>, Vec<Entry<Item>>) {
     let own = join(QUEUE_PREFIX, &[tab]);
     let mut hits = Vec::new();
     let mut activations = Vec::new();
@@ -86,15 +85,15 @@ pub(super) fn restore_queues(
         }
         let parts = parsed.as_ref().and_then(|v| {
             Some((
-                decode_part::<Hit>(v, "hits")?,
-                decode_part::<Activation>(v, "activations")?,
+                decode_part(v, Kind::Activation, "activations")?,
+                decode_part(v, Kind::Hit, "hits")?,
             ))
         });
         match parts {
-            Some((h, a)) => {
+            Some((a, h)) => {
                 // Each tab's queue is oldest first: merging keeps the whole so.
-                hits = merge_by_age(hits, h);
                 activations = merge_by_age(activations, a);
+                hits = merge_by_age(hits, h);
             }
             None => out.log(LogLevel::Warn, "STORED_DATA_DISCARDED", |line| {
                 line.push_str("a stored queue was unreadable and is discarded");
@@ -107,9 +106,9 @@ pub(super) fn restore_queues(
             });
         }
     }
-    (hits, activations)
+    (activations, hits)
 }
 
-fn decode_part<T: Storable>(value: &Value, key: &str) -> Option<Vec<Entry<T>>> {
-    stored::decode_value(value.get(key)?).ok()
+fn decode_part(value: &Value, kind: Kind, key: &str) -> Option<Vec<Entry<Item>>> {
+    stored::decode_value(kind, value.get(key)?).ok()
 }

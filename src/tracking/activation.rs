@@ -3,11 +3,9 @@
 //! A flag read in a render loop must send one activation, so exposures are deduplicated per
 //! (visitor, variation group, variation). IDs always come from the decision's [`Identity`].
 
-use crate::config::Config;
 use crate::decision::Campaign;
 use crate::identity::Identity;
-use crate::json::{parse, write_number, write_string, ObjectWriter, Value};
-use crate::wire::{api_headers, join, Request};
+use crate::json::{parse, write_number, write_string, Value};
 use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
 /// One pending exposure.
@@ -45,35 +43,6 @@ impl Activation {
             &self.variation_id,
         ]
     }
-}
-
-/// The `/v2/activate` request for `batch`, with `qt` = time spent waiting since each read.
-pub fn activation_request(config: &Config, batch: &[Activation], now_ms: f64) -> Request {
-    let mut body = String::with_capacity(64 + 128 * batch.len());
-    ObjectWriter::new(&mut body)
-        .string("cid", &config.env_id)
-        .with("batch", |out| {
-            out.push('[');
-            for (i, a) in batch.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                ObjectWriter::new(out)
-                    .string("vid", &a.visitor_id)
-                    .opt_string("aid", a.anonymous_id.as_deref())
-                    .string("caid", &a.variation_group_id)
-                    .string("vaid", &a.variation_id)
-                    .number("qt", crate::num::round((now_ms - a.created_at_ms).max(0.0)))
-                    .finish();
-            }
-            out.push(']');
-        })
-        .finish();
-    Request::post(
-        join(&config.endpoints.decision, &["/v2/activate"]),
-        api_headers(&config.api_key),
-        body,
-    )
 }
 
 /// Remembers which exposures were already queued, for `window_ms`, so that a flag read in a
@@ -218,9 +187,11 @@ impl ExposureLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::config::IdPolicy;
     use crate::decision::parse_decision;
     use crate::identity::{resolve, SegmentIds};
+    use crate::tracking::{batch_request, Item, Kind};
     use serde_json::{json, Value};
 
     fn campaign() -> Campaign {
@@ -251,7 +222,9 @@ mod tests {
         config.endpoints.decision = "http://127.0.0.1:1".into();
         let a = Activation::new(&identity(Some("U")), &campaign(), 1000.0);
         let b = Activation::new(&identity(None), &campaign(), 1500.0);
-        let req = activation_request(&config, &[a, b], 1750.0);
+        let items = [Item::activation(&a), Item::activation(&b)];
+        let sent = [(a.created_at_ms, &items[0]), (b.created_at_ms, &items[1])];
+        let req = batch_request(&config, Kind::Activation, &sent, 1750.0);
         assert_eq!(req.url, "http://127.0.0.1:1/v2/activate");
         assert!(req.headers.contains(&("x-api-key", "k".to_owned())));
         let body: Value = serde_json::from_str(&req.body).unwrap();
@@ -324,8 +297,14 @@ mod tests {
     fn clock_going_backwards_gives_zero_queue_time() {
         let config = Config::default();
         let a = Activation::new(&identity(None), &campaign(), 2000.0);
-        let body: Value =
-            serde_json::from_str(&activation_request(&config, &[a], 1000.0).body).unwrap();
+        let item = Item::activation(&a);
+        let req = batch_request(
+            &config,
+            Kind::Activation,
+            &[(a.created_at_ms, &item)],
+            1000.0,
+        );
+        let body: Value = serde_json::from_str(&req.body).unwrap();
         assert_eq!(body["batch"][0]["qt"], 0);
     }
 }

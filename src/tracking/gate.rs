@@ -8,7 +8,7 @@
 
 use crate::bucketing::murmur3_x86_32;
 use crate::config::EnsureSegmentKnows;
-use alloc::{format, string::String, vec::Vec};
+use alloc::{string::String, vec::Vec};
 
 /// An identity as the gate knows it: a hash of its visitor ID and anonymousId, so that the stored
 /// markers hold no ID in clear.
@@ -32,9 +32,18 @@ impl IdentityKey {
         }
     }
 
+    /// Appends the stored form, `"hhhhhhhh.hhhhhhhh"`.
+    pub fn encode_into(&self, out: &mut String) {
+        push_hex(out, self.0);
+        out.push('.');
+        push_hex(out, self.1);
+    }
+
     /// The stored form, `"hhhhhhhh.hhhhhhhh"`.
     pub fn encode(&self) -> String {
-        format!("{:08x}.{:08x}", self.0, self.1)
+        let mut out = String::with_capacity(17);
+        self.encode_into(&mut out);
+        out
     }
 
     /// Reads [`IdentityKey::encode`]'s form.
@@ -44,6 +53,14 @@ impl IdentityKey {
             u32::from_str_radix(a, 16).ok()?,
             u32::from_str_radix(b, 16).ok()?,
         ))
+    }
+}
+
+/// `n` as eight lower-case hex digits.
+fn push_hex(out: &mut String, n: u32) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..8).rev() {
+        out.push(char::from(DIGITS[((n >> (shift * 4)) & 15) as usize]));
     }
 }
 
@@ -97,6 +114,11 @@ impl SeenGate {
     /// True when `key` was seen (or the gate is off).
     pub fn is_seen(&self, key: IdentityKey) -> bool {
         self.mode == EnsureSegmentKnows::Off || self.seen.contains(&key)
+    }
+
+    /// Whether items of `key` may be sent now, without starting a wait (the page going away).
+    pub fn lets_through(&self, key: IdentityKey) -> bool {
+        self.is_seen(key) || self.released.contains(&key)
     }
 
     /// Whether items of `key` may be sent now; the first refusal starts its wait at `now_ms`.
@@ -169,12 +191,17 @@ impl SeenGate {
 
     /// The stored form of the seen markers: `{"v":1,"seen":["…",…]}`.
     pub fn encode(&self) -> String {
-        let list: Vec<String> = self
-            .seen
-            .iter()
-            .map(|k| format!("\"{}\"", k.encode()))
-            .collect();
-        format!("{{\"v\":1,\"seen\":[{}]}}", list.join(","))
+        let mut out = String::from("{\"v\":1,\"seen\":[");
+        for (i, key) in self.seen.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            key.encode_into(&mut out);
+            out.push('"');
+        }
+        out.push_str("]}");
+        out
     }
 
     /// Restores markers written by [`SeenGate::encode`]; unreadable text restores nothing.

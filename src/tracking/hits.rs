@@ -9,9 +9,7 @@
 //! Unknown keys are ignored rather than refused: the collector accepts extra fields (screen size,
 //! referrer, …) and a stricter emulator would fail pages that work in production.
 
-use crate::config::Config;
 use crate::json::ObjectWriter;
-use crate::wire::Request;
 use alloc::{borrow::ToOwned, string::String};
 
 mod parse;
@@ -285,15 +283,20 @@ fn check_integer(n: Option<f64>, reason: &'static str) -> Result<(), &'static st
     }
 }
 
-/// Appends one hit object of a batch's `h`: `{"vid","cuid","t","qt", …type keys}`. Absent
+/// Appends one hit object of a batch's `h`: `{"qt", "vid","cuid","t", …type keys}`. Absent
 /// optional keys are left out, except `cuid`, which the contract always carries.
 pub fn write_hit(out: &mut String, hit: &Hit) {
-    let w = ObjectWriter::new(out)
+    let w = ObjectWriter::new(out).number("qt", hit.queue_time_ms);
+    write_hit_fields(w, hit).finish();
+}
+
+/// The members of a hit object but `qt`, which the queue sets when the hit leaves.
+pub fn write_hit_fields<'a>(w: ObjectWriter<'a>, hit: &Hit) -> ObjectWriter<'a> {
+    let w = w
         .string("vid", &hit.visitor_id)
         .opt_string("cuid", hit.customer_user_id.as_deref())
-        .string("t", hit.kind.type_name())
-        .number("qt", hit.queue_time_ms);
-    let w = match &hit.kind {
+        .string("t", hit.kind.type_name());
+    match &hit.kind {
         HitKind::Event(e) => {
             let w = w.string("ec", e.category.as_str()).string("ea", &e.action);
             let w = opt_str(w, "el", e.label.as_deref());
@@ -320,8 +323,7 @@ pub fn write_hit(out: &mut String, hit: &Hit) {
             opt_str(w, "iv", i.category.as_deref())
         }
         HitKind::PageView { url } => w.string("dl", url),
-    };
-    w.finish();
+    }
 }
 
 fn opt_str<'a>(w: ObjectWriter<'a>, key: &str, value: Option<&str>) -> ObjectWriter<'a> {
@@ -336,17 +338,6 @@ fn opt_num<'a>(w: ObjectWriter<'a>, key: &str, value: Option<f64>) -> ObjectWrit
         Some(n) => w.number(key, n),
         None => w,
     }
-}
-
-/// `POST {events}` with the BATCH body of `hits`; the collector takes no API key.
-pub fn events_request(config: &Config, hits: &[Hit]) -> Request {
-    let mut body = String::new();
-    write_batch(&mut body, &config.env_id, hits);
-    Request::post(
-        config.endpoints.events.clone(),
-        alloc::vec![("content-type", "application/json".to_owned())],
-        body,
-    )
 }
 
 /// The BATCH body: `{"ds":"APP","cid":envId,"t":"BATCH","qt":0,"h":[…]}`.

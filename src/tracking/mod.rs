@@ -4,8 +4,10 @@
 pub mod activation;
 pub mod gate;
 pub mod hits;
+pub mod item;
 pub mod queue;
 pub mod retry;
 pub mod stored;
 
-pub use activation::{activation_request, Activation, ExposureLog};
+pub use activation::{Activation, ExposureLog};
+pub use item::{batch_request, Item, Kind};

@@ -26,6 +26,11 @@ pub struct QueuePolicy {
 /// Four hours: unsent hits older than this are worthless to AB Tasty's reports.
 pub const MAX_AGE_MS: f64 = 4.0 * 60.0 * 60.0 * 1000.0;
 
+/// How long the next page waits before sending again an entry that left with a keepalive
+/// request as the previous page went away: that request outlives the page, and its answer, lost
+/// with the page, most likely was a delivery.
+pub const UNLOAD_GRACE_MS: f64 = 30_000.0;
+
 /// One queued item with its delivery bookkeeping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry<T> {
@@ -37,6 +42,9 @@ pub struct Entry<T> {
     pub attempts: u32,
     /// Not to be sent before this time (backoff after a failure).
     pub not_before_ms: f64,
+    /// When the item left in a keepalive request as the page went away; the next page sends it
+    /// again only [`UNLOAD_GRACE_MS`] after that, if it is still stored.
+    pub left_at_ms: Option<f64>,
     /// The hit or activation.
     pub item: T,
 }
@@ -87,7 +95,10 @@ pub struct Queue<T> {
     policy: QueuePolicy,
     entries: Vec<Entry<T>>,
     next_id: u64,
+    /// The regular batch out, at most one at a time.
     in_flight: Vec<u64>,
+    /// Entries out in keepalive requests of the page going away.
+    leaving: Vec<u64>,
     /// What was dropped, by reason.
     pub dropped: Dropped,
     /// Entries delivered since start.
@@ -118,6 +129,7 @@ impl<T: Clone> Queue<T> {
             entries: Vec::new(),
             next_id: 1,
             in_flight: Vec::new(),
+            leaving: Vec::new(),
             dropped: Dropped::default(),
             delivered: 0,
         }
@@ -129,9 +141,23 @@ impl<T: Clone> Queue<T> {
         let mut queue = Queue::new(policy);
         queue.next_id = entries.iter().map(|e| e.id).max().unwrap_or(0) + 1;
         queue.entries = entries;
+        queue.wait_out_unload_grace();
         queue.expire(now_ms);
         queue.bound();
         queue
+    }
+
+    /// Entries that left as a previous page went away wait [`UNLOAD_GRACE_MS`] from then.
+    fn wait_out_unload_grace(&mut self) {
+        for entry in &mut self.entries {
+            if let Some(left) = entry.left_at_ms {
+                entry.not_before_ms = entry.not_before_ms.max(left + UNLOAD_GRACE_MS);
+            }
+        }
+    }
+
+    fn is_out(&self, id: u64) -> bool {
+        self.in_flight.contains(&id) || self.leaving.contains(&id)
     }
 
     /// Puts `restored`, what a previous page left (oldest first), before what was queued since,
@@ -145,6 +171,7 @@ impl<T: Clone> Queue<T> {
         }
         entries.append(&mut self.entries);
         self.entries = entries;
+        self.wait_out_unload_grace();
         self.expire(now_ms);
         self.bound();
     }
@@ -156,6 +183,7 @@ impl<T: Clone> Queue<T> {
             created_at_ms: now_ms,
             attempts: 0,
             not_before_ms: now_ms,
+            left_at_ms: None,
             item,
         });
         self.next_id += 1;
@@ -164,10 +192,7 @@ impl<T: Clone> Queue<T> {
 
     fn bound(&mut self) {
         while self.entries.len() > self.policy.max_entries {
-            let oldest = self
-                .entries
-                .iter()
-                .position(|e| !self.in_flight.contains(&e.id));
+            let oldest = self.entries.iter().position(|e| !self.is_out(e.id));
             match oldest {
                 Some(i) => {
                     self.entries.remove(i);
@@ -180,10 +205,13 @@ impl<T: Clone> Queue<T> {
 
     fn expire(&mut self, now_ms: f64) {
         let max_age = self.policy.max_age_ms;
-        let in_flight = &self.in_flight;
+        let (in_flight, leaving) = (&self.in_flight, &self.leaving);
         let before = self.entries.len();
-        self.entries
-            .retain(|e| in_flight.contains(&e.id) || now_ms - e.created_at_ms <= max_age);
+        self.entries.retain(|e| {
+            in_flight.contains(&e.id)
+                || leaving.contains(&e.id)
+                || now_ms - e.created_at_ms <= max_age
+        });
         self.dropped.expired += (before - self.entries.len()) as u64;
     }
 
@@ -192,9 +220,9 @@ impl<T: Clone> Queue<T> {
         now_ms: f64,
         allow: &'a mut impl FnMut(&T) -> bool,
     ) -> impl Iterator<Item = &'a Entry<T>> {
-        self.entries.iter().filter(move |e| {
-            e.not_before_ms <= now_ms && !self.in_flight.contains(&e.id) && allow(&e.item)
-        })
+        self.entries
+            .iter()
+            .filter(move |e| e.not_before_ms <= now_ms && !self.is_out(e.id) && allow(&e.item))
     }
 
     /// When a flush should happen: now (`Some(now)`) or at a later time; `None` when there is
@@ -220,7 +248,7 @@ impl<T: Clone> Queue<T> {
         // waited and goes again as soon as its backoff ends.
         self.entries
             .iter()
-            .filter(|e| allow(&e.item))
+            .filter(|e| !self.is_out(e.id) && allow(&e.item))
             .map(|e| match e.attempts {
                 0 => e
                     .not_before_ms
@@ -243,7 +271,7 @@ impl<T: Clone> Queue<T> {
         }
         self.entries
             .iter()
-            .filter(|e| allow(&e.item))
+            .filter(|e| !self.is_out(e.id) && allow(&e.item))
             .map(|e| e.not_before_ms)
             .reduce(f64::min)
             .map(|at| at.max(now_ms))
@@ -274,31 +302,92 @@ impl<T: Clone> Queue<T> {
             return None;
         }
         self.in_flight = batch.iter().map(|e| e.id).collect();
+        // Sent again: whatever an earlier page's unload left is over.
+        for entry in self
+            .entries
+            .iter_mut()
+            .filter(|e| self.in_flight.contains(&e.id))
+        {
+            entry.left_at_ms = None;
+        }
         Some(batch)
     }
 
-    /// Takes every entry `allow` lets through for a last send before the page goes away
-    /// (`pagehide`): the browser owns a keepalive request's delivery from there, so they leave
-    /// the queue. Held entries stay, stored for the next page.
-    pub fn drain(&mut self, now_ms: f64, mut allow: impl FnMut(&T) -> bool) -> Vec<Entry<T>> {
-        self.expire(now_ms);
-        let in_flight = core::mem::take(&mut self.in_flight);
-        let (drained, kept): (Vec<_>, Vec<_>) = self
-            .entries
-            .drain(..)
-            .partition(|e| !in_flight.contains(&e.id) && allow(&e.item));
-        self.entries = kept;
-        self.in_flight = in_flight;
-        drained
+    /// The page is going away: which entries may leave in keepalive requests, in batches of at
+    /// most `batch_size`, until `budget` bytes are spent (`size` of an entry; each request also
+    /// costs `envelope`). Only entries `allow` lets through, out in no request, that never
+    /// failed (an entry in backoff waits for its time on the next page) and not waiting out the
+    /// grace of an earlier unload; in queue order, stopping at the first that does not fit.
+    pub fn plan_unload(
+        &self,
+        mut allow: impl FnMut(&T) -> bool,
+        size: impl Fn(&T) -> usize,
+        mut budget: usize,
+        envelope: usize,
+        batch_size: usize,
+    ) -> Vec<Vec<u64>> {
+        let mut batches: Vec<Vec<u64>> = Vec::new();
+        for entry in &self.entries {
+            let eligible = entry.attempts == 0
+                && entry.left_at_ms.is_none()
+                && !self.is_out(entry.id)
+                && allow(&entry.item);
+            if !eligible {
+                continue;
+            }
+            let opens_batch = batches.last().is_none_or(|b| b.len() >= batch_size.max(1));
+            let cost = size(&entry.item) + 1 + if opens_batch { envelope } else { 0 };
+            if cost > budget {
+                break;
+            }
+            budget -= cost;
+            match batches.last_mut() {
+                Some(batch) if !opens_batch => batch.push(entry.id),
+                _ => batches.push(alloc::vec![entry.id]),
+            }
+        }
+        batches
+    }
+
+    /// Marks `ids` as out in a keepalive request of the page going away, at `now_ms`, and
+    /// returns their entries (for the request body).
+    pub fn leave(&mut self, ids: &[u64], now_ms: f64) -> Vec<Entry<T>> {
+        let mut left = Vec::with_capacity(ids.len());
+        for entry in self.entries.iter_mut().filter(|e| ids.contains(&e.id)) {
+            entry.left_at_ms = Some(now_ms);
+            left.push(entry.clone());
+        }
+        self.leaving.extend_from_slice(ids);
+        left
+    }
+
+    /// The page is going away while the regular batch is out in a keepalive request: that
+    /// request outlives the page too, so its entries are marked as having left at `now_ms`.
+    pub fn batch_left(&mut self, now_ms: f64) {
+        let batch = &self.in_flight;
+        for entry in self.entries.iter_mut().filter(|e| batch.contains(&e.id)) {
+            entry.left_at_ms = Some(now_ms);
+        }
+    }
+
+    /// Records the outcome of a keepalive request of [`Queue::leave`] (the page stayed after
+    /// all, and its answer came).
+    pub fn complete_left(&mut self, ids: &[u64], outcome: Outcome, now_ms: f64, jitter: f64) {
+        self.leaving.retain(|id| !ids.contains(id));
+        self.settle(ids, outcome, now_ms, jitter);
     }
 
     /// Records the outcome of the batch in flight.
     pub fn complete(&mut self, outcome: Outcome, now_ms: f64, jitter: f64) {
         let batch = core::mem::take(&mut self.in_flight);
+        self.settle(&batch, outcome, now_ms, jitter);
+    }
+
+    fn settle(&mut self, ids: &[u64], outcome: Outcome, now_ms: f64, jitter: f64) {
         match outcome {
             Outcome::Delivered | Outcome::Rejected => {
                 let before = self.entries.len();
-                self.entries.retain(|e| !batch.contains(&e.id));
+                self.entries.retain(|e| !ids.contains(&e.id));
                 let removed = (before - self.entries.len()) as u64;
                 if outcome == Outcome::Delivered {
                     self.delivered += removed;
@@ -307,9 +396,10 @@ impl<T: Clone> Queue<T> {
                 }
             }
             Outcome::Retry => {
-                for entry in self.entries.iter_mut().filter(|e| batch.contains(&e.id)) {
+                for entry in self.entries.iter_mut().filter(|e| ids.contains(&e.id)) {
                     entry.not_before_ms = now_ms + backoff_ms(entry.attempts, jitter);
                     entry.attempts += 1;
+                    entry.left_at_ms = None;
                 }
             }
         }
@@ -324,10 +414,10 @@ impl<T: Clone> Queue<T> {
 
     /// Drops the entries `keep` refuses (consent withdrawn); returns how many.
     pub fn purge(&mut self, keep: impl Fn(&T) -> bool) -> usize {
-        let in_flight = &self.in_flight;
+        let (in_flight, leaving) = (&self.in_flight, &self.leaving);
         let before = self.entries.len();
         self.entries
-            .retain(|e| in_flight.contains(&e.id) || keep(&e.item));
+            .retain(|e| in_flight.contains(&e.id) || leaving.contains(&e.id) || keep(&e.item));
         before - self.entries.len()
     }
 

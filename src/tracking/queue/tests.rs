@@ -71,7 +71,8 @@ fn held_entries_neither_flush_nor_drain() {
     q.push("held", 0.0);
     assert_eq!(q.next_flush_at_where(0.0, |i| *i != "held"), None);
     assert!(q.take_batch_where(0.0, |i| *i != "held").is_none());
-    assert!(q.drain(0.0, |i| *i != "held").is_empty());
+    let plan = q.plan_unload(|i| *i != "held", |_| 10, 1000, 10, 10);
+    assert!(plan.is_empty(), "held entries stay for the next page");
     assert_eq!(q.len(), 1);
     assert_eq!(q.next_flush_at(0.0), Some(0.0), "released, it goes at once");
 }
@@ -124,6 +125,7 @@ fn old_entries_expire_and_are_counted() {
             created_at_ms: 0.0,
             attempts: 0,
             not_before_ms: 0.0,
+            left_at_ms: None,
             item: "x",
         }],
         MAX_AGE_MS + 1.0,
@@ -149,13 +151,17 @@ fn size_bound_drops_the_oldest() {
 }
 
 #[test]
-fn purge_and_drain() {
+fn purge_and_unload() {
     let mut q = Queue::new(policy());
     q.push("keep", 0.0);
     q.push("drop", 0.0);
     assert_eq!(q.purge(|item| *item != "drop"), 1);
-    let drained = q.drain(1.0, |_| true);
-    assert_eq!(drained.len(), 1);
+    let plan = q.plan_unload(|_| true, |_| 10, 1000, 10, 10);
+    assert_eq!(plan.len(), 1);
+    let left = q.leave(&plan[0], 1.0);
+    assert_eq!(left.len(), 1);
+    assert_eq!(q.len(), 1, "what left stays stored until its answer");
+    q.complete_left(&plan[0], Outcome::Delivered, 2.0, 0.0);
     assert!(q.is_empty());
 }
 
@@ -166,6 +172,7 @@ fn restored_ids_do_not_collide() {
         created_at_ms: 0.0,
         attempts: 2,
         not_before_ms: 0.0,
+        left_at_ms: None,
         item: "x",
     }];
     let mut q = Queue::restore(policy(), entries, 1.0);
@@ -264,7 +271,7 @@ proptest! {
             ages.sort_by(f64::total_cmp);
             ages.iter()
                 .enumerate()
-                .map(|(i, &age)| Entry { id: (from + i) as u64, created_at_ms: age, attempts: 0, not_before_ms: 0.0, item: i })
+                .map(|(i, &age)| Entry { id: (from + i) as u64, created_at_ms: age, attempts: 0, not_before_ms: 0.0, left_at_ms: None, item: i })
                 .collect()
         };
         let (a, b) = (entries(&left, 0), entries(&right, 100));
@@ -285,6 +292,7 @@ fn restored_entries_go_before_what_was_queued_since_with_their_own_ids() {
             created_at_ms: 10.0,
             attempts: 2,
             not_before_ms: 0.0,
+            left_at_ms: None,
             item: "left a",
         },
         Entry {
@@ -292,6 +300,7 @@ fn restored_entries_go_before_what_was_queued_since_with_their_own_ids() {
             created_at_ms: 20.0,
             attempts: 0,
             not_before_ms: 0.0,
+            left_at_ms: None,
             item: "left b",
         },
     ];
@@ -302,4 +311,95 @@ fn restored_entries_go_before_what_was_queued_since_with_their_own_ids() {
     ids.dedup();
     assert_eq!(ids.len(), 3, "every entry has its own ID");
     assert_eq!(q.entries()[0].attempts, 2, "bookkeeping survives");
+}
+
+#[test]
+fn unload_takes_only_what_never_failed_is_allowed_and_not_out() {
+    let mut q = Queue::new(policy());
+    for item in ["failed", "held", "out", "a", "b", "c", "d"] {
+        q.push(item, 0.0);
+    }
+    // "failed" was sent once and backs off; "out" is in the regular batch in flight.
+    let failed = q.entries()[0].id;
+    q.entries[0].attempts = 1;
+    q.in_flight = vec![q.entries()[2].id];
+    let plan = q.plan_unload(|i| *i != "held", |_| 10, 10_000, 20, 2);
+    let names = |ids: &[u64]| -> Vec<&str> {
+        ids.iter()
+            .map(|id| q.entries().iter().find(|e| e.id == *id).unwrap().item)
+            .collect()
+    };
+    assert_eq!(plan.len(), 2, "batches of two");
+    assert_eq!(names(&plan[0]), ["a", "b"]);
+    assert_eq!(names(&plan[1]), ["c", "d"]);
+    assert!(!plan.concat().contains(&failed));
+}
+
+#[test]
+fn unload_stops_at_the_first_entry_over_the_budget() {
+    let mut q = Queue::new(policy());
+    for item in ["small", "big", "small again"] {
+        q.push(item, 0.0);
+    }
+    let size = |i: &&str| if *i == "big" { 500 } else { 10 };
+    // envelope 20 + (10 + 1) = 31 for the first; the big one does not fit in what is left.
+    let plan = q.plan_unload(|_| true, size, 100, 20, 10);
+    assert_eq!(plan.len(), 1);
+    assert_eq!(
+        plan[0],
+        vec![q.entries()[0].id],
+        "in queue order, nothing after the refusal"
+    );
+    assert!(
+        q.plan_unload(|_| true, size, 30, 20, 10).is_empty(),
+        "nothing fits"
+    );
+}
+
+#[test]
+fn what_left_at_unload_waits_out_the_grace_on_the_next_page() {
+    let mut q = Queue::new(policy());
+    q.push("left", 0.0);
+    q.push("stayed", 0.0);
+    let ids = vec![q.entries()[0].id];
+    q.leave(&ids, 1000.0);
+    assert_eq!(q.entries()[0].left_at_ms, Some(1000.0));
+    assert!(
+        q.plan_unload(|_| true, |_| 1, 10_000, 1, 10).concat() == vec![q.entries()[1].id],
+        "firing twice sends nothing twice"
+    );
+    // The page died: the next one restores what was stored.
+    let next = Queue::restore(policy(), q.entries().to_vec(), 2000.0);
+    assert_eq!(next.entries()[0].not_before_ms, 1000.0 + UNLOAD_GRACE_MS);
+    assert_eq!(
+        next.next_ready_at_where(2000.0, |i| *i == "left"),
+        Some(1000.0 + UNLOAD_GRACE_MS)
+    );
+    assert!(
+        next.plan_unload(|_| true, |_| 1, 10_000, 1, 10).concat() == vec![next.entries()[1].id]
+    );
+}
+
+#[test]
+fn a_refused_keepalive_request_leaves_its_entries_for_a_retry() {
+    let mut q = Queue::new(policy());
+    q.push("a", 0.0);
+    let ids = vec![q.entries()[0].id];
+    q.leave(&ids, 10.0);
+    q.complete_left(&ids, Outcome::Retry, 20.0, 0.0);
+    let entry = &q.entries()[0];
+    assert_eq!((entry.attempts, entry.left_at_ms), (1, None));
+    assert_eq!(entry.not_before_ms, 1020.0);
+}
+
+#[test]
+fn the_regular_batch_out_at_unload_is_marked_as_left() {
+    let mut q = Queue::new(policy());
+    q.push("a", 0.0);
+    q.push("b", 0.0);
+    q.take_batch(6000.0).unwrap();
+    q.batch_left(7000.0);
+    assert!(q.entries().iter().all(|e| e.left_at_ms == Some(7000.0)));
+    let next = Queue::restore(policy(), q.entries().to_vec(), 8000.0);
+    assert_eq!(next.next_flush_at(8000.0), Some(7000.0 + UNLOAD_GRACE_MS));
 }

@@ -6,8 +6,27 @@
 //! [`error`]) and, on `wasm32` only, a browser shell (`browser`) and the exported JS facade
 //! (`facade`). The visitor ID is never an input: the shell reads it from Segment and the core builds
 //! every request from that one identity.
+//!
+//! With the `bucketing-engine` feature, the same crate builds the second .wasm, the bucketing
+//! engine fetched only in `mode: "bucketing"`: `no_std`, no wasm-bindgen, the core's bucketing
+//! behind the C ABI of [`bucketing_engine`].
 
 #![deny(missing_docs, missing_debug_implementations)]
+// The bucketing engine's .wasm links no std: no std panic machinery (and the formatting it
+// brings), no wasm-bindgen. Only on wasm32 and outside the crate's own unit tests, which need std.
+#![cfg_attr(
+    all(target_arch = "wasm32", feature = "bucketing-engine", not(test)),
+    no_std
+)]
+
+#[cfg(all(
+    target_arch = "wasm32",
+    feature = "shell",
+    feature = "bucketing-engine"
+))]
+compile_error!(
+    "`bucketing-engine` builds the second .wasm: build it with --no-default-features (without `shell`)"
+);
 
 extern crate alloc;
 
@@ -23,6 +42,9 @@ pub mod status;
 pub mod tracking;
 pub mod wire;
 
+#[cfg(feature = "bucketing-engine")]
+pub mod bucketing_engine;
+
 #[cfg(all(target_arch = "wasm32", feature = "shell"))]
 mod browser;
 #[cfg(all(target_arch = "wasm32", feature = "shell"))]
@@ -35,6 +57,14 @@ pub use error::Error;
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// A panic in the bucketing engine traps: the loader sees a `WebAssembly.RuntimeError`. No
+/// message is formatted, so none of core's formatting is linked.
+#[cfg(all(target_arch = "wasm32", feature = "bucketing-engine", not(test)))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
 
 #[cfg(all(target_arch = "wasm32", feature = "shell"))]
 pub use facade::{flagship_segment_plugin, start, FlagshipSegment};

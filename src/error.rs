@@ -51,6 +51,11 @@ pub enum Error {
     /// A bucketing file is not of the documented shape or exceeds a safety limit.
     #[error("bucketing file malformed: {0}")]
     BucketingMalformed(&'static str),
+    /// A bucketing file refused by the bucketing engine (the second .wasm, which parses files
+    /// for the main module): [`Error::BucketingMalformed`]'s code and message, with the reason
+    /// the engine reported, which reaches the main module as text rather than a `&'static str`.
+    #[error("bucketing file malformed: {0}")]
+    BucketingRefused(String),
     /// The bucketing file could not be fetched (network, timeout or non-2xx status).
     #[error("bucketing file unavailable: {0}")]
     BucketingFetch(String),
@@ -75,7 +80,7 @@ impl Error {
             Error::DecisionHttp { .. } => "DECISION_HTTP",
             Error::DecisionMalformed(_) => "DECISION_MALFORMED",
             Error::VisitorMismatch => "VISITOR_MISMATCH",
-            Error::BucketingMalformed(_) => "BUCKETING_MALFORMED",
+            Error::BucketingMalformed(_) | Error::BucketingRefused(_) => "BUCKETING_MALFORMED",
             Error::BucketingFetch(_) => "BUCKETING_FETCH",
             Error::InvalidHit(_) => "INVALID_HIT",
             Error::StaleIdentity => "STALE_IDENTITY",
@@ -113,6 +118,7 @@ mod tests {
             Error::DecisionMalformed("campaigns is not an array"),
             Error::VisitorMismatch,
             Error::BucketingMalformed("campaigns is not an array"),
+            Error::BucketingRefused("campaigns is not an array".into()),
             Error::BucketingFetch("http 404".into()),
             Error::InvalidHit("ea is required"),
             Error::StaleIdentity,
@@ -131,10 +137,20 @@ mod tests {
                 "DECISION_MALFORMED",
                 "VISITOR_MISMATCH",
                 "BUCKETING_MALFORMED",
+                "BUCKETING_MALFORMED",
                 "BUCKETING_FETCH",
                 "INVALID_HIT",
                 "STALE_IDENTITY",
             ]
+        );
+    }
+
+    #[test]
+    fn a_reason_from_the_bucketing_engine_reads_like_the_core_s_own() {
+        let reason = "allocation is outside 0..=100";
+        assert_eq!(
+            Error::BucketingRefused(reason.into()).to_string(),
+            Error::BucketingMalformed(reason).to_string()
         );
     }
 

@@ -17,9 +17,9 @@ pub(crate) fn lowercase(text: &str) -> String {
     if text.is_ascii() {
         return text.to_ascii_lowercase();
     }
-    // Lower-casing rarely changes the UTF-8 length; room for some growth (`İ` → `i̇`) avoids a
-    // second call in practice, and the loop makes room for whatever the loader reports.
-    let mut out: Vec<u8> = Vec::with_capacity(text.len() + text.len() / 2 + 4);
+    // Lower-casing rarely changes the UTF-8 length; when it grows (`İ` → `i̇`) the loader
+    // reports the length it needs and the second call has that room.
+    let mut out: Vec<u8> = Vec::with_capacity(text.len());
     loop {
         // SAFETY: `text` is readable for its length and `out` writable for its capacity; the
         // loader writes only when the whole text fits, so `len` bytes are then initialised.

@@ -31,7 +31,7 @@ extern "C" {
     type Engine;
 
     #[wasm_bindgen(js_name = loadBucketingEngine)]
-    fn load_bucketing_engine(source: &Uint8Array) -> Promise;
+    fn load_bucketing_engine(source: &JsValue) -> Promise;
 
     #[wasm_bindgen(structural, method, catch)]
     fn load(this: &Engine, text: &str) -> Result<Option<String>, JsValue>;
@@ -40,12 +40,22 @@ extern "C" {
     fn decide(this: &Engine, visitor_id: &str, context_json: &str) -> Result<String, JsValue>;
 }
 
-async fn engine() -> Engine {
-    let bytes = Uint8Array::from(ENGINE);
-    JsFuture::from(load_bucketing_engine(&bytes))
+#[wasm_bindgen(inline_js = "export function blob_url(bytes, type) { \
+    return URL.createObjectURL(new Blob([bytes], { type })); }")]
+extern "C" {
+    /// A URL serving `bytes` with `Content-Type: type`.
+    fn blob_url(bytes: &Uint8Array, content_type: &str) -> String;
+}
+
+async fn engine_from(source: &JsValue) -> Engine {
+    JsFuture::from(load_bucketing_engine(source))
         .await
         .expect("the engine instantiates")
         .unchecked_into()
+}
+
+async fn engine() -> Engine {
+    engine_from(&Uint8Array::from(ENGINE).into()).await
 }
 
 async fn engine_with(file: &str) -> Engine {
@@ -110,6 +120,23 @@ async fn decides_every_fixture_case_as_the_core_does() {
             .collect();
         assert_eq!(got, reasoned, "case {}: {}", case["name"], case["why"]);
     }
+}
+
+/// `instantiateStreaming` when the server says `application/wasm`, bytes otherwise.
+#[wasm_bindgen_test]
+async fn loads_from_a_url_whatever_the_content_type() {
+    let bytes = Uint8Array::from(ENGINE);
+    for content_type in ["application/wasm", "application/octet-stream", ""] {
+        let url = JsValue::from(blob_url(&bytes, content_type));
+        let engine = engine_from(&url).await;
+        assert_eq!(engine.load(FIXTURE).unwrap(), None, "{content_type}");
+        assert!(engine.decide("8um", "{}").unwrap().contains("c_split"));
+    }
+    let missing = JsFuture::from(load_bucketing_engine(&"/no/such/engine.wasm".into())).await;
+    assert!(
+        thrown(missing.unwrap_err()).ends_with("http 404"),
+        "a missing engine rejects with its status"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -2,6 +2,7 @@
 // scripts/package.mjs). It sets `window.FlagshipSegment = {start, ready, flagshipSegmentPlugin,
 // version}` and loads `flagship_segment_bg.wasm` from the directory the script itself came from,
 // on first use: a page that includes the script but never starts the module downloads no wasm.
+// In `mode: "bucketing"` the module also loads `flagship_segment_bucketing.wasm` from there.
 //
 // With `data-env-id` and `data-api-key` on the tag, the module starts at once and `ready` resolves
 // to it (or rejects with the start error). Other `data-*` attributes are options too: `data-mode`,
@@ -12,9 +13,16 @@
 //
 // No eval, no new Function, no inline code: it runs under `script-src 'self' 'wasm-unsafe-eval'`.
 import init, { start as startModule, flagshipSegmentPlugin } from "../pkg/web/flagship_segment.js";
+// The glue's own copy of the loader (scripts/package.mjs resolves this import to the snippet
+// wasm-bindgen wrote), so that the URL set here is the one the module uses.
+import { setBucketingEngineUrl } from "./bucketing-engine.js";
 
 const script = document.currentScript;
-const wasmUrl = new URL("flagship_segment_bg.wasm", (script && script.src) || location.href);
+const base = (script && script.src) || location.href;
+const wasmUrl = new URL("flagship_segment_bg.wasm", base);
+// The bucketing engine, fetched only in mode "bucketing", ships next to it; the loader cannot
+// find it by import.meta.url, which an IIFE does not have.
+setBucketingEngineUrl(new URL("flagship_segment_bucketing.wasm", base));
 
 let loading;
 const load = () => (loading ||= init({ module_or_path: wasmUrl }));

@@ -41,12 +41,14 @@ const manifest = {
   files: [
     "flagship_segment_bg.wasm",
     "flagship_segment_bg.wasm.d.ts",
+    "flagship_segment_bucketing.wasm",
     "flagship_segment.js",
     "flagship_segment_bg.js",
     "flagship_segment.d.ts",
     "snippets/",
     "web/flagship_segment_bg.wasm",
     "web/flagship_segment_bg.wasm.d.ts",
+    "web/flagship_segment_bucketing.wasm",
     "web/flagship_segment.js",
     "web/flagship_segment.d.ts",
     "web/snippets/",
@@ -64,8 +66,23 @@ writeFileSync(`${pkg}package.json`, `${JSON.stringify(manifest, null, 2)}\n`);
 for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE"]) copyFileSync(`${root}${file}`, `${pkg}${file}`);
 copyFileSync(`${root}js/script-tag.d.ts`, `${pkg}web/flagship-segment.d.ts`);
 
+// js/script-tag.js imports js/bucketing-engine.js (setBucketingEngineUrl) while the glue imports
+// the copy wasm-bindgen wrote to pkg/web/snippets/<crate>-<hash>/js/: two modules, two URL
+// settings. The script's import is resolved to the copy the glue names, so the bundle holds one.
+const glue = readFileSync(`${pkg}web/flagship_segment.js`, "utf8");
+const imported = glue.match(/["'](\.\/snippets\/[^"']+\/js\/bucketing-engine\.js)["']/);
+const loaderCopy = imported ? `${pkg}web/${imported[1].slice(2)}` : undefined;
+const oneLoader = {
+  name: "one-bucketing-engine-loader",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/bucketing-engine\.js$/ }, (args) =>
+      loaderCopy && args.importer === `${root}js/script-tag.js` ? { path: loaderCopy } : undefined);
+  },
+};
+
 await build({
   entryPoints: [`${root}js/script-tag.js`],
+  plugins: [oneLoader],
   outfile: `${pkg}web/flagship-segment.js`,
   bundle: true,
   format: "iife",

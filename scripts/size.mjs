@@ -1,11 +1,14 @@
 // Bytes we ship, raw / gzip -9 (zlib level 9) / brotli (quality 11), per build: the ES-module web
 // build (pkg/web/flagship_segment.js + .wasm) and the classic script-tag build
-// (pkg/web/flagship-segment.js + the same .wasm); the npm default (bundler) build for reference.
+// (pkg/web/flagship-segment.js + the same .wasm); the npm default (bundler) build for reference;
+// then the bucketing engine (pkg/web/flagship_segment_bucketing.wasm, fetched only in
+// `mode: "bucketing"`, its loader being part of the glue) and what a bucketing-mode page loads.
 // `--json` prints the figures as JSON. `--twiggy` then rebuilds the same release .wasm with names
 // (wasm-bindgen --keep-debug, wasm-opt with Cargo.toml's flags plus -g) and prints twiggy's top
-// items and a breakdown by crate and module; twiggy must be on PATH (`cargo install twiggy`).
+// items and a breakdown by crate and module, and the engine's top items (from the unoptimised
+// engine ./run build keeps in target/bucketing-engine/); twiggy must be on PATH.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 const repo = new URL("..", import.meta.url).pathname;
@@ -21,6 +24,9 @@ export function measure(path) {
     }).length,
   };
 }
+
+/** The bucketing engine's .wasm (same file in pkg/ and pkg/web/). */
+export const ENGINE = `${root}web/flagship_segment_bucketing.wasm`;
 
 const sum = (a, b) => ({ raw: a.raw + b.raw, gzip: a.gzip + b.gzip, brotli: a.brotli + b.brotli });
 
@@ -82,20 +88,33 @@ function twiggy() {
     const share = group.startsWith("name section") ? "" : `${((100 * size) / total).toFixed(1)}%`;
     console.log(`${String(size).padStart(8)} ${share.padStart(6)}  ${group}`);
   }
+  const engine = `${repo}target/bucketing-engine/unoptimised.wasm`;
+  if (existsSync(engine)) {
+    run(`${repo}node_modules/.bin/wasm-opt`, [...flags, "-g", engine, "-o", `${named}/engine.wasm`]);
+    console.log(`\ntwiggy top (bucketing engine, wasm-opt ${flags.join(" ")}, names kept):`);
+    console.log(run("twiggy", ["top", "-n", "25", `${named}/engine.wasm`]));
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const builds = report();
+  const engine = existsSync(ENGINE) ? measure(ENGINE) : null;
   if (process.argv.includes("--json")) {
-    console.log(JSON.stringify(builds, null, 2));
+    console.log(JSON.stringify({ ...builds, "bucketing engine": engine }, null, 2));
   } else {
     const kb = (n) => `${(n / 1024).toFixed(1)} KiB`.padStart(10);
+    const line = (name, part, f) =>
+      console.log(`${name.padEnd(22)} ${part.padEnd(6)} ${kb(f.raw)} ${kb(f.gzip)} ${kb(f.brotli)}   (${f.raw} / ${f.gzip} / ${f.brotli} B)`);
     console.log(`${"build".padEnd(22)} ${"part".padEnd(6)} ${"raw".padStart(10)} ${"gzip -9".padStart(10)} ${"brotli".padStart(10)}`);
     for (const [name, build] of Object.entries(builds)) {
-      for (const part of ["wasm", "js", "total"]) {
-        const f = build[part];
-        console.log(`${(part === "wasm" ? name : "").padEnd(22)} ${part.padEnd(6)} ${kb(f.raw)} ${kb(f.gzip)} ${kb(f.brotli)}   (${f.raw} / ${f.gzip} / ${f.brotli} B)`);
-      }
+      for (const part of ["wasm", "js", "total"]) line(part === "wasm" ? name : "", part, build[part]);
+    }
+    // Fetched only in mode "bucketing"; its loader is part of the glue above.
+    if (engine) {
+      line("bucketing engine", "wasm", engine);
+      line("web + engine", "total", sum(builds["web (ES module)"].total, engine));
+    } else {
+      console.log(`bucketing engine: ${ENGINE} not built`);
     }
   }
   if (process.argv.includes("--twiggy")) twiggy();

@@ -8,6 +8,7 @@
 //! `core::fmt`, which the shipped wasm does not link. [`Error::message`] builds the text by
 //! concatenation, and `Display` (natively) writes that same text.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use core::fmt;
 
@@ -46,8 +47,10 @@ pub enum Error {
     DecisionMalformed(&'static str),
     /// The Decision API answered for another visitor than the one asked about.
     VisitorMismatch,
-    /// A bucketing file is not of the documented shape or exceeds a safety limit.
-    BucketingMalformed(&'static str),
+    /// A bucketing file is not of the documented shape or exceeds a safety limit. The parser's
+    /// reasons are fixed strings; the main module hears them from the bucketing engine (the
+    /// second .wasm) as text.
+    BucketingMalformed(Cow<'static, str>),
     /// The bucketing file could not be fetched (network, timeout or non-2xx status).
     BucketingFetch(String),
     /// A hit was refused before sending: a required field is missing or a value breaks a rule.
@@ -182,7 +185,7 @@ mod tests {
             },
             Error::DecisionMalformed("campaigns is not an array"),
             Error::VisitorMismatch,
-            Error::BucketingMalformed("campaigns is not an array"),
+            Error::BucketingMalformed("campaigns is not an array".into()),
             Error::BucketingFetch("http 404".into()),
             Error::InvalidHit("ea is required"),
             Error::StaleIdentity,
@@ -205,6 +208,15 @@ mod tests {
                 "INVALID_HIT",
                 "STALE_IDENTITY",
             ]
+        );
+    }
+
+    #[test]
+    fn a_reason_from_the_bucketing_engine_reads_like_the_core_s_own() {
+        let reason = "allocation is outside 0..=100";
+        assert_eq!(
+            Error::BucketingMalformed(String::from(reason).into()).to_string(),
+            Error::BucketingMalformed(reason.into()).to_string()
         );
     }
 

@@ -7,11 +7,25 @@
 //! (`facade`). The visitor ID is never an input: the shell reads it from Segment and the core builds
 //! every request from that one identity. With the `emulator` feature, on native targets only, the
 //! `emulator` module is the local Decision API twin run by the `flagship-emulator` binary.
+//!
+//! With the `bucketing-engine` feature, the same crate builds the second .wasm, the bucketing
+//! engine fetched only in `mode: "bucketing"`: no wasm-bindgen, the core's bucketing behind the
+//! C ABI of [`bucketing_engine`].
 
 #![deny(missing_docs, missing_debug_implementations)]
-// The shipped wasm links no std: its panic handler aborts, so no formatting machinery is
-// linked for panic messages (see SIZE.md). Tests and the browser suites link std.
+// The shipped wasm modules (the npm module and the bucketing engine) link no std: their panic
+// handler traps, so no formatting machinery is linked for panic messages (see SIZE.md). Unit
+// tests and the browser suites (feature `std`) link std.
 #![cfg_attr(all(target_arch = "wasm32", not(any(test, feature = "std"))), no_std)]
+
+#[cfg(all(
+    target_arch = "wasm32",
+    feature = "shell",
+    feature = "bucketing-engine"
+))]
+compile_error!(
+    "`bucketing-engine` builds the second .wasm: build it with --no-default-features (without `shell`)"
+);
 
 extern crate alloc;
 
@@ -30,6 +44,9 @@ pub mod status;
 pub mod tracking;
 pub mod wire;
 
+#[cfg(feature = "bucketing-engine")]
+pub mod bucketing_engine;
+
 #[cfg(all(target_arch = "wasm32", feature = "shell"))]
 mod browser;
 #[cfg(all(target_arch = "wasm32", feature = "shell"))]
@@ -46,6 +63,8 @@ static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocato
 #[cfg(all(target_arch = "wasm32", feature = "shell"))]
 pub use facade::{flagship_segment_plugin, start, FlagshipSegment};
 
+/// A panic traps: the caller sees a `WebAssembly.RuntimeError`. No message is formatted, so
+/// none of core's formatting is linked for it.
 #[cfg(all(target_arch = "wasm32", not(any(test, feature = "std"))))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {

@@ -1,30 +1,88 @@
-//! TEMPORARY stand-in until the bucketing engine module lands (branch bucketing-engine).
+//! The bucketing engine, seen from the main module: the second .wasm that parses bucketing files
+//! and decides locally, fetched on first use of `mode: "bucketing"` so that an API-mode page never
+//! downloads it.
+//!
+//! Its loader, `js/bucketing-engine.js`, is a wasm-bindgen snippet imported duck-typed: the object
+//! it resolves to has `load(text)` and `decide(visitorId, contextJson)`, both declared `catch`
+//! (a trap in the engine, out of memory for one, throws a `WebAssembly.RuntimeError`). Everything
+//! crosses as text: the file in, a refusal reason or the `/campaigns` answer out, which the
+//! caller reads with [`parse_decision`](crate::decision::parse_decision) like an API answer.
 
 use alloc::string::String;
 
-use wasm_bindgen::JsValue;
+use js_sys::{Promise, Reflect};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::error::Error;
 
-/// The instantiated bucketing engine module.
-#[derive(Debug)]
-pub(crate) struct BucketingEngine(#[allow(dead_code)] JsValue);
+#[wasm_bindgen(module = "/js/bucketing-engine.js")]
+extern "C" {
+    /// The object `loadBucketingEngine` resolves to.
+    #[derive(Debug)]
+    type JsBucketingEngine;
 
-/// Fetches and instantiates the engine, then calls `done`.
-pub(crate) fn load(done: impl FnOnce(Result<BucketingEngine, Error>) + 'static) {
-    done(Err(Error::BucketingFetch(String::from(
-        "bucketing engine not built",
-    ))));
+    /// `loadBucketingEngine()`: fetches the engine from its default URL, next to the main .wasm
+    /// (or where the script-tag build pointed it with `setBucketingEngineUrl`).
+    #[wasm_bindgen(js_name = loadBucketingEngine)]
+    fn load_bucketing_engine() -> Promise;
+
+    /// `null` when the file was loaded, else the reason it was refused.
+    #[wasm_bindgen(structural, method, catch)]
+    fn load(this: &JsBucketingEngine, text: &str) -> Result<Option<String>, JsValue>;
+
+    /// The `/campaigns` answer; throws when no file is loaded or the context is refused.
+    #[wasm_bindgen(structural, method, catch)]
+    fn decide(
+        this: &JsBucketingEngine,
+        visitor_id: &str,
+        context_json: &str,
+    ) -> Result<String, JsValue>;
+}
+
+/// A loaded bucketing engine, holding at most one bucketing file.
+#[derive(Debug)]
+pub(crate) struct BucketingEngine(JsBucketingEngine);
+
+/// Fetches and instantiates the engine. Fails with [`Error::BucketingFetch`] when it cannot be
+/// fetched (network, non-2xx status) or instantiated.
+pub(crate) async fn load_engine() -> Result<BucketingEngine, Error> {
+    match JsFuture::from(load_bucketing_engine()).await {
+        Ok(engine) => Ok(BucketingEngine(engine.unchecked_into())),
+        Err(error) => Err(Error::BucketingFetch(message(
+            &error,
+            "bucketing engine unavailable",
+        ))),
+    }
 }
 
 impl BucketingEngine {
-    /// Gives the engine a bucketing file.
-    pub(crate) fn load_file(&self, _text: &str) -> Result<(), Error> {
-        Err(Error::BucketingMalformed("bucketing engine not built"))
+    /// Parses `text` and keeps it for [`decide`](Self::decide). On refusal
+    /// ([`Error::BucketingMalformed`]) the file loaded before stays in
+    /// use.
+    pub(crate) fn load_file(&self, text: &str) -> Result<(), Error> {
+        match self.0.load(text) {
+            Ok(None) => Ok(()),
+            Ok(Some(reason)) => Err(Error::BucketingMalformed(reason.into())),
+            Err(error) => Err(Error::BucketingMalformed(
+                message(&error, "the bucketing engine failed").into(),
+            )),
+        }
     }
 
-    /// A decision for `visitor_id` with `context` (JSON), as a Decision API body.
-    pub(crate) fn decide(&self, _visitor_id: &str, _context: &str) -> Option<String> {
-        None
+    /// The `/campaigns` answer for `visitor_id` and the full context (a JSON object of strings,
+    /// numbers and booleans, `fs_users`, `fs_client` and `fs_version` included). `None` when no
+    /// file is loaded, the context is refused or the engine failed.
+    pub(crate) fn decide(&self, visitor_id: &str, context_json: &str) -> Option<String> {
+        self.0.decide(visitor_id, context_json).ok()
     }
+}
+
+/// A thrown value's `message`, or `fallback`.
+fn message(error: &JsValue, fallback: &str) -> String {
+    Reflect::get(error, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| fallback.into())
 }

@@ -358,15 +358,10 @@ impl Driver {
 
     fn load_bucketing_engine(&self) {
         let me = self.me.clone();
-        bucketing_engine::load(move |loaded| {
+        wasm_bindgen_futures::spawn_local(async move {
+            let loaded = bucketing_engine::load_engine().await;
             let Some(driver) = me.upgrade() else { return };
-            let result = match loaded {
-                Ok(engine) => {
-                    *driver.bucketing.borrow_mut() = Some(engine);
-                    Ok(())
-                }
-                Err(error) => Err(error),
-            };
+            let result = loaded.map(|engine| *driver.bucketing.borrow_mut() = Some(engine));
             driver.run(|engine, _| engine.handle_bucketing_engine(now(), result));
         });
     }

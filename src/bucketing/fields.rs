@@ -15,7 +15,7 @@ pub const MAX_LIST_ITEMS: usize = 1000;
 pub(crate) type Object = crate::json::Object;
 
 pub(crate) fn malformed(reason: &'static str) -> Error {
-    Error::BucketingMalformed(reason)
+    Error::BucketingMalformed(reason.into())
 }
 
 pub(crate) fn limited<'a>(list: &'a [Value], too_many: &'static str) -> Result<&'a [Value], Error> {

@@ -90,15 +90,20 @@ pub fn parse_bucketing(body: &str) -> Result<BucketingFile, Error> {
     let mut null_flags_left = MAX_EXPOSED_NULL_FLAGS;
     let mut campaigns = Vec::with_capacity(raw_campaigns.len());
     for raw in raw_campaigns {
-        let campaign = parse_campaign(raw, &mut null_flags_left)?;
-        if seen_ids.insert(campaign.id.clone()) {
+        let (id, campaign) = parse_campaign(raw, &mut null_flags_left)?;
+        if seen_ids.insert(id) {
             campaigns.push(campaign);
         }
     }
     Ok(BucketingFile { panic, campaigns })
 }
 
-fn parse_campaign(raw: &Value, null_flags_left: &mut usize) -> Result<CampaignRules, Error> {
+/// The campaign, and its ID borrowed from the file for the duplicate check (a set of borrowed
+/// keys, like the parser's other sets: one `BTreeSet` instance in the wasm).
+fn parse_campaign<'a>(
+    raw: &'a Value,
+    null_flags_left: &mut usize,
+) -> Result<(&'a str, CampaignRules), Error> {
     let campaign = raw
         .as_object()
         .ok_or(malformed("a campaign is not an object"))?;
@@ -119,10 +124,13 @@ fn parse_campaign(raw: &Value, null_flags_left: &mut usize) -> Result<CampaignRu
     for group in groups {
         variation_groups.push(parse_variation_group(group, &header, null_flags_left)?);
     }
-    Ok(CampaignRules {
-        id: header.id.to_owned(),
-        variation_groups,
-    })
+    Ok((
+        header.id,
+        CampaignRules {
+            id: header.id.to_owned(),
+            variation_groups,
+        },
+    ))
 }
 
 #[cfg(test)]

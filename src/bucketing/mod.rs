@@ -13,8 +13,11 @@ mod file;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "lowercase_rust.rs"]
 mod lowercase;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "bucketing-engine")))]
 #[path = "lowercase_js.rs"]
+mod lowercase;
+#[cfg(all(target_arch = "wasm32", feature = "bucketing-engine"))]
+#[path = "lowercase_import.rs"]
 mod lowercase;
 mod murmur;
 mod operand;

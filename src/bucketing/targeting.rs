@@ -50,7 +50,7 @@ impl Rule {
             "fs_users" => Key::VisitorId,
             other => Key::Context(other.to_owned()),
         };
-        let presence_expected = operand != Operand::One(Scalar::Bool(false));
+        let presence_expected = !matches!(operand, Operand::One(Scalar::Bool(false)));
         Rule {
             key,
             operator,
@@ -107,7 +107,10 @@ pub(crate) struct Targeting {
 impl Targeting {
     /// `groups` are OR-ed, the rules inside each AND-ed.
     pub(crate) fn new(groups: Vec<Vec<Rule>>) -> Targeting {
-        let matches_everyone = groups.iter().flatten().any(|r| r.key == Key::AllUsers);
+        let matches_everyone = groups
+            .iter()
+            .flatten()
+            .any(|r| matches!(r.key, Key::AllUsers));
         Targeting {
             groups,
             matches_everyone,

@@ -167,18 +167,26 @@ fn expose_all_keys(
     null_flags_left: &mut usize,
 ) -> Result<(), Error> {
     // Ordered sets, not scans of the member list: a hostile file may have thousands of keys.
-    let mut keys: Vec<String> = Vec::new();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    for (_, variation) in variations.iter() {
-        for key in variation.modifications.value.keys() {
-            if seen.insert(key.to_owned()) {
-                keys.push(key.to_owned());
+    // Every set of the parser holds borrowed keys (one `BTreeSet` instance in the wasm) and is
+    // filled by inserts: collecting into a set sorts, which brings core's stable sort along.
+    let keys: Vec<String> = {
+        let mut seen = BTreeSet::new();
+        let mut keys = Vec::new();
+        for (_, variation) in variations.iter() {
+            for key in variation.modifications.value.keys() {
+                if seen.insert(key) {
+                    keys.push(key.to_owned());
+                }
             }
         }
-    }
+        keys
+    };
     for (_, variation) in variations.iter_mut() {
         let flags = &mut variation.modifications.value;
-        let present: BTreeSet<&str> = flags.keys().collect();
+        let mut present = BTreeSet::new();
+        for key in flags.keys() {
+            present.insert(key);
+        }
         let missing: Vec<&String> = keys
             .iter()
             .filter(|key| !present.contains(key.as_str()))

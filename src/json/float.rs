@@ -1,20 +1,24 @@
 //! Text ↔ `f64` for the JSON numbers that are not small integers.
 //!
 //! Both directions are chosen per target: natively Rust's `Display` and `str::parse`, in the
-//! wasm JavaScript's `String(n)` and `parseFloat`, because core's float formatting and parsing
-//! (Grisu, Dragon, Eisel-Lemire and their tables) cost ~35 KB of the module. The two agree: both
-//! parse to the correctly rounded value and both write the shortest digits that read back to the
-//! same number. Where they differ is only the notation, JavaScript's exponent form (`1.5e-7`,
-//! `1e+21`), which [`push_plain`] rewrites to the plain decimals that `Display` writes, so the
-//! bytes on the wire are the same on both targets.
+//! wasm JavaScript's `String(n)` and `parseFloat` (through wasm-bindgen in the main module,
+//! `float_js.rs`; through raw imports of its loader in the bucketing engine, `float_import.rs`),
+//! because core's float formatting and parsing (Grisu, Dragon, Eisel-Lemire and their tables)
+//! cost ~35 KB of the module. The variants agree: all parse to the correctly rounded value and
+//! all write the shortest digits that read back to the same number. Where they differ is only the
+//! notation, JavaScript's exponent form (`1.5e-7`, `1e+21`), which [`push_plain`] rewrites to the
+//! plain decimals that `Display` writes, so the bytes on the wire are the same on every target.
 
 use alloc::string::String;
 
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "float_rust.rs"]
 mod imp;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "bucketing-engine")))]
 #[path = "float_js.rs"]
+mod imp;
+#[cfg(all(target_arch = "wasm32", feature = "bucketing-engine"))]
+#[path = "float_import.rs"]
 mod imp;
 
 pub(super) use imp::{parse, write_shortest};

@@ -128,6 +128,9 @@ pub struct Config {
     pub mode: Mode,
     /// How often the bucketing file is fetched again; 0 fetches it once.
     pub polling_interval_ms: u32,
+    /// Where the bucketing engine (the second .wasm) is fetched from; `None`: next to the
+    /// module's own .wasm.
+    pub bucketing_engine_url: Option<String>,
     /// Hits are sent at most this long after being queued.
     pub flush_interval_ms: u32,
     /// Hits are sent as soon as this many are queued.
@@ -160,6 +163,7 @@ impl Default for Config {
             keep_flags_during_refresh: true,
             mode: Mode::Api,
             polling_interval_ms: 60_000,
+            bucketing_engine_url: None,
             flush_interval_ms: 5000,
             batch_size: 10,
             activation_dedupe_ms: 30 * 60 * 1000,
@@ -214,6 +218,16 @@ pub fn check_base_url(field: &str, value: &str) -> Result<String, Error> {
         return Err(Error::option(field, "must not contain a query or fragment"));
     }
     Ok(value.trim_end_matches('/').to_owned())
+}
+
+/// Checks a URL the browser fetches as given (`bucketingEngineUrl`): absolute or relative to the
+/// page, `blob:` included; refused when empty, over 2048 bytes, or with whitespace or control
+/// characters.
+pub fn check_fetch_url(field: &str, value: &str) -> Result<String, Error> {
+    if value.is_empty() || value.len() > 2048 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::option(field, "must be a URL of 1 to 2048 characters without spaces"));
+    }
+    Ok(value.to_owned())
 }
 
 /// Longest polling interval: a day.

@@ -82,6 +82,9 @@ export interface StartOptions {
   /** Bucketing mode: the environment's bucketing file already on the page (object or JSON text);
    *  no request is made before the first decision. */
   initialBucketing?: object | string;
+  /** Bucketing mode: where the bucketing engine (flagship_segment_bucketing.wasm, shipped next
+   *  to the module's .wasm) is fetched from; default: next to the module's own .wasm. */
+  bucketingEngineUrl?: string;
   /** Hits are sent at most this long after being queued, in ms; default 5000. */
   flushIntervalMs?: number;
   /** Hits are sent as soon as this many are queued; default 10 (1 to 100). */
@@ -622,7 +625,8 @@ pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
         move |_ctx: JsValue, analytics: JsValue| {
             // Segment awaits load() before delivering events: start in the background so the
             // page's analytics never waits for a Decision API round trip.
-            if let (Some(resolve), None) = (resolve_started.take(), loaded.borrow().as_ref()) {
+            let idle = loaded.borrow().is_none();
+            if let (Some(resolve), true) = (resolve_started.take(), idle) {
                 let segment = Segment::new(Source::Instance(analytics), config.traits.clone());
                 let started = Driver::start(config.clone(), segment, initial_bucketing.clone());
                 *loaded.borrow_mut() = Some(Rc::clone(&started));

@@ -40,6 +40,7 @@ fn bucketing_options(polling_ms: u32) -> Value {
     opts["mode"] = json!("bucketing");
     opts["pollingIntervalMs"] = json!(polling_ms);
     opts["endpoints"]["cdn"] = json!("https://cdn.test");
+    opts["bucketingEngineUrl"] = json!(bucketing_engine_url());
     opts
 }
 

@@ -23,10 +23,11 @@ extern "C" {
     #[derive(Debug)]
     type JsBucketingEngine;
 
-    /// `loadBucketingEngine()`: fetches the engine from its default URL, next to the main .wasm
-    /// (or where the script-tag build pointed it with `setBucketingEngineUrl`).
+    /// `loadBucketingEngine(url)`: fetches the engine from `url`, or (`undefined`) from its
+    /// default URL next to the main .wasm (or where the script-tag build pointed it with
+    /// `setBucketingEngineUrl`).
     #[wasm_bindgen(js_name = loadBucketingEngine)]
-    fn load_bucketing_engine() -> Promise;
+    fn load_bucketing_engine(url: Option<&str>) -> Promise;
 
     /// `null` when the file was loaded, else the reason it was refused.
     #[wasm_bindgen(structural, method, catch)]
@@ -47,8 +48,8 @@ pub(crate) struct BucketingEngine(JsBucketingEngine);
 
 /// Fetches and instantiates the engine. Fails with [`Error::BucketingFetch`] when it cannot be
 /// fetched (network, non-2xx status) or instantiated.
-pub(crate) async fn load_engine() -> Result<BucketingEngine, Error> {
-    match JsFuture::from(load_bucketing_engine()).await {
+pub(crate) async fn load_engine(url: Option<&str>) -> Result<BucketingEngine, Error> {
+    match JsFuture::from(load_bucketing_engine(url)).await {
         Ok(engine) => Ok(BucketingEngine(engine.unchecked_into())),
         Err(error) => Err(Error::BucketingFetch(message(
             &error,

@@ -51,6 +51,8 @@ pub(crate) struct Driver {
     settle_waiters: RefCell<Vec<Function>>,
     /// Resolvers of promises waiting for a flush (`flush`, `close`), with its ID.
     flush_waiters: RefCell<Vec<(u32, Function)>>,
+    /// Flushes done before their promise was made (nothing could leave: done at once).
+    flushes_done: RefCell<Vec<u32>>,
     /// The flush of `close()`, after which the driver lets go of the page.
     close_flush: Cell<Option<u32>>,
     watch: RefCell<Option<SegmentCallWatch>>,
@@ -82,6 +84,7 @@ impl Driver {
             page_listeners: RefCell::default(),
             settle_waiters: RefCell::default(),
             flush_waiters: RefCell::default(),
+            flushes_done: RefCell::default(),
             close_flush: Cell::new(None),
             watch: RefCell::default(),
             bucketing: RefCell::default(),
@@ -161,14 +164,20 @@ impl Driver {
         promise
     }
 
-    /// A promise that resolves when the flush `id` is done.
+    /// A promise that resolves when the flush `id` is done (at once if it is already).
     pub(crate) fn flushed(&self, id: Option<u32>) -> Promise {
         let mut resolver = None;
         let promise = Promise::new(&mut |resolve, _| resolver = Some(resolve));
-        if let (Some(resolve), Some(id)) = (resolver, id) {
-            self.flush_waiters.borrow_mut().push((id, resolve));
-            // The flush may be done already: its effect is still in the engine's queue.
-            self.pump();
+        let (Some(resolve), Some(id)) = (resolver, id) else {
+            return promise;
+        };
+        let mut done = self.flushes_done.borrow_mut();
+        match done.iter().position(|d| *d == id) {
+            Some(at) => {
+                done.remove(at);
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            }
+            None => self.flush_waiters.borrow_mut().push((id, resolve)),
         }
         promise
     }
@@ -247,7 +256,7 @@ impl Driver {
                     );
                 }
             }
-            Effect::LoadBucketingEngine => self.load_bucketing_engine(),
+            Effect::LoadBucketingEngine(url) => self.load_bucketing_engine(url),
             Effect::LoadBucketingFile(text) => {
                 let loaded = match self.bucketing.borrow().as_ref() {
                     Some(engine) => engine.load_file(&text),
@@ -291,6 +300,9 @@ impl Driver {
                 };
                 if self.close_flush.get() == Some(id) {
                     self.let_go();
+                }
+                if done.is_empty() {
+                    self.flushes_done.borrow_mut().push(id);
                 }
                 for resolve in done {
                     let _ = resolve.call0(&JsValue::UNDEFINED);
@@ -356,10 +368,10 @@ impl Driver {
         self.run(|engine, segment| engine.handle_timeout(now(), segment));
     }
 
-    fn load_bucketing_engine(&self) {
+    fn load_bucketing_engine(&self, url: Option<alloc::string::String>) {
         let me = self.me.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let loaded = bucketing_engine::load_engine().await;
+            let loaded = bucketing_engine::load_engine(url.as_deref()).await;
             let Some(driver) = me.upgrade() else { return };
             let result = loaded.map(|engine| *driver.bucketing.borrow_mut() = Some(engine));
             driver.run(|engine, _| engine.handle_bucketing_engine(now(), result));
@@ -429,5 +441,19 @@ impl Driver {
             d.run(|engine, _| engine.handle_online(now()));
         });
         *self.page_listeners.borrow_mut() = listeners;
+    }
+}
+
+impl Drop for Driver {
+    /// The page let go of the module: what was due to be stored at the next timer is stored
+    /// now (no timer will fire for it); nothing else is done.
+    fn drop(&mut self) {
+        let engine = self.engine.get_mut();
+        engine.write_pending(now());
+        while let Some(effect) = engine.poll_effect() {
+            if let Effect::Store { name, value } = effect {
+                self.store.write(&name, value.as_deref());
+            }
+        }
     }
 }

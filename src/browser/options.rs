@@ -17,7 +17,8 @@ use wasm_bindgen::JsValue;
 use super::js;
 use super::segment::{primitive, Source};
 use crate::config::{
-    check_base_url, check_batch_size, check_credential, check_long_millis, check_millis, Config,
+    check_base_url, check_batch_size, check_credential, check_fetch_url, check_long_millis,
+    check_millis, Config,
     EnsureSegmentKnows, Fallback, IdPolicy, LogLevel, Mode,
 };
 use crate::context::{Context, RESERVED_KEYS};
@@ -41,6 +42,8 @@ enum Kind {
     /// One of a few names.
     Choice(&'static Choice),
     GlobalKey,
+    /// `bucketingEngineUrl`, checked by `check_fetch_url`.
+    EngineUrl,
     Context,
     Traits,
     BatchSize,
@@ -57,7 +60,7 @@ struct Choice {
 /// Every option `start` reads into the [`Config`], in reading order. Others (but
 /// `initialBucketing` and `analytics`, read after these) are reported with a warning (likely
 /// typos).
-const OPTIONS: [(&str, Kind); 21] = [
+const OPTIONS: [(&str, Kind); 22] = [
     ("envId", Kind::Credential(|c| &mut c.env_id)),
     ("apiKey", Kind::Credential(|c| &mut c.api_key)),
     ("endpoints", Kind::Endpoints),
@@ -130,6 +133,7 @@ const OPTIONS: [(&str, Kind); 21] = [
         "pollingIntervalMs",
         Kind::LongMillis(|c| &mut c.polling_interval_ms),
     ),
+    ("bucketingEngineUrl", Kind::EngineUrl),
     (
         "flushIntervalMs",
         Kind::Millis(|c| &mut c.flush_interval_ms),
@@ -283,6 +287,11 @@ fn read_option(
                     ));
                 }
                 config.global_key = name;
+            }
+        }
+        Kind::EngineUrl => {
+            if let Some(url) = string(key, &value)? {
+                config.bucketing_engine_url = Some(check_fetch_url(key, &url)?);
             }
         }
         Kind::Context => config.context = context(&value, warnings)?,

@@ -55,7 +55,8 @@ impl BucketingState {
 impl Engine {
     /// Asks for the engine module and the file at once.
     pub(super) fn start_bucketing(&mut self, now: f64, initial: Option<String>) {
-        self.out.push(Effect::LoadBucketingEngine);
+        let url = self.config.bucketing_engine_url.clone();
+        self.out.push(Effect::LoadBucketingEngine(url));
         match initial {
             Some(text) => {
                 self.bucketing.loading_initial = true;

@@ -513,6 +513,13 @@ impl Delivery {
         }
     }
 
+    /// Stores now what [`Delivery::persist_soon`] would store at the next timer.
+    pub(super) fn persist_if_pending(&mut self, out: &mut Outbox, now: f64) {
+        if self.persist_at.is_some() {
+            self.persist(out, now);
+        }
+    }
+
     /// Stores the queues once the current task is done: the reads of one render queue their
     /// exposures, and the queue is stored once, not once per exposure.
     fn persist_soon(&mut self, now: f64) {

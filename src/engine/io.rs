@@ -155,8 +155,9 @@ pub enum Effect {
     StopWatching,
     /// Make analytics.js send a call.
     TrackInSegment(SegmentCall),
-    /// Fetch and compile the bucketing engine, then report with `handle_bucketing_engine`.
-    LoadBucketingEngine,
+    /// Fetch and compile the bucketing engine (from this URL, or next to the module's own .wasm),
+    /// then report with `handle_bucketing_engine`.
+    LoadBucketingEngine(Option<String>),
     /// Give the bucketing engine this bucketing file, then report with `handle_bucketing_file`.
     LoadBucketingFile(String),
     /// Decide locally for `visitor_id` with `context` (a JSON object) and hand the engine's

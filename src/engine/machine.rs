@@ -168,6 +168,15 @@ impl Engine {
             .on_timeout(&mut self.out, &self.config, now, current);
     }
 
+    /// Writes at once what was due to be stored at the next timer (queues, exposure log, the
+    /// decision cache): the module's handle is going away and no timer will fire for it.
+    pub fn write_pending(&mut self, now: f64) {
+        if self.decisions.cache_write_at().is_some() {
+            self.write_decision_cache(now);
+        }
+        self.delivery.persist_if_pending(&mut self.out, now);
+    }
+
     /// The answer to the request `token` asked for.
     pub fn handle_response(
         &mut self,

@@ -2,6 +2,7 @@
 // fake Segment analytics.js instances in each state a page can be in. No network, no real Segment.
 
 const state = { calls: [], routes: [] };
+const realFetch = window.fetch.bind(window);
 
 function headersOf(init) {
   const out = {};
@@ -13,6 +14,8 @@ export function fetchInstall() {
   state.calls = [];
   state.routes = [];
   window.fetch = (url, init) => {
+    // What the suites serve themselves (the bucketing engine) is fetched for real, unrecorded.
+    if (String(url).startsWith("blob:")) return realFetch(url, init);
     const call = {
       url: String(url),
       method: (init && init.method) || "GET",
@@ -310,4 +313,10 @@ export async function segmentApiOnThisServer(instance, called) {
       image.src = `${location.origin}/${path}/p`;
     });
   }
+}
+
+// A URL the page can fetch `bytes` from, served as application/wasm (the bucketing engine the
+// browser suites hand to the module through its `bucketingEngineUrl` option).
+export function wasmUrl(bytes) {
+  return URL.createObjectURL(new Blob([bytes], { type: "application/wasm" }));
 }

@@ -93,6 +93,8 @@ extern "C" {
     pub fn dispatch_pagehide();
     #[wasm_bindgen(js_name = trackedJson)]
     fn tracked_json(instance: &JsValue) -> String;
+    #[wasm_bindgen(js_name = wasmUrl)]
+    fn wasm_url(bytes: &[u8]) -> String;
     #[wasm_bindgen(js_name = throwingObject)]
     pub fn throwing_object() -> JsValue;
     #[wasm_bindgen(js_name = symbolValue)]
@@ -255,4 +257,16 @@ pub fn hits_sent() -> Vec<Value> {
         .iter()
         .flat_map(|c| c.body["h"].as_array().cloned().unwrap_or_default())
         .collect()
+}
+
+/// The bucketing engine `./run` builds (`build_engine`) before the browser suites are compiled.
+const BUCKETING_ENGINE: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/target/bucketing-engine/flagship_segment_bucketing.wasm"
+));
+
+/// A URL serving the bucketing engine, for the `bucketingEngineUrl` option: the test runner
+/// serves only the suite's own files.
+pub fn bucketing_engine_url() -> String {
+    wasm_url(BUCKETING_ENGINE)
 }

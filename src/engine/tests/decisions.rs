@@ -226,3 +226,13 @@ fn a_corrupt_decision_cache_is_discarded_not_thrown() {
         .any(|l| l.contains("stored decisions discarded")));
     assert!(!world.store.map.contains_key(CACHE_KEY));
 }
+
+#[test]
+fn a_handle_dropped_right_after_start_still_keeps_the_decision() {
+    let mut world = ready(config());
+    assert!(!world.store.map.contains_key(CACHE_KEY), "written at the next timer");
+    let now = world.now;
+    world.engine.write_pending(now);
+    world.pump();
+    assert!(world.store.map.contains_key(CACHE_KEY));
+}

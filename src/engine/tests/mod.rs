@@ -436,7 +436,7 @@ impl World {
                     self.tracked.push(call);
                     self.segment_dispatches();
                 }
-                Effect::LoadBucketingEngine => {
+                Effect::LoadBucketingEngine(_) => {
                     let loaded = match self.engine_fails {
                         true => Err(crate::Error::BucketingFetch("engine unreachable".into())),
                         false => Ok(()),

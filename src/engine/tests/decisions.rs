@@ -229,7 +229,16 @@ fn a_corrupt_decision_cache_is_discarded_not_thrown() {
 
 #[test]
 fn a_handle_dropped_right_after_start_still_keeps_the_decision() {
-    let mut world = ready(config());
+    let mut world = World::new(config());
+    world.start();
+    let token = world.sent[0].token;
+    let answer = Ok(Response {
+        status: 200,
+        body: echo("anon-1").to_string(),
+        last_modified: None,
+    });
+    world.run(|e, now, s| e.handle_response(now, token, answer, s));
+    assert_eq!(world.status(), "READY");
     assert!(!world.store.map.contains_key(CACHE_KEY), "written at the next timer");
     let now = world.now;
     world.engine.write_pending(now);

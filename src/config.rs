@@ -224,8 +224,14 @@ pub fn check_base_url(field: &str, value: &str) -> Result<String, Error> {
 /// page, `blob:` included; refused when empty, over 2048 bytes, or with whitespace or control
 /// characters.
 pub fn check_fetch_url(field: &str, value: &str) -> Result<String, Error> {
-    if value.is_empty() || value.len() > 2048 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::option(field, "must be a URL of 1 to 2048 characters without spaces"));
+    if value.is_empty()
+        || value.len() > 2048
+        || value.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::option(
+            field,
+            "must be a URL of 1 to 2048 characters without spaces",
+        ));
     }
     Ok(value.to_owned())
 }

@@ -3,8 +3,8 @@
 //! Values are limited to what the Decision API accepts (string, number, bool). The module adds
 //! `fs_users` (the visitor ID), `fs_client` and `fs_version` itself; a page cannot override them.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::json::{write_number, write_string, ObjectWriter};
 
@@ -28,12 +28,102 @@ pub const SDK_CLIENT: &str = "flagship-segment";
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Attributes in key order, so request bodies are deterministic.
-pub type Context = BTreeMap<String, ContextValue>;
+///
+/// A sorted `Vec` with binary search rather than a `BTreeMap`: a context holds a few dozen keys
+/// at most (100 is the bound), and the B-tree's node code cost the wasm ~6 KB.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Context(Vec<(String, ContextValue)>);
+
+impl Context {
+    /// An empty context.
+    pub fn new() -> Context {
+        Context(Vec::new())
+    }
+
+    /// Sets `key` to `value`, replacing an earlier value.
+    pub fn insert(&mut self, key: String, value: ContextValue) {
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+            Ok(at) => self.0[at].1 = value,
+            Err(at) => self.0.insert(at, (key, value)),
+        }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&ContextValue> {
+        let at = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
+        Some(&self.0[at].1)
+    }
+
+    /// The attributes in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &ContextValue)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// How many attributes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True without attributes.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Extend<(String, ContextValue)> for Context {
+    /// Sets every pair, later ones winning, as repeated inserts.
+    fn extend<I: IntoIterator<Item = (String, ContextValue)>>(&mut self, pairs: I) {
+        for (key, value) in pairs {
+            self.insert(key, value);
+        }
+    }
+}
+
+impl FromIterator<(String, ContextValue)> for Context {
+    fn from_iter<I: IntoIterator<Item = (String, ContextValue)>>(pairs: I) -> Context {
+        let mut context = Context::new();
+        context.extend(pairs);
+        context
+    }
+}
+
+impl<const N: usize> From<[(String, ContextValue); N]> for Context {
+    fn from(pairs: [(String, ContextValue); N]) -> Context {
+        let mut context = Context::new();
+        context.extend(pairs);
+        context
+    }
+}
+
+impl IntoIterator for Context {
+    type Item = (String, ContextValue);
+    type IntoIter = alloc::vec::IntoIter<(String, ContextValue)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Context {
+    type Item = (&'a String, &'a ContextValue);
+    type IntoIter = core::iter::Map<
+        core::slice::Iter<'a, (String, ContextValue)>,
+        fn(&'a (String, ContextValue)) -> (&'a String, &'a ContextValue),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl core::ops::Index<&str> for Context {
+    type Output = ContextValue;
+    /// `context["key"]`; panics when absent, as `BTreeMap`'s index does (tests only).
+    fn index(&self, key: &str) -> &ContextValue {
+        self.get(key).expect("no such context key")
+    }
+}
 
 /// The context sent for `visitor_id`: the page's attributes plus the reserved keys.
 pub fn full_context(page: &Context, visitor_id: &str) -> Context {
-    // Inserts rather than `collect`: collecting into a BTreeMap sorts, which brings core's
-    // stable sort into the wasm for this one call.
     let mut context = Context::new();
     for (key, value) in page {
         if !RESERVED_KEYS.contains(&key.as_str()) {

@@ -18,8 +18,7 @@ use super::js;
 use super::segment::{primitive, Source};
 use crate::config::{
     check_base_url, check_batch_size, check_credential, check_fetch_url, check_long_millis,
-    check_millis, Config,
-    EnsureSegmentKnows, Fallback, IdPolicy, LogLevel, Mode,
+    check_millis, Config, EnsureSegmentKnows, Fallback, IdPolicy, LogLevel, Mode,
 };
 use crate::context::{Context, RESERVED_KEYS};
 use crate::error::Error;

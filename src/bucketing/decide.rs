@@ -190,6 +190,7 @@ mod tests {
             value,
             0..3,
         )
+        .prop_map(|map| map.into_iter().collect())
     }
 
     proptest! {

@@ -239,7 +239,10 @@ fn a_handle_dropped_right_after_start_still_keeps_the_decision() {
     });
     world.run(|e, now, s| e.handle_response(now, token, answer, s));
     assert_eq!(world.status(), "READY");
-    assert!(!world.store.map.contains_key(CACHE_KEY), "written at the next timer");
+    assert!(
+        !world.store.map.contains_key(CACHE_KEY),
+        "written at the next timer"
+    );
     let now = world.now;
     world.engine.write_pending(now);
     world.pump();

@@ -57,18 +57,23 @@ export function marks(r) {
   return r.profiles.map((p) => `${p.label}: ours ${one(p.sides.ours)}, official ${one(p.sides.theirs)}`).join('; ')
 }
 
-/** The section BENCHMARKS.md starts with. `headCommit`: the commit the rest of the file is for. */
-export function pageSection(r, { headCommit } = {}) {
+/**
+ * The section BENCHMARKS.md starts with. `sourceCommit`: the last commit that changed the build
+ * inputs where the rest of the file is measured; a different one marks these figures as stale.
+ */
+export function pageSection(r, { sourceCommit } = {}) {
   const m = r.meta
-  const stale = headCommit && headCommit !== m.commit ? ` (the rest of this file: ${headCommit.slice(0, 10)})` : ''
+  const stale = sourceCommit && m.sourceCommit && sourceCommit !== m.sourceCommit
+    ? ` **Stale:** measured on the build of ${m.sourceCommit.slice(0, 10)}, the rest of this file on that of ${sourceCommit.slice(0, 10)}; rerun \`./run bench-page\`.`
+    : ''
   const totals = r.profiles.map((p) => `${p.label} ${kb(p.sides.ours.bytes)} vs ${kb(p.sides.theirs.bytes)}`).join(', ')
   const cpu = r.profiles.map((p) => `${p.label} ${p.cpuCheck.toFixed(1)} ms`).join(', ')
   return `## Navigation → first flag (page level)
 
-Produced by \`./run bench-page\` (bench/page.mjs) on ${m.date}, commit ${m.commit.slice(0, 10)}${m.dirty ? ' with uncommitted changes' : ''}${stale};
+Produced by \`./run bench-page\` (bench/page.mjs) on ${m.date}, commit ${m.commit.slice(0, 10)}${m.dirty ? ' with uncommitted changes to the build inputs' : ''};
 load average (1/5/15 min) ${m.loadavgStart.map((l) => l.toFixed(2)).join(' / ')} at the start, ${m.loadavgEnd.map((l) => l.toFixed(2)).join(' / ')} at the end
 (${m.cores} cores, shared with other developers). Headless Chromium ${m.chromium}. ${m.loads} fresh loads per side and profile,
-sides alternated, ${m.warmup} discarded warm-up load per side and profile first.
+sides alternated, ${m.warmup} discarded warm-up load per side and profile first.${stale}
 
 ${timingTable(r)}
 

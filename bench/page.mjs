@@ -420,6 +420,7 @@ await Promise.all([server, tlsServer].map((s) => new Promise((resolve) => s.clos
 // ---------------------------------------------------------------------------------------------
 // Results.
 const version = (p) => JSON.parse(readFileSync(path.join(root, 'node_modules', p, 'package.json'), 'utf8')).version
+const BUILD_INPUTS = ['src', 'js', 'Cargo.toml', 'Cargo.lock', 'scripts/package.mjs']
 const git = (...a) => execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim()
 let os = 'unknown'
 try { os = execFileSync('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"'], { encoding: 'utf8' }).trim() } catch {}
@@ -435,7 +436,9 @@ const results = {
   meta: {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     commit: git('rev-parse', 'HEAD'),
-    dirty: git('status', '--porcelain', '--', 'src', 'Cargo.toml', 'Cargo.lock', 'js') !== '',
+    // The last commit that changed what ./run build compiles: the build these figures are for.
+    sourceCommit: git('log', '-1', '--format=%H', '--', ...BUILD_INPUTS),
+    dirty: git('status', '--porcelain', '--', ...BUILD_INPUTS) !== '',
     oursDir: path.relative(root, OURS_DIR) || '.',
     oursFiles: Object.fromEntries([...files].filter(([p]) => p.startsWith('/ours/')).map(([p, f]) => [p, { raw: f.raw, gzip: f.gzip }])),
     theirsBundle: { raw: files.get('/theirs/flagship.js').raw, gzip: files.get('/theirs/flagship.js').gzip },

@@ -45,10 +45,15 @@ export function afterList(r) {
     .map((side) => {
       const after = p.sides[side].after
       const name = side === 'ours' ? 'flagship-segment' : 'official'
-      if (!after.length) return `${name}: none`
-      return `${name}: ${after.map((u) => `${u.method} \`${u.url}\`${u.startedBefore ? ' (started before the flag was in hand)' : ''}${u.status ? `, answered ${u.status}` : ''}${u.failed ? ` (CDP: ${u.failed})` : ''} in ${u.loads}/${p.sides[side].ms.length} loads`).join(', ')}`
+      if (!after.length) return `- ${name}: none`
+      const one = (u) =>
+        `${u.method} \`${u.url}\` in ${u.loads}/${p.sides[side].ms.length} loads` +
+        (u.status ? `, answered ${u.status}` : '') +
+        (u.startedBefore ? `, started before the flag was in hand in ${u.startedBefore}` : '') +
+        (u.failed ? ` (CDP reports ${u.failed})` : '')
+      return `- ${name}: ${after.map(one).join('; ')}`
     })
-    .join('; ')
+    .join('\n')
 }
 
 /** The in-page marks of each side, per profile. */
@@ -82,7 +87,9 @@ response headers; totals ${totals}):
 
 ${bytesTable(r)}
 
-Requests after the first flag (within ${m.lingerMs} ms): ${afterList(r)}.
+Requests that ended after the first flag (within ${m.lingerMs} ms of it, ${r.profiles[0].label}):
+
+${afterList(r)}
 
 In-page marks, medians in ms from navigation (module script running / module ready: \`init()\`
 resp. \`Flagship.start\` resolved / decision applied / flag in hand): ${marks(r)}.
@@ -114,5 +121,5 @@ p10/p90 are nearest-rank over the ${m.loads} loads.
 
 /** What bench/page.mjs prints at the end. */
 export function summary(r) {
-  return `${timingTable(r)}\n\n${bytesTable(r)}\n\nafter the first flag: ${afterList(r)}\n\nin-page marks (script / loaded / decided / flag): ${marks(r)}\n`
+  return `${timingTable(r)}\n\n${bytesTable(r)}\n\nended after the first flag (${r.profiles[0].label}):\n${afterList(r)}\n\nin-page marks (script / loaded / decided / flag): ${marks(r)}\n`
 }

@@ -381,8 +381,16 @@ for (const profile of PROFILES) {
     const before = [...byPath.values()]
       .map((e) => ({ path: e.path, method: e.method, kind: e.kind, loads: e.loads, bytes: median(e.bytes), start: median(e.start), end: median(e.end) }))
       .sort((a, b) => a.start - b.start)
-    const afterBy = new Map()
-    for (const l of ls) for (const u of new Set(l.after.map((a) => JSON.stringify({ method: a.method, url: a.url, status: a.status, startedBefore: a.startedBefore, failed: a.failed })))) afterBy.set(u, (afterBy.get(u) ?? 0) + 1)
+    const afterBy = new Map() // one entry per request kind: in how many loads, started before the flag in how many
+    for (const l of ls) {
+      for (const a of l.after) {
+        const key = JSON.stringify({ method: a.method, url: a.url, status: a.status, failed: a.failed })
+        const e = afterBy.get(key) ?? { loads: new Set(), startedBefore: 0 }
+        e.loads.add(l)
+        e.startedBefore += a.startedBefore ? 1 : 0
+        afterBy.set(key, e)
+      }
+    }
     return {
       ms,
       median: median(ms),
@@ -397,7 +405,7 @@ for (const profile of PROFILES) {
       rounds: median(ls.map((l) => l.rounds)),
       requestsBefore: median(ls.map((l) => l.before.length)),
       before,
-      after: [...afterBy].map(([k, n]) => ({ ...JSON.parse(k), loads: n })),
+      after: [...afterBy].map(([k, e]) => ({ ...JSON.parse(k), loads: e.loads.size, startedBefore: e.startedBefore })),
       intercepted: [...new Set(ls.flatMap((l) => l.intercepted.map((i) => `${i.method} ${i.url.replace(/\?.*/, '')}`)))],
       cpuCheck: median(ls.map((l) => l.cpuCheck)),
     }

@@ -1,17 +1,20 @@
 // Side-by-side benchmark of flagship-segment and the official @flagship.io/js-sdk in one headless
 // Chromium run, against the same Flagship endpoints answered instantly by `page.route`. Prints the
-// figures and writes BENCHMARKS.md. Run with `./run bench-sdk` (needs `./run build` first; the
-// ./run command does it). Figures, not pass/fail: nothing here asserts a target.
+// figures and writes BENCHMARKS.md, which starts with the page-level results of bench/page.mjs
+// (target/bench-page/results.json) when they exist. Run with `./run bench-sdk` (needs `./run build`
+// first; the ./run command does it, and runs bench/page.mjs first). Figures, not pass/fail: nothing
+// here asserts a target.
 //
 //   node bench/sdk.mjs [--loads 50] [--rounds 3] [--engine "<figure line from ./run bench>"]
 import { build } from 'esbuild'
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { cpus, totalmem, loadavg } from 'node:os'
 import { execFileSync } from 'node:child_process'
 import path from 'node:path'
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 import { launch, root, serve, decision } from '../tests/e2e/ship-support.mjs'
 import { report as sizeReport } from '../scripts/size.mjs'
+import { pageSection } from './page-report.mjs'
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -244,9 +247,18 @@ const shipped = Object.entries(sizes.shipped)
   .map(([name, b]) => `| ${name} | ${b.wasm.raw} / ${b.wasm.gzip} / ${b.wasm.brotli} | ${b.js.raw} / ${b.js.gzip} / ${b.js.brotli} | ${b.total.raw} / ${b.total.gzip} / ${b.total.brotli} |`)
   .join('\n')
 
+// The page-level benchmark (bench/page.mjs, run first by `./run bench-sdk`) opens the file when
+// its results exist.
+const pageResults = path.join(root, 'target/bench-page/results.json')
+let sourceCommit
+try {
+  sourceCommit = execFileSync('git', ['log', '-1', '--format=%H', '--', 'src', 'js', 'Cargo.toml', 'Cargo.lock', 'scripts/package.mjs'], { cwd: root, encoding: 'utf8' }).trim()
+} catch {}
+const pageMd = existsSync(pageResults) ? `${pageSection(JSON.parse(readFileSync(pageResults, 'utf8')), { sourceCommit })}\n` : ''
+
 const md = `# Benchmarks
 
-Produced by \`./run bench-sdk\` (bench/sdk.mjs); rerun it to refresh this file. Figures from one run
+${pageMd}Produced by \`./run bench-sdk\` (bench/sdk.mjs); rerun it to refresh this file. Figures from one run
 on a shared machine: read ratios, not absolute times.
 
 - **Date:** ${date}

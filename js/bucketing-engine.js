@@ -103,3 +103,14 @@ export async function loadBucketingEngine(source) {
     },
   };
 }
+
+/**
+ * `loadBucketingEngine(url)` for the main module: `done(engine, null)` once loaded, or
+ * `done(null, message)`; one callback, called once, whatever happens.
+ */
+export function loadBucketingEngineThen(url, done) {
+  loadBucketingEngine(url).then(
+    (engine) => done(engine, null),
+    (error) => done(null, String((error && error.message) || "bucketing engine unavailable")),
+  );
+}

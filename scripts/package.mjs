@@ -1,7 +1,7 @@
 // Completes pkg/ after the two wasm-pack builds (./run build): package.json, README and licences,
 // and the classic script-tag build pkg/web/flagship-segment.js (js/script-tag.js bundled with the
 // --target web glue by esbuild, minified, no eval). Idempotent: it rewrites what it owns.
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -51,7 +51,6 @@ const manifest = {
     "web/flagship_segment_bucketing.wasm",
     "web/flagship_segment.js",
     "web/flagship_segment.d.ts",
-    "web/snippets/",
     "web/flagship-segment.js",
     "web/flagship-segment.d.ts",
     "README.md",
@@ -80,6 +79,32 @@ const oneLoader = {
   },
 };
 
+// The --target web build as shipped: js/web-entry.js bundled with the glue and its snippets into
+// pkg/web/flagship_segment.js (one request, minified, the .wasm fetched on import). Written next
+// to the glue first, which the script-tag build below still reads; then it replaces the glue.
+const webGlue = `${pkg}web/flagship_segment.js`;
+const webBundle = `${pkg}web/flagship_segment.bundle.js`;
+const webEntry = {
+  name: "web-entry",
+  setup(build) {
+    build.onResolve({ filter: /^__GLUE__$/ }, () => ({ path: webGlue }));
+    build.onResolve({ filter: /^\.\/bucketing-engine\.js$/ }, (args) =>
+      loaderCopy && args.importer === `${root}js/web-entry.js` ? { path: loaderCopy } : undefined);
+  },
+};
+await build({
+  entryPoints: [`${root}js/web-entry.js`],
+  plugins: [webEntry],
+  outfile: webBundle,
+  bundle: true,
+  format: "esm",
+  minify: true,
+  target: "es2020",
+  legalComments: "none",
+  banner: { js: `/* flagship-segment ${version} | MIT OR Apache-2.0 */` },
+  logLevel: "warning",
+});
+
 await build({
   entryPoints: [`${root}js/script-tag.js`],
   plugins: [oneLoader],
@@ -96,4 +121,6 @@ await build({
   banner: { js: `/* flagship-segment ${version} | MIT OR Apache-2.0 */` },
   logLevel: "warning",
 });
-console.log(`pkg/package.json, README, licences and pkg/web/flagship-segment.js written (${version})`);
+renameSync(webBundle, webGlue);
+rmSync(`${pkg}web/snippets`, { recursive: true, force: true });
+console.log(`pkg/package.json, README, licences, pkg/web/flagship_segment.js (bundled) and pkg/web/flagship-segment.js written (${version})`);

@@ -4,16 +4,12 @@
 //! rejects, and only for invalid options (`INVALID_OPTIONS`); every other problem resolves with a
 //! status and `lastError`, so a page always gets its defaults.
 
-use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
 use core::cell::RefCell;
-use core::future::Future;
-use core::pin::Pin;
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::browser::diagnose::diagnose;
 use crate::browser::driver::{now, Driver};
@@ -337,20 +333,38 @@ fn begin(read: ReadOptions) -> Rc<Driver> {
     Driver::start(read.config, segment, read.initial_bucketing)
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `Promise.prototype.then.call(promise, f)`, with any function: js-sys's `then` takes a
+    /// closure it does not own.
+    #[wasm_bindgen(js_namespace = ["Promise", "prototype", "then"], js_name = call)]
+    fn then_call(promise: &Promise, f: &JsValue) -> Promise;
+}
+
+/// `promise.then(() => value())`, with a closure freed once it has run.
+fn then(promise: &Promise, value: impl FnOnce() -> JsValue + 'static) -> Promise {
+    then_call(promise, &Closure::once_into_js(move |_: JsValue| value()))
+}
+
 /// Reads the visitor from Segment and fetches its decision: `start` as the page sees it, whose
 /// instance reads repeated flags without entering the wasm (read_cache.rs).
 #[wasm_bindgen(js_name = start, skip_typescript)]
 pub fn start_for_page(options: JsValue) -> Promise {
-    promise(Box::pin(async move {
-        start(options).await.map(FlagshipSegment::into_page_handle)
-    }))
+    let driver = match read_options(&options) {
+        Ok(read) => begin(read),
+        Err(error) => return Promise::reject(&error),
+    };
+    then(&driver.settled(), move || {
+        FlagshipSegment { driver }.into_page_handle()
+    })
 }
 
-/// [`start_for_page`] for Rust callers (the browser suites): the instance without the JS read
-/// path, whose methods are the wasm ones.
+/// [`start_for_page`] for Rust callers (the browser suites, built with the `std` feature): the
+/// instance without the JS read path, whose methods are the wasm ones.
+#[cfg(feature = "std")]
 pub async fn start(options: JsValue) -> Result<FlagshipSegment, JsValue> {
     let driver = begin(read_options(&options)?);
-    let _ = JsFuture::from(driver.settled()).await;
+    let _ = wasm_bindgen_futures::JsFuture::from(driver.settled()).await;
     Ok(FlagshipSegment { driver })
 }
 
@@ -597,12 +611,6 @@ impl FlagshipSegment {
     }
 }
 
-/// The promise of `work`. Takes a boxed future so that one instance of `future_to_promise`
-/// serves every export returning a promise; an `async fn` export would bring its own.
-fn promise(work: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>) -> Promise {
-    wasm_bindgen_futures::future_to_promise(work)
-}
-
 /// Builds the analytics-next plugin.
 #[wasm_bindgen(js_name = flagshipSegmentPlugin, skip_typescript)]
 pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
@@ -631,10 +639,10 @@ pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
                 let started = Driver::start(config.clone(), segment, initial_bucketing.clone());
                 *loaded.borrow_mut() = Some(Rc::clone(&started));
                 let settled = started.settled();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = JsFuture::from(settled).await;
+                then(&settled, move || {
                     let handle = FlagshipSegment { driver: started }.into_page_handle();
                     let _ = resolve.call1(&JsValue::UNDEFINED, &handle);
+                    JsValue::UNDEFINED
                 });
             }
             Promise::resolve(&JsValue::UNDEFINED)

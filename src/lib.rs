@@ -60,8 +60,10 @@ pub use error::Error;
 #[global_allocator]
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
+#[cfg(all(target_arch = "wasm32", feature = "shell", feature = "std"))]
+pub use facade::start;
 #[cfg(all(target_arch = "wasm32", feature = "shell"))]
-pub use facade::{flagship_segment_plugin, start, FlagshipSegment};
+pub use facade::{flagship_segment_plugin, start_for_page, FlagshipSegment};
 
 /// A panic traps: the caller sees a `WebAssembly.RuntimeError`. No message is formatted, so
 /// none of core's formatting is linked for it.

@@ -10,10 +10,10 @@
 
 use alloc::string::String;
 
-use js_sys::{Promise, Reflect};
+use js_sys::Reflect;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 use crate::error::Error;
 
@@ -23,11 +23,11 @@ extern "C" {
     #[derive(Debug)]
     type JsBucketingEngine;
 
-    /// `loadBucketingEngine(url)`: fetches the engine from `url`, or (`undefined`) from its
-    /// default URL next to the main .wasm (or where the script-tag build pointed it with
-    /// `setBucketingEngineUrl`).
-    #[wasm_bindgen(js_name = loadBucketingEngine)]
-    fn load_bucketing_engine(url: Option<&str>) -> Promise;
+    /// `loadBucketingEngineThen(url, done)`: fetches the engine from `url`, or (`undefined`)
+    /// from its default URL next to the main .wasm (or where the script-tag build pointed it
+    /// with `setBucketingEngineUrl`); then `done(engine, null)` or `done(null, message)`.
+    #[wasm_bindgen(js_name = loadBucketingEngineThen)]
+    fn load_bucketing_engine_then(url: Option<&str>, done: &JsValue);
 
     /// `null` when the file was loaded, else the reason it was refused.
     #[wasm_bindgen(structural, method, catch)]
@@ -46,16 +46,20 @@ extern "C" {
 #[derive(Debug)]
 pub(crate) struct BucketingEngine(JsBucketingEngine);
 
-/// Fetches and instantiates the engine. Fails with [`Error::BucketingFetch`] when it cannot be
-/// fetched (network, non-2xx status) or instantiated.
-pub(crate) async fn load_engine(url: Option<&str>) -> Result<BucketingEngine, Error> {
-    match JsFuture::from(load_bucketing_engine(url)).await {
-        Ok(engine) => Ok(BucketingEngine(engine.unchecked_into())),
-        Err(error) => Err(Error::BucketingFetch(message(
-            &error,
-            "bucketing engine unavailable",
-        ))),
-    }
+/// Fetches and instantiates the engine, then calls `done`, once: with
+/// [`Error::BucketingFetch`] when it could not be fetched (network, non-2xx status) or
+/// instantiated.
+pub(crate) fn load_engine(
+    url: Option<&str>,
+    done: impl FnOnce(Result<BucketingEngine, Error>) + 'static,
+) {
+    let done = Closure::once_into_js(move |engine: JsValue, message: Option<String>| {
+        done(match message {
+            None => Ok(BucketingEngine(engine.unchecked_into())),
+            Some(message) => Err(Error::BucketingFetch(message)),
+        })
+    });
+    load_bucketing_engine_then(url, &done);
 }
 
 impl BucketingEngine {

@@ -9,17 +9,17 @@ use core::cell::{Cell, RefCell};
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
-use web_sys::AbortController;
 
 use super::bucketing_engine::{self, BucketingEngine};
 use super::earlier_calls::SegmentCallWatch;
 use super::events::{dispatch, Event, Listeners};
+use super::fetch::{self, InFlight};
 use super::listener::PageListener;
 use super::read_cache::ReadCache;
 use super::segment::{Handler, Segment};
 use super::storage::Store;
 use super::timer::Timeout;
-use super::{fetch, js, log};
+use super::{js, log};
 use crate::config::{Config, LogLevel};
 use crate::engine::{Answer, Effect, Engine, PageEvent, SegmentEvent, Token};
 use crate::error::Error;
@@ -39,8 +39,8 @@ pub(crate) struct Driver {
     log_level: LogLevel,
     /// The one timer, armed for the engine's next deadline.
     timer: RefCell<Option<(f64, Timeout)>>,
-    /// Requests in flight that can be aborted.
-    requests: RefCell<Vec<(Token, AbortController)>>,
+    /// Requests in flight, which the engine may abort.
+    requests: RefCell<Vec<(Token, InFlight)>>,
     /// The page's `on(…)` listeners.
     listeners: RefCell<Listeners>,
     /// Settled primitive reads, answered in JS (read_cache.rs).
@@ -323,18 +323,13 @@ impl Driver {
 
     /// Sends `request`; its answer goes back to the engine with `token`.
     fn send(&self, token: Token, request: Request) {
-        let controller = AbortController::new().ok();
-        let signal = controller.as_ref().map(AbortController::signal);
-        if let Some(controller) = controller {
-            self.requests.borrow_mut().push((token, controller));
-        }
         let me = self.me.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let answer = fetch::send(&request, signal.as_ref()).await;
+        let in_flight = fetch::send(request, move |answer| {
             if let Some(driver) = me.upgrade() {
                 driver.on_answer(token, answer);
             }
         });
+        self.requests.borrow_mut().push((token, in_flight));
     }
 
     fn on_answer(&self, token: Token, answer: Answer) {
@@ -370,8 +365,7 @@ impl Driver {
 
     fn load_bucketing_engine(&self, url: Option<alloc::string::String>) {
         let me = self.me.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let loaded = bucketing_engine::load_engine(url.as_deref()).await;
+        bucketing_engine::load_engine(url.as_deref(), move |loaded| {
             let Some(driver) = me.upgrade() else { return };
             let result = loaded.map(|engine| *driver.bucketing.borrow_mut() = Some(engine));
             driver.run(|engine, _| engine.handle_bucketing_engine(now(), result));

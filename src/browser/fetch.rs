@@ -1,58 +1,70 @@
-//! One request over `window.fetch` (after gloo-net's `Request::send`): a non-2xx status is data,
-//! not an error; only "no answer" is (`Err` with the browser's message). Timeouts are the
-//! engine's: it asks for an abort when a request's deadline passes.
+//! One request over `window.fetch`, through the transport snippet `js/fetch.js`: a non-2xx
+//! status is data, not an error; only "no answer" is (`Err` with the browser's message).
+//! Timeouts are the engine's: it asks for an abort when a request's deadline passes.
+//!
+//! The snippet calls back once, so each request holds one closure, freed when it is called;
+//! no futures executor is linked for it.
 
 use alloc::string::String;
 
-use js_sys::Reflect;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, RequestInit};
+use js_sys::Object;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 
+use super::js;
 use crate::engine::{Answer, Response};
 use crate::wire::{Method, Request};
 
-/// Sends `request` and reads the whole body; `signal` aborts it.
-pub(crate) async fn send(request: &Request, signal: Option<&AbortSignal>) -> Answer {
-    let window = web_sys::window().ok_or_else(|| String::from("no window"))?;
-    let init = init(request, signal).map_err(message_of)?;
-    let response = JsFuture::from(window.fetch_with_str_and_init(&request.url, &init))
-        .await
-        .map_err(message_of)?;
-    let response: web_sys::Response = response.unchecked_into();
-    let text = response.text().map_err(message_of)?;
-    let body = JsFuture::from(text).await.map_err(message_of)?;
-    Ok(Response {
-        status: response.status(),
-        body: body.as_string().unwrap_or_default(),
-        last_modified: response.headers().get("last-modified").ok().flatten(),
-    })
+#[wasm_bindgen(module = "/js/fetch.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = send)]
+    fn js_send(
+        url: &str,
+        method: &str,
+        headers: &Object,
+        body: Option<String>,
+        keepalive: bool,
+        done: &JsValue,
+    ) -> JsValue;
 }
 
-/// The `fetch` options of `request`.
-fn init(request: &Request, signal: Option<&AbortSignal>) -> Result<RequestInit, JsValue> {
-    let headers = Headers::new()?;
+/// A request in flight; [`InFlight::abort`] cancels it (its callback then reports no answer).
+#[derive(Debug)]
+pub(crate) struct InFlight(JsValue);
+
+impl InFlight {
+    /// Aborts the request.
+    pub(crate) fn abort(&self) {
+        let _ = js::call0(&self.0, "abort");
+    }
+}
+
+/// Sends `request`; `done` gets the answer, once.
+pub(crate) fn send(request: Request, done: impl FnOnce(Answer) + 'static) -> InFlight {
+    let headers = Object::new();
     for (name, value) in &request.headers {
-        headers.set(name, value)?;
+        js::set(&headers, name, &JsValue::from_str(value));
     }
-    let init = RequestInit::new();
-    init.set_method(request.method.as_str());
-    init.set_headers(&headers);
-    if request.method == Method::Post {
-        init.set_body(&JsValue::from_str(&request.body));
-    }
-    if request.keepalive {
-        // web-sys has no setter for `keepalive`; the property is standard in every engine.
-        super::js::set(&init, "keepalive", &JsValue::TRUE);
-    }
-    init.set_signal(signal);
-    Ok(init)
-}
-
-/// The `message` of what `fetch` rejected with.
-fn message_of(error: JsValue) -> String {
-    Reflect::get(&error, &JsValue::from_str("message"))
-        .ok()
-        .and_then(|m| m.as_string())
-        .unwrap_or_else(|| String::from("fetch failed"))
+    let body = (request.method == Method::Post).then_some(request.body);
+    let done = Closure::once_into_js(
+        move |status: u16, body: String, last_modified: Option<String>| {
+            done(match status {
+                0 => Err(body),
+                status => Ok(Response {
+                    status,
+                    body,
+                    last_modified,
+                }),
+            })
+        },
+    );
+    InFlight(js_send(
+        &request.url,
+        request.method.as_str(),
+        &headers,
+        body,
+        request.keepalive,
+        &done,
+    ))
 }

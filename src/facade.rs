@@ -639,7 +639,7 @@ pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
                 let started = Driver::start(config.clone(), segment, initial_bucketing.clone());
                 *loaded.borrow_mut() = Some(Rc::clone(&started));
                 let settled = started.settled();
-                then(&settled, move || {
+                let _ = then(&settled, move || {
                     let handle = FlagshipSegment { driver: started }.into_page_handle();
                     let _ = resolve.call1(&JsValue::UNDEFINED, &handle);
                     JsValue::UNDEFINED

@@ -108,8 +108,8 @@ const SEGMENT = `
 const ANON = ${JSON.stringify(ANON)};
 const user = { id: () => null, anonymousId: () => ANON, traits: () => ({}) };
 window.analytics = { initialized: true, user: () => user, on() {}, off() {} };`
-const page = (title, body) => `<!doctype html>
-<html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${title}</title>
+const page = (title, body, head = '') => `<!doctype html>
+<html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${title}</title>${head}
 <script type="module">
 ${body.trim()}
 </script>
@@ -140,7 +140,10 @@ const fs = await flagship.start({
 marks.decided = performance.now();
 const value = fs.getFlag('btnColor', 'grey');
 const ms = performance.now();
-${finish}`)), TYPES['.html'])
+${finish}`,
+  // What the README tells a page to write: the .wasm starts loading with the HTML.
+  `<link rel="preload" href="./ours/flagship_segment_bg.wasm" as="fetch" type="application/wasm" crossorigin>`,
+)), TYPES['.html'])
 put('/theirs.html', Buffer.from(page('@flagship.io/js-sdk', `
 import { Flagship, DecisionMode, LogLevel } from './theirs/flagship.js';
 try {

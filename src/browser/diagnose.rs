@@ -55,6 +55,7 @@ pub(crate) fn diagnose(driver: &Driver) -> JsValue {
                 "sentBeforeSegmentKnew",
                 &JsValue::from_f64(d.sent_before_segment_knew as f64),
             );
+            set("storageRefused", &JsValue::from_bool(d.storage_refused));
             set("hits", &counters(&d.hits));
             set("activations", &counters(&d.activations));
             let endpoints = Object::new();

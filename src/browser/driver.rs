@@ -59,8 +59,6 @@ pub(crate) struct Driver {
     bucketing: RefCell<Option<BucketingEngine>>,
     /// An effect pump is running: effects pushed meanwhile are taken by it, in order.
     pumping: Cell<bool>,
-    /// Storage refused a write once (full or disabled): said once, then the queues live in memory.
-    storage_refused: Cell<bool>,
     me: Weak<Driver>,
 }
 
@@ -89,7 +87,6 @@ impl Driver {
             watch: RefCell::default(),
             bucketing: RefCell::default(),
             pumping: Cell::new(false),
-            storage_refused: Cell::new(false),
             me: me.clone(),
         });
         let me = driver.me.clone();
@@ -218,13 +215,8 @@ impl Driver {
                 }
             }
             Effect::Store { name, value } => {
-                if !self.store.write(&name, value.as_deref()) && !self.storage_refused.replace(true)
-                {
-                    log::warn(
-                        self.log_level,
-                        "STORAGE_REFUSED",
-                        "localStorage refused a write (full or disabled); queues are kept in memory only",
-                    );
+                if !self.store.write(&name, value.as_deref()) {
+                    self.run(|engine, _| engine.handle_storage_refused());
                 }
             }
             Effect::Restore => {

@@ -48,13 +48,17 @@ pub(crate) fn send(request: Request, done: impl FnOnce(Answer) + 'static) -> InF
     }
     let body = (request.method == Method::Post).then_some(request.body);
     let done = Closure::once_into_js(
-        move |status: u16, body: String, last_modified: Option<String>| {
+        move |status: u16,
+              body: String,
+              last_modified: Option<String>,
+              retry_after: Option<String>| {
             done(match status {
                 0 => Err(body),
                 status => Ok(Response {
                     status,
                     body,
                     last_modified,
+                    retry_after,
                 }),
             })
         },

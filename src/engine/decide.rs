@@ -95,6 +95,7 @@ impl Engine {
                 status: 200,
                 body,
                 last_modified: None,
+                retry_after: None,
             };
             self.on_decision_answer(now, generation, response, segment);
         }

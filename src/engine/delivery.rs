@@ -8,7 +8,7 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::io::{Effect, SegmentCall, StoredState};
+use super::io::{Effect, Response, SegmentCall, StoredState};
 use super::outbox::{Outbox, Purpose};
 use super::stored_queues::{restore_queues, write_queues};
 use crate::config::{Config, LogLevel};
@@ -16,6 +16,7 @@ use crate::context::SDK_CLIENT;
 use crate::tracking::gate::{GateEvent, IdentityKey, SeenGate};
 use crate::tracking::item::BATCH_ENVELOPE_BYTES;
 use crate::tracking::queue::{Dropped, Entry, Outcome, Queue, QueuePolicy, MAX_AGE_MS};
+use crate::tracking::retry::parse_retry_after;
 use crate::tracking::{batch_request, ExposureLog, Item, Kind};
 use crate::wire::Request;
 
@@ -312,20 +313,24 @@ impl Delivery {
         }
     }
 
-    /// The answer to a batch: `status` `None` for no answer.
+    /// The answer to a batch: `response` `None` for no answer.
     pub(super) fn on_answer(
         &mut self,
         out: &mut Outbox,
         config: &Config,
         now: f64,
         purpose: Purpose,
-        status: Option<u16>,
+        response: Option<&Response>,
         jitter: f64,
     ) {
+        let status = response.map(|r| r.status);
         let outcome = Outcome::of(status);
+        let wait = response
+            .and_then(|r| r.retry_after.as_deref())
+            .and_then(parse_retry_after);
         let kind = match purpose {
             Purpose::Batch(kind) => {
-                self.queue(kind).complete(outcome, now, jitter);
+                self.queue(kind).complete_after(outcome, now, jitter, wait);
                 kind
             }
             Purpose::Leaving(kind, number) => {
@@ -334,17 +339,28 @@ impl Delivery {
                 };
                 let left = self.leaving.remove(at);
                 self.queue(kind)
-                    .complete_left(&left.ids, outcome, now, jitter);
+                    .complete_left(&left.ids, outcome, now, jitter, wait);
                 kind
             }
             _ => return,
         };
-        if outcome != Outcome::Delivered {
-            out.log(LogLevel::Warn, "DELIVERY_FAILED", |line| {
-                line.push_str(match kind {
-                    Kind::Activation => "activations ",
-                    Kind::Hit => "hits ",
-                });
+        let what = match kind {
+            Kind::Activation => "activations ",
+            Kind::Hit => "hits ",
+        };
+        match (outcome, status) {
+            (Outcome::Delivered, _) => {}
+            // The server will never take these: the page learns it (they are lost, and
+            // counted in diagnose()), a retry would only repeat the refusal.
+            (Outcome::Rejected, Some(status)) => {
+                let mut message = String::from(what);
+                message.push_str("refused with http ");
+                crate::json::write_uint(&mut message, u64::from(status));
+                message.push_str("; dropped");
+                out.warn_page("DELIVERY_REJECTED", message);
+            }
+            (_, status) => out.log(LogLevel::Warn, "DELIVERY_FAILED", |line| {
+                line.push_str(what);
                 match status {
                     Some(status) => {
                         line.push_str("http ");
@@ -352,11 +368,8 @@ impl Delivery {
                     }
                     None => line.push_str("no answer"),
                 }
-                line.push_str(match outcome {
-                    Outcome::Retry => "; will retry",
-                    _ => "; dropped",
-                });
-            });
+                line.push_str("; will retry");
+            }),
         }
         self.persist(out, now);
         self.send_due(out, config, now);

@@ -37,6 +37,8 @@ pub struct Diagnosis<'a> {
     pub hits: Counters,
     /// The API key, redacted.
     pub api_key: String,
+    /// Storage refused a write: queues are in memory only.
+    pub storage_refused: bool,
 }
 
 impl Engine {
@@ -57,6 +59,7 @@ impl Engine {
             activations,
             hits,
             api_key: redact(&self.config.api_key),
+            storage_refused: self.storage_refused,
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct Response {
     pub body: String,
     /// The `Last-Modified` header, when sent (bucketing file polling).
     pub last_modified: Option<String>,
+    /// The `Retry-After` header, when sent (429, 503).
+    pub retry_after: Option<String>,
 }
 
 /// What a send gave: an answer, or none (the transport's message: offline, DNS, CORS, refused

@@ -85,6 +85,8 @@ pub struct Engine {
     rng: u64,
     /// When the Resource Timing watch for Segment's calls ends.
     pub(super) watch_until: Option<f64>,
+    /// Storage refused a write: queues live in memory only (told to the page once).
+    pub(super) storage_refused: bool,
 }
 
 impl Engine {
@@ -111,6 +113,7 @@ impl Engine {
             rng: seed | 1,
             watch_until: None,
             config,
+            storage_refused: false,
         }
     }
 
@@ -197,9 +200,14 @@ impl Engine {
             (Purpose::BucketingFile, Ok(response)) => self.on_bucketing_file(now, response),
             (Purpose::Batch(_) | Purpose::Leaving(..), Ok(response)) => {
                 let jitter = self.random();
-                let status = Some(response.status);
-                self.delivery
-                    .on_answer(&mut self.out, &self.config, now, purpose, status, jitter);
+                self.delivery.on_answer(
+                    &mut self.out,
+                    &self.config,
+                    now,
+                    purpose,
+                    Some(&response),
+                    jitter,
+                );
             }
             (Purpose::Unstored, Ok(_)) => {}
         }
@@ -231,6 +239,19 @@ impl Engine {
                     .on_answer(&mut self.out, &self.config, now, purpose, None, jitter);
             }
             Purpose::Unstored => {}
+        }
+    }
+
+    /// Storage refused an [`Effect::Store`] (full, disabled, or blocked): the page is told
+    /// once, as a warning; queues carry on in memory, and `diagnose()` shows it.
+    pub fn handle_storage_refused(&mut self) {
+        if !core::mem::replace(&mut self.storage_refused, true) {
+            self.out.warn_page(
+                "STORAGE_REFUSED",
+                String::from(
+                    "localStorage refused a write (full or disabled): queues are kept in memory only and will not survive a reload",
+                ),
+            );
         }
     }
 

@@ -372,18 +372,44 @@ impl<T: Clone> Queue<T> {
 
     /// Records the outcome of a keepalive request of [`Queue::leave`] (the page stayed after
     /// all, and its answer came).
-    pub fn complete_left(&mut self, ids: &[u64], outcome: Outcome, now_ms: f64, jitter: f64) {
+    pub fn complete_left(
+        &mut self,
+        ids: &[u64],
+        outcome: Outcome,
+        now_ms: f64,
+        jitter: f64,
+        retry_after_ms: Option<f64>,
+    ) {
         self.leaving.retain(|id| !ids.contains(id));
-        self.settle(ids, outcome, now_ms, jitter);
+        self.settle(ids, outcome, now_ms, jitter, retry_after_ms);
     }
 
     /// Records the outcome of the batch in flight.
     pub fn complete(&mut self, outcome: Outcome, now_ms: f64, jitter: f64) {
-        let batch = core::mem::take(&mut self.in_flight);
-        self.settle(&batch, outcome, now_ms, jitter);
+        self.complete_after(outcome, now_ms, jitter, None);
     }
 
-    fn settle(&mut self, ids: &[u64], outcome: Outcome, now_ms: f64, jitter: f64) {
+    /// [`Queue::complete`] where the server asked for a wait (`Retry-After`, in ms) before the
+    /// next try: a retry waits at least that long, the backoff if longer.
+    pub fn complete_after(
+        &mut self,
+        outcome: Outcome,
+        now_ms: f64,
+        jitter: f64,
+        retry_after_ms: Option<f64>,
+    ) {
+        let batch = core::mem::take(&mut self.in_flight);
+        self.settle(&batch, outcome, now_ms, jitter, retry_after_ms);
+    }
+
+    fn settle(
+        &mut self,
+        ids: &[u64],
+        outcome: Outcome,
+        now_ms: f64,
+        jitter: f64,
+        retry_after_ms: Option<f64>,
+    ) {
         match outcome {
             Outcome::Delivered | Outcome::Rejected => {
                 let before = self.entries.len();
@@ -397,7 +423,9 @@ impl<T: Clone> Queue<T> {
             }
             Outcome::Retry => {
                 for entry in self.entries.iter_mut().filter(|e| ids.contains(&e.id)) {
-                    entry.not_before_ms = now_ms + backoff_ms(entry.attempts, jitter);
+                    let wait =
+                        backoff_ms(entry.attempts, jitter).max(retry_after_ms.unwrap_or(0.0));
+                    entry.not_before_ms = now_ms + wait;
                     entry.attempts += 1;
                     entry.left_at_ms = None;
                 }

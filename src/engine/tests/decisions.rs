@@ -236,6 +236,7 @@ fn a_handle_dropped_right_after_start_still_keeps_the_decision() {
         status: 200,
         body: echo("anon-1").to_string(),
         last_modified: None,
+        retry_after: None,
     });
     world.run(|e, now, s| e.handle_response(now, token, answer, s));
     assert_eq!(world.status(), "READY");

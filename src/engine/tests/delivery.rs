@@ -410,15 +410,93 @@ fn hits_older_than_four_hours_are_dropped_and_counted() {
     assert_eq!(world.engine.diagnose().hits.dropped, 1);
 }
 
+fn warnings(world: &World, wanted: &str) -> Vec<String> {
+    world
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            PageEvent::Warning { code, message } if *code == wanted => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
-fn a_full_storage_is_survived() {
+fn a_full_storage_is_survived_and_said_once() {
     let mut world = World::new(opts());
     world.store.refuses = true;
     world.route_all_ok();
     world.start();
     assert_eq!(track(&mut world, event("still-sent")), Ok(true));
+    assert_eq!(track(&mut world, event("and-this")), Ok(true));
     flush(&mut world);
-    assert_eq!(actions(&world.hits_sent()), ["still-sent"]);
+    assert_eq!(actions(&world.hits_sent()), ["still-sent", "and-this"]);
+    assert_eq!(
+        warnings(&world, "STORAGE_REFUSED").len(),
+        1,
+        "one warning, not one per write"
+    );
+    assert!(world.engine.diagnose().storage_refused);
+}
+
+#[test]
+fn a_429_waits_as_long_as_retry_after_asks() {
+    let mut world = started(opts());
+    world.route(
+        "events.test",
+        &[
+            (Reply::RetryAfter(429, "120".into()), 0.0),
+            (Reply::Status(200, String::new()), 0.0),
+        ],
+    );
+    track(&mut world, event("a")).unwrap();
+    flush(&mut world);
+    let first = world.sent_to("events.test")[0].at;
+    world.advance(119_000.0);
+    assert_eq!(
+        world.sent_to("events.test").len(),
+        1,
+        "not before two minutes"
+    );
+    world.advance(3_000.0);
+    let calls = world.sent_to("events.test");
+    assert_eq!(calls.len(), 2);
+    assert!(calls[1].at - first >= 120_000.0);
+    assert_eq!(
+        actions(&world.hits_sent()),
+        ["a", "a"],
+        "the same hit, sent once more"
+    );
+    assert_eq!(world.engine.diagnose().hits.sent, 1);
+}
+
+#[test]
+fn a_refused_batch_is_dropped_counted_and_told_to_the_page() {
+    let mut world = started(opts());
+    world.route(
+        "events.test",
+        &[
+            (Reply::Status(413, String::new()), 0.0),
+            (Reply::Status(200, String::new()), 0.0),
+        ],
+    );
+    track(&mut world, event("too-big")).unwrap();
+    flush(&mut world);
+    assert_eq!(
+        warnings(&world, "DELIVERY_REJECTED"),
+        ["hits refused with http 413; dropped"]
+    );
+    world.advance(600_000.0);
+    assert_eq!(world.sent_to("events.test").len(), 1, "never retried");
+    let hits = world.engine.diagnose().hits;
+    assert_eq!((hits.queued, hits.sent, hits.dropped), (0, 0, 1));
+    track(&mut world, event("next")).unwrap();
+    flush(&mut world);
+    assert_eq!(
+        actions(&world.hits_sent()),
+        ["too-big", "next"],
+        "what follows still goes"
+    );
 }
 
 #[test]

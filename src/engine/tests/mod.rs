@@ -115,6 +115,8 @@ impl StoredState for FakeStore {
 pub enum Reply {
     /// A status and a body.
     Status(u16, String),
+    /// A status with a `Retry-After` header.
+    RetryAfter(u16, String),
     /// A 200 with a body and a `Last-Modified` header.
     Modified(String, String),
     /// A `/campaigns` answer for whoever was asked about: `who` names them.
@@ -379,11 +381,19 @@ impl World {
                             status,
                             body,
                             last_modified: None,
+                            retry_after: None,
+                        })),
+                        Reply::RetryAfter(status, after) => Some(Ok(Response {
+                            status,
+                            body: String::new(),
+                            last_modified: None,
+                            retry_after: Some(after),
                         })),
                         Reply::Modified(body, date) => Some(Ok(Response {
                             status: 200,
                             body,
                             last_modified: Some(date),
+                            retry_after: None,
                         })),
                         Reply::Echo => {
                             let body: J = serde_json::from_str(&request.body).unwrap();
@@ -392,6 +402,7 @@ impl World {
                                 status: 200,
                                 body: echo(&visitor).to_string(),
                                 last_modified: None,
+                                retry_after: None,
                             }))
                         }
                         Reply::Network => Some(Err("Failed to fetch".into())),
@@ -415,7 +426,9 @@ impl World {
                         .retain(|(_, l)| !matches!(l, Later::Answer(t, _) if *t == token));
                 }
                 Effect::Store { name, value } => {
-                    if !self.store.refuses {
+                    if self.store.refuses {
+                        self.engine.handle_storage_refused();
+                    } else {
                         match value {
                             Some(value) => self.store.map.insert(name, value),
                             None => self.store.map.remove(&name),

@@ -161,7 +161,7 @@ fn purge_and_unload() {
     let left = q.leave(&plan[0], 1.0);
     assert_eq!(left.len(), 1);
     assert_eq!(q.len(), 1, "what left stays stored until its answer");
-    q.complete_left(&plan[0], Outcome::Delivered, 2.0, 0.0);
+    q.complete_left(&plan[0], Outcome::Delivered, 2.0, 0.0, None);
     assert!(q.is_empty());
 }
 
@@ -386,7 +386,7 @@ fn a_refused_keepalive_request_leaves_its_entries_for_a_retry() {
     q.push("a", 0.0);
     let ids = vec![q.entries()[0].id];
     q.leave(&ids, 10.0);
-    q.complete_left(&ids, Outcome::Retry, 20.0, 0.0);
+    q.complete_left(&ids, Outcome::Retry, 20.0, 0.0, None);
     let entry = &q.entries()[0];
     assert_eq!((entry.attempts, entry.left_at_ms), (1, None));
     assert_eq!(entry.not_before_ms, 1020.0);
@@ -402,4 +402,21 @@ fn the_regular_batch_out_at_unload_is_marked_as_left() {
     assert!(q.entries().iter().all(|e| e.left_at_ms == Some(7000.0)));
     let next = Queue::restore(policy(), q.entries().to_vec(), 8000.0);
     assert_eq!(next.next_flush_at(8000.0), Some(7000.0 + UNLOAD_GRACE_MS));
+}
+
+#[test]
+fn a_retry_after_longer_than_the_backoff_is_honoured() {
+    let mut q = Queue::new(policy());
+    q.push("a", 0.0);
+    q.take_batch(5000.0).unwrap();
+    q.complete_after(Outcome::Retry, 5000.0, 0.0, Some(120_000.0));
+    assert_eq!(q.entries()[0].not_before_ms, 125_000.0);
+    q.retry_now(6000.0);
+    q.take_batch(6000.0).unwrap();
+    q.complete_after(Outcome::Retry, 6000.0, 0.0, Some(10.0));
+    assert_eq!(
+        q.entries()[0].not_before_ms,
+        6000.0 + 2000.0,
+        "the backoff when it is longer"
+    );
 }

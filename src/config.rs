@@ -131,6 +131,9 @@ pub struct Config {
     /// Where the bucketing engine (the second .wasm) is fetched from; `None`: next to the
     /// module's own .wasm.
     pub bucketing_engine_url: Option<String>,
+    /// A stored decision for the same identity and context younger than this is used with no
+    /// request (an older one while asking again); 0 asks on every page view.
+    pub decision_max_age_ms: u32,
     /// Hits are sent at most this long after being queued.
     pub flush_interval_ms: u32,
     /// Hits are sent as soon as this many are queued.
@@ -164,6 +167,7 @@ impl Default for Config {
             mode: Mode::Api,
             polling_interval_ms: 60_000,
             bucketing_engine_url: None,
+            decision_max_age_ms: 0,
             flush_interval_ms: 5000,
             batch_size: 10,
             activation_dedupe_ms: 30 * 60 * 1000,

@@ -43,6 +43,9 @@ pub enum Error {
         /// The API's `{message}` or a short description when there is none.
         message: String,
     },
+    /// No request was sent: the Decision API answered 429 to this environment (on this or
+    /// another page or tab) and asked for this many more seconds without requests.
+    DecisionRateLimited(u32),
     /// The Decision API answered 200 with a body that is not the documented shape.
     DecisionMalformed(&'static str),
     /// The Decision API answered for another visitor than the one asked about.
@@ -70,6 +73,7 @@ impl Error {
             Error::DecisionTimeout(_) => "DECISION_TIMEOUT",
             Error::DecisionNetwork(_) => "DECISION_NETWORK",
             Error::DecisionHttp { .. } => "DECISION_HTTP",
+            Error::DecisionRateLimited(_) => "DECISION_RATE_LIMITED",
             Error::DecisionMalformed(_) => "DECISION_MALFORMED",
             Error::VisitorMismatch => "VISITOR_MISMATCH",
             Error::BucketingMalformed(_) => "BUCKETING_MALFORMED",
@@ -123,6 +127,12 @@ impl Error {
                 );
                 m.push_str(message);
             }
+            Error::DecisionRateLimited(seconds) => ms(
+                &mut m,
+                "decision api rate limit (429): no request for ",
+                *seconds,
+                " s more",
+            ),
             Error::DecisionMalformed(reason) => {
                 m.push_str("decision api response malformed: ");
                 m.push_str(reason);
@@ -183,6 +193,7 @@ mod tests {
                 status: 429,
                 message: "rate limited".into(),
             },
+            Error::DecisionRateLimited(9),
             Error::DecisionMalformed("campaigns is not an array"),
             Error::VisitorMismatch,
             Error::BucketingMalformed("campaigns is not an array".into()),
@@ -201,6 +212,7 @@ mod tests {
                 "DECISION_TIMEOUT",
                 "DECISION_NETWORK",
                 "DECISION_HTTP",
+                "DECISION_RATE_LIMITED",
                 "DECISION_MALFORMED",
                 "VISITOR_MISMATCH",
                 "BUCKETING_MALFORMED",

@@ -81,6 +81,12 @@ export interface StartOptions {
   /** Bucketing mode: where the bucketing engine (flagship_segment_bucketing.wasm, shipped next
    *  to the module's .wasm) is fetched from; default: next to the module's own .wasm. */
   bucketingEngineUrl?: string;
+  /** API mode: a decision stored for exactly this visitor (ID and anonymousId) and context
+   *  younger than this, in ms, is used at once with no request (status "READY"); an older one
+   *  is used at once while the module asks again (status "REFRESHING"; reads expose; a `flags`
+   *  event only if the answer differs). Default 0: every page view asks, as the official SDK
+   *  does. Up to 86400000. */
+  decisionMaxAgeMs?: number;
   /** Hits are sent at most this long after being queued, in ms; default 5000. */
   flushIntervalMs?: number;
   /** Hits are sent as soon as this many are queued; default 10 (1 to 100). */
@@ -119,7 +125,10 @@ export interface ChangeEvent {
   reason: "identify" | "reset" | "anonymous-id" | "refresh";
 }
 
-/** Where the module stands. Every status but "READY" serves defaults. */
+/** Where the module stands. "READY" and "CACHED" serve this visitor's flags; "REFRESHING" the
+ *  previous visitor's while the new one's decision is fetched (nothing exposed), or this
+ *  visitor's stored decision while it is asked again (see decisionMaxAgeMs); the others serve
+ *  defaults. */
 export type Status =
   | "STARTING" | "READY" | "REFRESHING" | "CACHED" | "PANIC" | "SEGMENT_UNAVAILABLE"
   | "INVALID_VISITOR_ID"
@@ -128,7 +137,8 @@ export type Status =
 /** Stable error codes, found on `error.code` and `lastError.code`. */
 export type ErrorCode =
   | "INVALID_OPTIONS" | "SEGMENT_UNAVAILABLE" | "SEGMENT_TIMEOUT" | "INVALID_VISITOR_ID"
-  | "DECISION_TIMEOUT" | "DECISION_NETWORK" | "DECISION_HTTP" | "DECISION_MALFORMED"
+  | "DECISION_TIMEOUT" | "DECISION_NETWORK" | "DECISION_HTTP" | "DECISION_RATE_LIMITED"
+  | "DECISION_MALFORMED"
   | "VISITOR_MISMATCH" | "BUCKETING_MALFORMED" | "BUCKETING_FETCH" | "INVALID_HIT"
   | "STALE_IDENTITY";
 
@@ -163,6 +173,11 @@ export interface Diagnosis {
   seenBySegment: boolean | null;
   /** Identities whose events went out before Segment knew them, after the gate's timeout. */
   sentBeforeSegmentKnew: number;
+  /** localStorage refused a write (full or disabled): queues are in memory only. */
+  storageRefused: boolean;
+  /** After a 429 from the Decision API (on any page or tab of this environment): no request
+   *  before this time, in ms since the epoch; null when not limited. */
+  rateLimitedUntil: number | null;
   hits: DeliveryCounters;
   activations: DeliveryCounters;
   endpoints: Required<Endpoints>;

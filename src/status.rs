@@ -2,7 +2,8 @@
 
 use crate::error::Error;
 
-/// Where the module stands. Every status but `Ready` means reads return their defaults.
+/// Where the module stands. `Ready` and `Cached` serve the visitor's flags, `Refreshing` the
+/// previous flags or a stored decision; the others, defaults.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Status {
@@ -13,6 +14,8 @@ pub enum Status {
     Ready,
     /// The identity or context changed and its decision is being fetched; reads return the
     /// previous flags (or defaults, with `keepFlagsDuringRefresh: false`) and expose nothing.
+    /// Also: this identity's stored decision, older than `decisionMaxAgeMs`, is served (and
+    /// exposed) while it is asked for again.
     Refreshing,
     /// The Decision API failed; flags come from this identity's last good decision (see
     /// `lastError` for the failure).

@@ -186,3 +186,59 @@ async fn network_failure_is_reported() {
     assert_eq!(fs.status(), "FETCH_FAILED");
     assert_eq!(code_of(&fs.last_error()), "DECISION_NETWORK");
 }
+
+fn field(object: &wasm_bindgen::JsValue, name: &str) -> wasm_bindgen::JsValue {
+    js_sys::Reflect::get(object, &name.into()).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_repeat_page_view_within_decision_max_age_asks_nothing() {
+    reset().await;
+    install_loaded("analytics", some("user-1"), some("anon-1"));
+    route("/campaigns", json!([decision_for("user-1")]));
+    let mut opts = base_options();
+    opts["decisionMaxAgeMs"] = json!(300_000);
+    let first = start(options(opts.clone())).await.unwrap();
+    sleep(50).await;
+    wasm_bindgen_futures::JsFuture::from(first.close())
+        .await
+        .unwrap();
+    assert!(get_local("flagship-segment:env_test:decisions").is_some());
+    let second = start(options(opts)).await.unwrap();
+    assert_eq!(second.status(), "READY");
+    assert_eq!(
+        second.get_flag("btnColor".into(), "grey".into(), None),
+        "blue"
+    );
+    assert_eq!(calls_to("/campaigns").len(), 1, "only the first view asked");
+}
+
+#[wasm_bindgen_test]
+async fn a_429_is_shown_by_diagnose_and_holds_the_next_page_view() {
+    reset().await;
+    install_loaded("analytics", some("user-1"), some("anon-1"));
+    route(
+        "/campaigns",
+        json!([{"status": 429, "body": "{\"message\":\"slow down\"}",
+                "headers": {"retry-after": "30", "access-control-expose-headers": "retry-after"}}]),
+    );
+    let first = start(options(base_options())).await.unwrap();
+    assert_eq!(code_of(&first.last_error()), "DECISION_HTTP");
+    let until = field(&first.diagnose(), "rateLimitedUntil").as_f64();
+    let now = js_sys::Date::now();
+    assert!(
+        until.is_some_and(|t| t > now + 25_000.0 && t <= now + 30_000.0),
+        "{until:?}"
+    );
+    wasm_bindgen_futures::JsFuture::from(first.close())
+        .await
+        .unwrap();
+    let second = start(options(base_options())).await.unwrap();
+    assert_eq!(second.status(), "FETCH_FAILED");
+    assert_eq!(code_of(&second.last_error()), "DECISION_RATE_LIMITED");
+    assert_eq!(
+        calls_to("/campaigns").len(),
+        1,
+        "the second view sent nothing"
+    );
+}

@@ -56,6 +56,13 @@ pub(crate) fn diagnose(driver: &Driver) -> JsValue {
                 &JsValue::from_f64(d.sent_before_segment_knew as f64),
             );
             set("storageRefused", &JsValue::from_bool(d.storage_refused));
+            let limited = d
+                .rate_limited_until
+                .filter(|until| *until > super::driver::now());
+            set(
+                "rateLimitedUntil",
+                &limited.map_or(JsValue::NULL, JsValue::from_f64),
+            );
             set("hits", &counters(&d.hits));
             set("activations", &counters(&d.activations));
             let endpoints = Object::new();

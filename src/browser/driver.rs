@@ -21,7 +21,7 @@ use super::storage::Store;
 use super::timer::Timeout;
 use super::{js, log};
 use crate::config::{Config, LogLevel};
-use crate::engine::{Answer, Effect, Engine, PageEvent, SegmentEvent, Token};
+use crate::engine::{Answer, Effect, Engine, PageEvent, SegmentEvent, StoredState, Token};
 use crate::error::Error;
 use crate::wire::Request;
 
@@ -45,7 +45,7 @@ pub(crate) struct Driver {
     listeners: RefCell<Listeners>,
     /// Settled primitive reads, answered in JS (read_cache.rs).
     read_cache: ReadCache,
-    /// `pagehide`, `visibilitychange`, `online`.
+    /// `pagehide`, `visibilitychange`, `online`, `storage`.
     page_listeners: RefCell<Vec<PageListener>>,
     /// Resolvers of promises waiting for a decision (`start`, `updateContext`).
     settle_waiters: RefCell<Vec<Function>>,
@@ -101,7 +101,8 @@ impl Driver {
             },
         )));
         driver.listen_to_the_page();
-        driver.run(|engine, segment| engine.start(now(), initial_bucketing, segment));
+        driver
+            .run(|engine, segment| engine.start(now(), initial_bucketing, segment, &driver.store));
         driver
     }
 
@@ -396,7 +397,8 @@ impl Driver {
     }
 
     /// `pagehide`, and `visibilitychange` to hidden (a page may be frozen without unloading),
-    /// hand what is queued to keepalive requests; `online` retries what waits for a backoff.
+    /// hand what is queued to keepalive requests; `online` retries what waits for a backoff;
+    /// `storage` brings a rate limit another tab was given.
     fn listen_to_the_page(&self) {
         let Some(window) = web_sys::window() else {
             return;
@@ -425,6 +427,11 @@ impl Driver {
         }
         add(&window, "online", |d| {
             d.run(|engine, _| engine.handle_online(now()));
+        });
+        // Another tab or page of the site wrote localStorage: it may have been rate limited.
+        add(&window, "storage", |d| {
+            let until = d.store.get(crate::decision::rate_limit::NOT_BEFORE_KEY);
+            d.run(|engine, _| engine.handle_stored_rate_limit(now(), until.as_deref()));
         });
         *self.page_listeners.borrow_mut() = listeners;
     }

@@ -59,7 +59,7 @@ struct Choice {
 /// Every option `start` reads into the [`Config`], in reading order. Others (but
 /// `initialBucketing` and `analytics`, read after these) are reported with a warning (likely
 /// typos).
-const OPTIONS: [(&str, Kind); 22] = [
+const OPTIONS: [(&str, Kind); 23] = [
     ("envId", Kind::Credential(|c| &mut c.env_id)),
     ("apiKey", Kind::Credential(|c| &mut c.api_key)),
     ("endpoints", Kind::Endpoints),
@@ -133,6 +133,10 @@ const OPTIONS: [(&str, Kind); 22] = [
         Kind::LongMillis(|c| &mut c.polling_interval_ms),
     ),
     ("bucketingEngineUrl", Kind::EngineUrl),
+    (
+        "decisionMaxAgeMs",
+        Kind::LongMillis(|c| &mut c.decision_max_age_ms),
+    ),
     (
         "flushIntervalMs",
         Kind::Millis(|c| &mut c.flush_interval_ms),

@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod flags;
 pub mod model;
+pub mod rate_limit;
 pub mod request;
 
 pub use flags::{FlagMetadata, FlagRead, FlagStore, ReadOutcome, ValueKind};

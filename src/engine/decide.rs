@@ -1,6 +1,8 @@
 //! Getting the decision of the current generation: from the Decision API (with the last good
-//! answer for exactly this identity as a fallback) or from the bucketing engine, and applying
-//! it only if the generation it was asked for is still the current one.
+//! answer for exactly this identity as a fallback, reused outright when young enough under
+//! `decisionMaxAgeMs`, and no request while the environment is rate limited) or from the
+//! bucketing engine, and applying it only if the generation it was asked for is still the
+//! current one.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -9,8 +11,9 @@ use super::io::{Effect, PageEvent, Response, SegmentSource, StoredState};
 use super::machine::Engine;
 use super::outbox::Purpose;
 use crate::config::{LogLevel, Mode};
-use crate::context::{full_context, write_context};
+use crate::context::{full_context, write_context, Context};
 use crate::decision::cache::DecisionCache;
+use crate::decision::rate_limit::{self, NOT_BEFORE_KEY};
 use crate::decision::{campaigns_request, interpret_campaigns_response, Decision, FlagStore};
 use crate::error::Error;
 use crate::identity::{ChangeHint, Identity};
@@ -25,17 +28,57 @@ pub(super) struct DecisionState {
     /// The stored cache text, read at restore; parsed only when a decision fails or a good
     /// answer is kept.
     stored: Option<String>,
-    /// Good answers to keep, written once the page has had its flags (storage is slow in a
-    /// fresh page, and the cache is read only when a later request fails).
-    pending: Vec<(Identity, String)>,
+    /// Good answers to keep (identity, context text, body), written once the page has had its
+    /// flags (storage is slow in a fresh page).
+    pending: Vec<(Identity, String, String)>,
     /// When `pending` is written.
     write_at: Option<f64>,
+    /// No Decision API request before this time: a 429, on this page or another of the
+    /// environment.
+    not_before: Option<f64>,
+    /// When to ask again, the rate limit having kept a decision from being asked for.
+    ask_at: Option<f64>,
+    /// The flags of this generation came from this stored answer: an answer with the same
+    /// text replaces nothing (no `flags` event), it only makes them current. Compared as text:
+    /// comparing parsed decisions links a sort and JSON equality (+3.5 KB raw measured).
+    served_from_storage: Option<(u64, String)>,
 }
 
 impl DecisionState {
     pub(super) fn cache_write_at(&self) -> Option<f64> {
         self.write_at
     }
+
+    /// When [`Engine::handle_timeout`] has decision work to do.
+    pub(super) fn next_timer(&self) -> Option<f64> {
+        match (self.write_at, self.ask_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The time before which no request goes, if it is still ahead.
+    pub(super) fn rate_limited_until(&self, now: f64) -> Option<f64> {
+        self.not_before.filter(|until| *until > now)
+    }
+
+    /// The flags of `generation` are a stored decision being asked for again.
+    pub(super) fn serves_stored(&self, generation: u64) -> bool {
+        matches!(self.served_from_storage, Some((g, _)) if g == generation)
+    }
+}
+
+/// Where applied flags come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// An answer to this generation's request (or the bucketing engine's).
+    Answer,
+    /// This identity's last good answer, the request having failed or not been allowed.
+    Fallback,
+    /// A stored answer for this identity and context younger than `decisionMaxAgeMs`.
+    Reused,
+    /// An older stored answer, applied while the request is out (stale while revalidate).
+    Revalidating,
 }
 
 impl Engine {
@@ -54,8 +97,16 @@ impl Engine {
         });
         match self.config.mode {
             Mode::Api => {
-                let request =
-                    campaigns_request(&self.config, &identity, &self.context(), self.consent);
+                if let Some(until) = self.decisions.rate_limited_until(now) {
+                    return self.wait_for_rate_limit(now, &identity, until);
+                }
+                let context = self.context();
+                if self.config.decision_max_age_ms > 0
+                    && self.reuse_stored_decision(now, &identity, &context)
+                {
+                    return;
+                }
+                let request = campaigns_request(&self.config, &identity, &context, self.consent);
                 self.out.send(
                     request,
                     Purpose::Decision(generation),
@@ -115,14 +166,95 @@ impl Engine {
         let Some(identity) = self.identity.clone() else {
             return;
         };
+        if response.status == 429 {
+            self.rate_limited(now, response.retry_after.as_deref());
+        }
         match interpret_campaigns_response(&identity, response.status, &response.body) {
             Ok(decision) => {
+                self.apply(decision, Source::Answer, &response.body);
                 if self.config.mode == Mode::Api {
                     self.keep_decision(now, identity, response.body);
                 }
-                self.apply(decision, false);
             }
             Err(error) => self.decision_failed(now, &identity, error),
+        }
+    }
+
+    /// Under `decisionMaxAgeMs`: applies the stored answer for exactly this identity and
+    /// context, if there is one. True when it is young enough that nothing is asked; an older
+    /// one is applied (status `REFRESHING`, reads expose) while the request goes out.
+    fn reuse_stored_decision(&mut self, now: f64, identity: &Identity, context: &Context) -> bool {
+        let mut context_text = String::new();
+        write_context(&mut context_text, context);
+        let cache = self.decision_cache(now);
+        let Some(kept) = cache.lookup_same(identity, &context_text, now) else {
+            return false;
+        };
+        let Ok(decision) = interpret_campaigns_response(identity, 200, kept.body) else {
+            return false;
+        };
+        let fresh = kept.age_ms <= f64::from(self.config.decision_max_age_ms);
+        let source = if fresh {
+            Source::Reused
+        } else {
+            Source::Revalidating
+        };
+        self.apply(decision, source, kept.body);
+        fresh
+    }
+
+    /// A 429: no request from any page of the environment before the time it asks for.
+    fn rate_limited(&mut self, now: f64, retry_after: Option<&str>) {
+        let until = rate_limit::not_before(now, retry_after);
+        self.decisions.not_before = Some(until);
+        self.decisions.ask_at = Some(until);
+        self.out.push(Effect::Store {
+            name: String::from(NOT_BEFORE_KEY),
+            value: Some(rate_limit::encode(until)),
+        });
+    }
+
+    /// The environment is rate limited until `until`: no request; this identity's stored
+    /// decision or defaults meanwhile, and the decision is asked for once the time has come.
+    fn wait_for_rate_limit(&mut self, now: f64, identity: &Identity, until: f64) {
+        self.decisions.ask_at = Some(until);
+        let seconds = crate::num::ceil((until - now) / 1000.0) as u32;
+        self.decision_failed(now, identity, Error::DecisionRateLimited(seconds));
+    }
+
+    /// The rate limit has passed: the decision it kept from being asked for is asked now.
+    pub(super) fn ask_after_rate_limit(&mut self, now: f64) {
+        if self.decisions.ask_at.is_some_and(|at| at <= now) {
+            self.decisions.ask_at = None;
+            if !matches!(self.status, Status::Ready | Status::Panic) {
+                self.decide(now);
+            }
+        }
+    }
+
+    /// Storage as `start()` finds it, read before the first request: the environment's rate
+    /// limit, and the stored decisions if they may be used at once (reuse, or a limit).
+    pub(super) fn read_decision_state(&mut self, now: f64, stored: &impl StoredState) {
+        if self.config.mode != Mode::Api {
+            return;
+        }
+        self.handle_stored_rate_limit(now, stored.get(NOT_BEFORE_KEY).as_deref());
+        let may_use =
+            self.config.decision_max_age_ms > 0 || self.decisions.rate_limited_until(now).is_some();
+        if may_use && self.decisions.stored.is_none() {
+            self.decisions.stored = stored.get(CACHE_KEY);
+        }
+    }
+
+    /// The environment's rate limit as storage holds it now (read at start, and again when
+    /// another page or tab writes storage): a limit given to any of them holds here too.
+    pub fn handle_stored_rate_limit(&mut self, now: f64, value: Option<&str>) {
+        if let Some(until) = value
+            .and_then(rate_limit::decode)
+            .filter(|until| *until > now)
+        {
+            let later = self.decisions.not_before.map_or(until, |t| t.max(until));
+            self.decisions.not_before = Some(later);
         }
     }
 
@@ -167,8 +299,17 @@ impl Engine {
         true
     }
 
-    /// Applies a decision; `cached`: it is this identity's last good one, the API having failed.
-    fn apply(&mut self, decision: Decision, cached: bool) {
+    /// Applies a decision. One equal to the stored decision the flags came from replaces
+    /// nothing: the flags become current, and no `flags` event is emitted.
+    fn apply(&mut self, decision: Decision, source: Source, body: &str) {
+        let generation = self.generation;
+        let unchanged = matches!(
+            self.decisions.served_from_storage.take(),
+            Some((g, served)) if g == generation && served == body
+        );
+        if matches!(source, Source::Fallback | Source::Revalidating) {
+            self.decisions.served_from_storage = Some((generation, String::from(body)));
+        }
         if decision.skipped_campaigns > 0 {
             self.out.log(LogLevel::Warn, "DECISION_MALFORMED", |line| {
                 crate::json::write_number(line, decision.skipped_campaigns as f64);
@@ -180,37 +321,50 @@ impl Engine {
             crate::json::write_number(line, decision.campaigns.len() as f64);
             line.push_str(" campaign(s) for visitor ");
             line.push_str(&visitor);
+            line.push_str(match source {
+                Source::Answer if unchanged => " (as stored)",
+                Source::Answer => "",
+                Source::Fallback => " (stored, as a fallback)",
+                Source::Reused => " (stored, reused)",
+                Source::Revalidating => " (stored, asking again)",
+            });
             if decision.panic {
                 line.push_str(" (panic mode)");
             }
         });
-        self.status = match (decision.panic, cached) {
+        self.status = match (decision.panic, source) {
             (true, _) => Status::Panic,
-            (false, true) => Status::Cached,
-            (false, false) => Status::Ready,
+            (false, Source::Answer | Source::Reused) => Status::Ready,
+            (false, Source::Fallback) => Status::Cached,
+            (false, Source::Revalidating) => Status::Refreshing,
         };
-        if !cached {
+        if matches!(source, Source::Answer | Source::Reused) {
             self.last_error = None;
         }
-        self.set_flags(FlagStore::new(decision));
+        if !unchanged {
+            self.set_flags(FlagStore::new(decision));
+        }
         self.settle_if_done();
-        self.out.push(Effect::Emit(PageEvent::Flags));
+        if !unchanged {
+            self.out.push(Effect::Emit(PageEvent::Flags));
+        }
     }
 
     /// The decision failed: this identity's last good answer if there is one, else defaults.
     fn decision_failed(&mut self, now: f64, identity: &Identity, error: Error) {
         if self.config.mode == Mode::Api {
-            let cached = self
-                .decision_cache(now)
-                .lookup(identity, now)
-                .and_then(|body| interpret_campaigns_response(identity, 200, body).ok());
-            if let Some(decision) = cached {
+            let cache = self.decision_cache(now);
+            let kept = cache.lookup(identity, now).and_then(|body| {
+                let decision = interpret_campaigns_response(identity, 200, body).ok()?;
+                Some((decision, body))
+            });
+            if let Some((decision, body)) = kept {
                 self.out.log(LogLevel::Warn, error.code(), |line| {
                     line.push_str(&error.message());
                     line.push_str("; serving this visitor's cached decision");
                 });
                 self.last_error = Some(error);
-                return self.apply(decision, true);
+                return self.apply(decision, Source::Fallback, body);
             }
         }
         self.set_flags(FlagStore::default());
@@ -227,9 +381,12 @@ impl Engine {
         }
     }
 
-    /// Keeps `body` as `identity`'s last good answer, written at the next timer.
+    /// Keeps `body` as `identity`'s last good answer (with the context it was asked with),
+    /// written at the next timer.
     fn keep_decision(&mut self, now: f64, identity: Identity, body: String) {
-        self.decisions.pending.push((identity, body));
+        let mut context = String::new();
+        write_context(&mut context, &self.context());
+        self.decisions.pending.push((identity, context, body));
         self.decisions.write_at.get_or_insert(now);
     }
 
@@ -241,8 +398,8 @@ impl Engine {
             return;
         }
         let mut cache = self.decision_cache(now);
-        for (identity, body) in &pending {
-            cache.store(identity, body, now);
+        for (identity, context, body) in &pending {
+            cache.store(identity, context, body, now);
         }
         let text = cache.encode();
         self.decisions.stored = Some(text.clone());

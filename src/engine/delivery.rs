@@ -16,9 +16,8 @@ use crate::context::SDK_CLIENT;
 use crate::tracking::gate::{GateEvent, IdentityKey, SeenGate};
 use crate::tracking::item::BATCH_ENVELOPE_BYTES;
 use crate::tracking::queue::{Dropped, Entry, Outcome, Queue, QueuePolicy, MAX_AGE_MS};
-use crate::tracking::retry::parse_retry_after;
 use crate::tracking::{batch_request, ExposureLog, Item, Kind};
-use crate::wire::Request;
+use crate::wire::{parse_retry_after, Request};
 
 /// Activations wait this long for company, so that the reads of one render go out as one batch.
 pub const ACTIVATION_WINDOW_MS: f64 = 50.0;

@@ -39,6 +39,9 @@ pub struct Diagnosis<'a> {
     pub api_key: String,
     /// Storage refused a write: queues are in memory only.
     pub storage_refused: bool,
+    /// No Decision API request before this time (ms since the epoch), after a 429; it may
+    /// have passed.
+    pub rate_limited_until: Option<f64>,
 }
 
 impl Engine {
@@ -60,6 +63,7 @@ impl Engine {
             hits,
             api_key: redact(&self.config.api_key),
             storage_refused: self.storage_refused,
+            rate_limited_until: self.decisions.rate_limited_until(f64::NEG_INFINITY),
         }
     }
 }

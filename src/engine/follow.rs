@@ -31,16 +31,20 @@ pub enum SegmentEvent {
 impl Engine {
     /// Starts the module: looks for analytics.js (for up to `segmentTimeoutMs`), and decides
     /// as soon as it has an identity. In bucketing mode the file and the engine are fetched
-    /// meanwhile; `initial_bucketing` is a file the page already had.
+    /// meanwhile; `initial_bucketing` is a file the page already had. `stored` is read for
+    /// what the first decision needs (the rate limit, reusable decisions); the rest of storage
+    /// is restored later, off the path to the first flag.
     pub fn start(
         &mut self,
         now: f64,
         initial_bucketing: Option<String>,
         segment: &mut impl SegmentSource,
+        stored: &impl super::io::StoredState,
     ) {
         if self.link != Link::Idle {
             return;
         }
+        self.read_decision_state(now, stored);
         self.link = Link::Connecting {
             next_probe: now,
             deadline: now + f64::from(self.config.segment_timeout_ms),

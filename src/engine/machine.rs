@@ -135,7 +135,7 @@ impl Engine {
         [
             probe,
             self.out.next_deadline(),
-            self.decisions.cache_write_at(),
+            self.decisions.next_timer(),
             self.bucketing.next_poll_at,
             self.delivery.due_at(),
             self.watch_until,
@@ -159,6 +159,7 @@ impl Engine {
         if self.decisions.cache_write_at().is_some_and(|at| at <= now) {
             self.write_decision_cache(now);
         }
+        self.ask_after_rate_limit(now);
         if self.bucketing.next_poll_at.is_some_and(|at| at <= now) {
             self.poll_bucketing_file(now);
         }
@@ -290,7 +291,20 @@ impl Engine {
     pub fn is_deciding(&self) -> bool {
         matches!(self.link, Link::Idle | Link::Connecting { .. })
             || (self.identity.is_some()
-                && matches!(self.status, Status::Starting | Status::Refreshing))
+                && match self.status {
+                    Status::Starting => true,
+                    Status::Refreshing => !self.decisions.serves_stored(self.generation),
+                    _ => false,
+                })
+    }
+
+    /// The flags are the current identity's, decided or stored for it: reads expose them.
+    pub(super) fn flags_are_current(&self) -> bool {
+        match self.status {
+            Status::Ready | Status::Cached => true,
+            Status::Refreshing => self.decisions.serves_stored(self.generation),
+            _ => false,
+        }
     }
 
     /// True once [`Engine::close`] ran.

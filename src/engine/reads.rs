@@ -11,7 +11,6 @@ use crate::config::LogLevel;
 use crate::decision::{Campaign, FlagMetadata, FlagStore, ReadOutcome, ValueKind};
 use crate::identity::ChangeHint;
 use crate::json::Value;
-use crate::status::Status;
 use crate::tracking::Activation;
 
 /// What a read gives the caller.
@@ -87,7 +86,7 @@ impl Engine {
         viewed: Option<SegmentCall>,
         segment: &mut impl SegmentSource,
     ) -> bool {
-        if !matches!(self.status, Status::Ready | Status::Cached) || !self.consent {
+        if !self.flags_are_current() || !self.consent {
             return false;
         }
         if self.delivery.already_exposed(&activation, now) {

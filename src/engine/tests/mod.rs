@@ -10,6 +10,7 @@ mod delivery;
 mod gate;
 mod identity;
 mod reads;
+mod reuse;
 
 use std::collections::BTreeMap;
 
@@ -238,7 +239,7 @@ impl World {
     /// `start()` with an `initialBucketing` file.
     pub fn start_with(&mut self, initial_bucketing: Option<String>) {
         self.engine
-            .start(self.now, initial_bucketing, &mut self.segment);
+            .start(self.now, initial_bucketing, &mut self.segment, &self.store);
         self.pump();
     }
 

@@ -16,7 +16,9 @@ before(async () => {
   server = await serve({
     // The script and its .wasm live in a directory of their own, away from the page.
     '/assets/': path.join(pkgDir, 'web'),
-    '/shop/script-first.html': html(`${tag()}<script>${segmentLoader()}</script>`),
+    // Segment's standard snippet ends with analytics.page(): that call opens the gate (without
+    // it the first exposure waits for segmentKnowsTimeoutMs, as long as the test's patience).
+    '/shop/script-first.html': html(`${tag()}<script>${segmentLoader([['page']])}</script>`),
     '/shop/segment-first.html': html(`<script>${segmentLoader([['identify', 'user-42']])}</script>${tag()}`),
     '/shop/no-attributes.html': html(`${tag('')}<script>${segmentLoader()}</script>`),
     '/shop/visitor-attribute.html': html(tag(`data-env-id="${ENV_ID}" data-api-key="${API_KEY}" data-visitor-id="someone"`)),

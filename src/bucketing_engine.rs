@@ -33,9 +33,11 @@
 //! they are exported under their names on wasm32 only (natively, a `free` symbol would replace
 //! libc's).
 
-use alloc::{string::String, vec::Vec};
+use alloc::string::String;
 
 use crate::bucketing::{self, BucketingFile};
+use crate::c_abi::bytes;
+pub use crate::c_abi::{alloc, free};
 use crate::context::{Context, ContextValue};
 use crate::decision::write_decision;
 use crate::error::Error;
@@ -162,33 +164,6 @@ static mut ENGINE: Engine = Engine::new();
 unsafe fn engine() -> &'static mut Engine {
     // SAFETY: see above.
     unsafe { &mut *core::ptr::addr_of_mut!(ENGINE) }
-}
-
-/// # Safety
-/// `ptr` must be readable for `len` bytes (from [`alloc`]), or `len` must be 0.
-unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
-    if len == 0 {
-        return &[];
-    }
-    // SAFETY: the caller's contract.
-    unsafe { core::slice::from_raw_parts(ptr, len) }
-}
-
-/// `len` writable bytes for an argument.
-#[cfg_attr(target_arch = "wasm32", no_mangle)]
-pub extern "C" fn alloc(len: usize) -> *mut u8 {
-    let mut buffer = core::mem::ManuallyDrop::new(Vec::<u8>::with_capacity(len));
-    buffer.as_mut_ptr()
-}
-
-/// Gives back a buffer from [`alloc`].
-///
-/// # Safety
-/// `ptr` must come from `alloc(len)`, with the same `len`, and not be freed twice.
-#[cfg_attr(target_arch = "wasm32", no_mangle)]
-pub unsafe extern "C" fn free(ptr: *mut u8, len: usize) {
-    // SAFETY: `alloc(len)` made this pointer as a `Vec<u8>` of capacity `len`.
-    drop(unsafe { Vec::from_raw_parts(ptr, 0, len) });
 }
 
 /// [`Engine::load`] on the module's engine.

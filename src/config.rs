@@ -178,6 +178,17 @@ impl Default for Config {
     }
 }
 
+/// Options that would let the page (or a server) choose the visitor: refused, since the visitor
+/// ID always comes from Segment.
+pub const FORBIDDEN_OPTIONS: [&str; 6] = [
+    "visitorId",
+    "visitor_id",
+    "anonymousId",
+    "anonymous_id",
+    "userId",
+    "user_id",
+];
+
 /// Longest env ID / API key accepted; real ones are 20 and 40 characters.
 const MAX_CREDENTIAL_CHARS: usize = 128;
 /// Upper bound for any timeout option, so a typo cannot hang the page for hours.

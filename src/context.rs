@@ -22,6 +22,9 @@ pub enum ContextValue {
 /// Context keys the module owns. A page value for one of these is ignored with a warning.
 pub const RESERVED_KEYS: [&str; 3] = ["fs_users", "fs_client", "fs_version"];
 
+/// Most keys a page's context may hold: keeps a page from inflating every request.
+pub const MAX_CONTEXT_KEYS: usize = 100;
+
 /// Value of `x-sdk-client` and `fs_client`.
 pub const SDK_CLIENT: &str = "flagship-segment";
 /// Value of `x-sdk-version` and `fs_version`.

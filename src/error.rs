@@ -58,7 +58,9 @@ pub enum Error {
     BucketingFetch(String),
     /// A hit was refused before sending: a required field is missing or a value breaks a rule.
     InvalidHit(&'static str),
-    /// A request was aborted because the identity it was made for is no longer current.
+    /// `initialDecision` was made for another identity than the one Segment reports (a cookie
+    /// read by the server that the browser no longer has, or another user since): refused, and
+    /// the module decides as usual.
     StaleIdentity,
 }
 
@@ -152,7 +154,9 @@ impl Error {
                 m.push_str("hit refused: ");
                 m.push_str(reason);
             }
-            Error::StaleIdentity => m.push_str("request aborted: the segment identity changed"),
+            Error::StaleIdentity => m.push_str(
+                "initialDecision was made for another visitor than segment's; deciding again",
+            ),
         }
         m
     }

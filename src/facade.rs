@@ -78,6 +78,10 @@ export interface StartOptions {
   /** Bucketing mode: the environment's bucketing file already on the page (object or JSON text);
    *  no request is made before the first decision. */
   initialBucketing?: object | string;
+  /** A decision made on the server by `decideFromCookies` (flagship-segment/server), or its JSON
+   *  text: used at start, with no request, if it was made for exactly the identity the module
+   *  reads from Segment; otherwise a `warning` (STALE_IDENTITY) and the module decides as usual. */
+  initialDecision?: InitialDecision | string;
   /** Bucketing mode: where the bucketing engine (flagship_segment_bucketing.wasm, shipped next
    *  to the module's .wasm) is fetched from; default: next to the module's own .wasm. */
   bucketingEngineUrl?: string;
@@ -117,6 +121,17 @@ export interface StartOptions {
 /** Options of `flagshipSegmentPlugin`: those of `start` except `analytics`, which Segment hands
  *  to the plugin itself. */
 export type PluginOptions = Omit<StartOptions, "analytics" | "globalKey">;
+
+/** What `decideFromCookies` resolves to: serialisable, for `start({ initialDecision })`. */
+export interface InitialDecision {
+  /** The visitor it was decided for, from Segment's cookies. */
+  visitorId: string;
+  anonymousId: string | null;
+  /** The Decision API's `/campaigns` answer. */
+  decision: object;
+  /** Its flag values by key, for the server's own render. */
+  flags: Record<string, unknown>;
+}
 
 /** Payload of `change` events. */
 export interface ChangeEvent {
@@ -345,7 +360,7 @@ fn read_options(options: &JsValue) -> Result<ReadOptions, JsValue> {
 /// Starts a module for validated options.
 fn begin(read: ReadOptions) -> Rc<Driver> {
     let segment = Segment::new(read.source, read.config.traits.clone());
-    Driver::start(read.config, segment, read.initial_bucketing)
+    Driver::start(read.config, segment, read.preloaded)
 }
 
 #[wasm_bindgen]
@@ -630,7 +645,7 @@ impl FlagshipSegment {
 #[wasm_bindgen(js_name = flagshipSegmentPlugin, skip_typescript)]
 pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
     let read = read_options(&options)?;
-    let (config, initial_bucketing) = (read.config, read.initial_bucketing);
+    let (config, preloaded) = (read.config, read.preloaded);
     let driver: Rc<RefCell<Option<Rc<Driver>>>> = Rc::default();
     let mut resolve_started = None;
     let started = Promise::new(&mut |resolve, _| resolve_started = Some(resolve));
@@ -651,7 +666,7 @@ pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
             let idle = loaded.borrow().is_none();
             if let (Some(resolve), true) = (resolve_started.take(), idle) {
                 let segment = Segment::new(Source::Instance(analytics), config.traits.clone());
-                let started = Driver::start(config.clone(), segment, initial_bucketing.clone());
+                let started = Driver::start(config.clone(), segment, preloaded.clone());
                 *loaded.borrow_mut() = Some(Rc::clone(&started));
                 let settled = started.settled();
                 let _ = then(&settled, move || {

@@ -10,7 +10,8 @@
 //!
 //! With the `bucketing-engine` feature, the same crate builds the second .wasm, the bucketing
 //! engine fetched only in `mode: "bucketing"`: no wasm-bindgen, the core's bucketing behind the
-//! C ABI of [`bucketing_engine`].
+//! C ABI of [`bucketing_engine`]. With the `server` feature, the third: the core of
+//! `flagship-segment/server` ([`server`]), Segment's cookies to a Decision API call and back.
 
 #![deny(missing_docs, missing_debug_implementations)]
 // The shipped wasm modules (the npm module and the bucketing engine) link no std: their panic
@@ -18,14 +19,16 @@
 // tests and the browser suites (feature `std`) link std.
 #![cfg_attr(all(target_arch = "wasm32", not(any(test, feature = "std"))), no_std)]
 
+#[cfg(all(target_arch = "wasm32", feature = "shell", feature = "c-abi"))]
+compile_error!(
+    "`bucketing-engine` and `server` build their own .wasm: build them with --no-default-features (without `shell`)"
+);
 #[cfg(all(
     target_arch = "wasm32",
-    feature = "shell",
-    feature = "bucketing-engine"
+    feature = "bucketing-engine",
+    feature = "server"
 ))]
-compile_error!(
-    "`bucketing-engine` builds the second .wasm: build it with --no-default-features (without `shell`)"
-);
+compile_error!("`bucketing-engine` and `server` are two .wasm modules: build them one at a time");
 
 extern crate alloc;
 
@@ -46,6 +49,10 @@ pub mod wire;
 
 #[cfg(feature = "bucketing-engine")]
 pub mod bucketing_engine;
+#[cfg(feature = "c-abi")]
+mod c_abi;
+#[cfg(feature = "server")]
+pub mod server;
 
 #[cfg(all(target_arch = "wasm32", feature = "shell"))]
 mod browser;

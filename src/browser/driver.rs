@@ -21,7 +21,9 @@ use super::storage::Store;
 use super::timer::Timeout;
 use super::{js, log};
 use crate::config::{Config, LogLevel};
-use crate::engine::{Answer, Effect, Engine, PageEvent, SegmentEvent, StoredState, Token};
+use crate::engine::{
+    Answer, Effect, Engine, PageEvent, Preloaded, SegmentEvent, StoredState, Token,
+};
 use crate::error::Error;
 use crate::wire::Request;
 
@@ -64,11 +66,7 @@ pub(crate) struct Driver {
 
 impl Driver {
     /// Starts a module for `config` with Segment read from `segment`.
-    pub(crate) fn start(
-        config: Config,
-        segment: Segment,
-        initial_bucketing: Option<alloc::string::String>,
-    ) -> Rc<Driver> {
+    pub(crate) fn start(config: Config, segment: Segment, preloaded: Preloaded) -> Rc<Driver> {
         let seed = (js_sys::Math::random() * 9.007_199_254_740_991e15) as u64;
         let driver = Rc::new_cyclic(|me: &Weak<Driver>| Driver {
             store: Store::new(&config.env_id),
@@ -101,8 +99,7 @@ impl Driver {
             },
         )));
         driver.listen_to_the_page();
-        driver
-            .run(|engine, segment| engine.start(now(), initial_bucketing, segment, &driver.store));
+        driver.run(|engine, segment| engine.start(now(), preloaded, segment, &driver.store));
         driver
     }
 

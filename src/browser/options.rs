@@ -19,8 +19,10 @@ use super::segment::{primitive, Source};
 use crate::config::{
     check_base_url, check_batch_size, check_credential, check_fetch_url, check_long_millis,
     check_millis, Config, EnsureSegmentKnows, Fallback, IdPolicy, LogLevel, Mode,
+    FORBIDDEN_OPTIONS,
 };
-use crate::context::{Context, RESERVED_KEYS};
+use crate::context::{Context, MAX_CONTEXT_KEYS, RESERVED_KEYS};
+use crate::engine::Preloaded;
 use crate::error::Error;
 use crate::wire::join;
 
@@ -173,26 +175,13 @@ const OPTIONS: [(&str, Kind); 23] = [
 /// Most traits that can be copied into the context.
 const MAX_TRAITS: usize = 50;
 
-/// Options that would let the page choose the visitor.
-const FORBIDDEN: [&str; 6] = [
-    "visitorId",
-    "visitor_id",
-    "anonymousId",
-    "anonymous_id",
-    "userId",
-    "user_id",
-];
-
-/// Longest context: keeps a page from inflating every request.
-const MAX_CONTEXT_KEYS: usize = 100;
-
 /// The validated options, where Segment lives, and warnings to log once logging is configured.
 pub(crate) struct ReadOptions {
     pub(crate) config: Config,
     pub(crate) source: Source,
     pub(crate) warnings: Vec<String>,
-    /// A bucketing file already on the page (`initialBucketing`), as JSON text.
-    pub(crate) initial_bucketing: Option<String>,
+    /// What the page already has (`initialBucketing`, `initialDecision`), as JSON texts.
+    pub(crate) preloaded: Preloaded,
 }
 
 /// Reads and validates `options`.
@@ -202,7 +191,7 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
     }
     let mut warnings = Vec::new();
     for key in js::keys(options) {
-        if FORBIDDEN.contains(&key.as_str()) {
+        if FORBIDDEN_OPTIONS.contains(&key.as_str()) {
             return Err(Error::option(
                 &key,
                 "is not accepted: the visitor ID always comes from Segment",
@@ -210,6 +199,7 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
         }
         let known = OPTIONS.iter().any(|(name, _)| *name == key)
             || key == "initialBucketing"
+            || key == "initialDecision"
             || key == "analytics";
         if !known {
             warnings.push(join("unknown option `", &[&key, "` ignored"]));
@@ -219,7 +209,18 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
     for (key, kind) in OPTIONS {
         read_option(&mut config, &mut warnings, key, kind, js::get(options, key))?;
     }
-    let initial_bucketing = initial_bucketing(&js::get(options, "initialBucketing"))?;
+    let preloaded = Preloaded {
+        bucketing: json_text(
+            options,
+            "initialBucketing",
+            "must be a bucketing file object or its JSON text",
+        )?,
+        decision: json_text(
+            options,
+            "initialDecision",
+            "must be what decideFromCookies resolved to, or its JSON text",
+        )?,
+    };
     let analytics = js::get(options, "analytics");
     let source = if analytics.is_undefined() || analytics.is_null() {
         Source::Global(config.global_key.clone())
@@ -235,7 +236,7 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
         config,
         source,
         warnings,
-        initial_bucketing,
+        preloaded,
     })
 }
 
@@ -331,21 +332,20 @@ fn endpoints(endpoints: &JsValue, config: &mut Config) -> Result<(), Error> {
     Ok(())
 }
 
-/// `initialBucketing`: a bucketing file object (kept as its JSON text) or that text.
-fn initial_bucketing(initial: &JsValue) -> Result<Option<String>, Error> {
+/// `initialBucketing` or `initialDecision`: an object (kept as its JSON text) or that text;
+/// the engine reads it.
+fn json_text(options: &JsValue, key: &str, reason: &'static str) -> Result<Option<String>, Error> {
+    let initial = js::get(options, key);
     if initial.is_undefined() || initial.is_null() {
         Ok(None)
     } else if let Some(text) = initial.as_string() {
         Ok(Some(text))
     } else if initial.is_object() {
-        Ok(js_sys::JSON::stringify(initial)
+        Ok(js_sys::JSON::stringify(&initial)
             .ok()
             .and_then(|s| s.as_string()))
     } else {
-        Err(Error::option(
-            "initialBucketing",
-            "must be a bucketing file object or its JSON text",
-        ))
+        Err(Error::option(key, reason))
     }
 }
 

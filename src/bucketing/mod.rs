@@ -13,10 +13,10 @@ mod file;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "lowercase_rust.rs"]
 mod lowercase;
-#[cfg(all(target_arch = "wasm32", not(feature = "bucketing-engine")))]
+#[cfg(all(target_arch = "wasm32", not(feature = "c-abi")))]
 #[path = "lowercase_js.rs"]
 mod lowercase;
-#[cfg(all(target_arch = "wasm32", feature = "bucketing-engine"))]
+#[cfg(all(target_arch = "wasm32", feature = "c-abi"))]
 #[path = "lowercase_import.rs"]
 mod lowercase;
 mod murmur;

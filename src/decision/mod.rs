@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod flags;
+pub mod initial;
 pub mod model;
 pub mod rate_limit;
 pub mod request;

@@ -31,13 +31,14 @@ pub enum SegmentEvent {
 impl Engine {
     /// Starts the module: looks for analytics.js (for up to `segmentTimeoutMs`), and decides
     /// as soon as it has an identity. In bucketing mode the file and the engine are fetched
-    /// meanwhile; `initial_bucketing` is a file the page already had. `stored` is read for
-    /// what the first decision needs (the rate limit, reusable decisions); the rest of storage
-    /// is restored later, off the path to the first flag.
+    /// meanwhile, unless `preloaded` holds the file; a preloaded decision for the identity read
+    /// from Segment is used instead of the first request. `stored` is read for what the first
+    /// decision needs (the rate limit, reusable decisions); the rest of storage is restored
+    /// later, off the path to the first flag.
     pub fn start(
         &mut self,
         now: f64,
-        initial_bucketing: Option<String>,
+        preloaded: super::io::Preloaded,
         segment: &mut impl SegmentSource,
         stored: &impl super::io::StoredState,
     ) {
@@ -45,13 +46,14 @@ impl Engine {
             return;
         }
         self.read_decision_state(now, stored);
+        self.decisions.initial = preloaded.decision;
         self.link = Link::Connecting {
             next_probe: now,
             deadline: now + f64::from(self.config.segment_timeout_ms),
             saw_something: false,
         };
         if self.config.mode == crate::config::Mode::Bucketing {
-            self.start_bucketing(now, initial_bucketing);
+            self.start_bucketing(now, preloaded.bucketing);
         }
         self.probe(now, segment);
         // After the decision request, if one went out: storage is slow to open in a fresh page.

@@ -38,6 +38,16 @@ pub struct Response {
     pub retry_after: Option<String>,
 }
 
+/// What the page already had when it started the module: nothing is asked for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preloaded {
+    /// `initialBucketing`: a bucketing file, as JSON text.
+    pub bucketing: Option<String>,
+    /// `initialDecision`: what `decideFromCookies` gave the server, as JSON text; used only
+    /// if made for the identity read from Segment at start.
+    pub decision: Option<String>,
+}
+
 /// What a send gave: an answer, or none (the transport's message: offline, DNS, CORS, refused
 /// connection, a keepalive request the browser would not take).
 pub type Answer = Result<Response, String>;

@@ -28,8 +28,8 @@ pub use delivery::{Counters, ACTIVATION_WINDOW_MS, KEEPALIVE_BUDGET_BYTES};
 pub use diagnose::Diagnosis;
 pub use follow::SegmentEvent;
 pub use io::{
-    Answer, Effect, PageEvent, Probe, Reading, Response, SegmentCall, SegmentSource, StoredState,
-    Token,
+    Answer, Effect, PageEvent, Preloaded, Probe, Reading, Response, SegmentCall, SegmentSource,
+    StoredState, Token,
 };
 pub use machine::{Engine, IdSource};
 pub use reads::Read;

@@ -14,10 +14,10 @@ use alloc::string::String;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "float_rust.rs"]
 mod imp;
-#[cfg(all(target_arch = "wasm32", not(feature = "bucketing-engine")))]
+#[cfg(all(target_arch = "wasm32", not(feature = "c-abi")))]
 #[path = "float_js.rs"]
 mod imp;
-#[cfg(all(target_arch = "wasm32", feature = "bucketing-engine"))]
+#[cfg(all(target_arch = "wasm32", feature = "c-abi"))]
 #[path = "float_import.rs"]
 mod imp;
 

@@ -8,6 +8,7 @@ mod changes;
 mod decisions;
 mod delivery;
 mod gate;
+mod hydration;
 mod identity;
 mod reads;
 mod reuse;
@@ -238,8 +239,17 @@ impl World {
 
     /// `start()` with an `initialBucketing` file.
     pub fn start_with(&mut self, initial_bucketing: Option<String>) {
+        let preloaded = Preloaded {
+            bucketing: initial_bucketing,
+            decision: None,
+        };
+        self.start_preloaded(preloaded);
+    }
+
+    /// `start()` with what the page already had.
+    pub fn start_preloaded(&mut self, preloaded: Preloaded) {
         self.engine
-            .start(self.now, initial_bucketing, &mut self.segment, &self.store);
+            .start(self.now, preloaded, &mut self.segment, &self.store);
         self.pump();
     }
 

@@ -37,7 +37,8 @@ for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
 if (modules.length === 0) problems.push("no module entry in exports");
 
 const changelog = packed.has("CHANGELOG.md") ? read("CHANGELOG.md") : "";
-const heading = new RegExp(`^## ${manifest.version.replace(/\./g, "\\.")}\\b[^\\n]*\\n+([^#\\s])`, "m");
+// "## 0.2.0" (optionally followed by a date), then something other than the next heading.
+const heading = new RegExp(`^## ${manifest.version.replace(/\./g, "\\.")}(?:[ \\t][^\\n]*)?\\n+[^#\\s]`, "m");
 if (!heading.test(changelog)) problems.push(`CHANGELOG.md (packed) has no entries under "## ${manifest.version}"`);
 
 const step = (title, cmd, args) => {

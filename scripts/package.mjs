@@ -1,5 +1,5 @@
-// Completes pkg/ after the two wasm-pack builds (./run build): package.json, README and licences,
-// and the classic script-tag build pkg/web/flagship-segment.js (js/script-tag.js bundled with the
+// Completes pkg/ after the two wasm-pack builds (./run build): package.json, README, changelog,
+// licences, the server entry (pkg/server/), and the classic script-tag build pkg/web/flagship-segment.js (js/script-tag.js bundled with the
 // --target web glue by esbuild, minified, no eval). Idempotent: it rewrites what it owns.
 import { copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
@@ -15,55 +15,75 @@ const field = (name) => {
 };
 
 const version = field("version");
+
+// The package's entry points, one row each: an entry's `exports` subpath, its files and its types
+// all come from its row, so adding an entry is adding a row.
+//   path         the subpath under `exports` ("." is the package name itself)
+//   types, js    its declarations and its module (`types` is listed first in `exports`, as
+//                TypeScript requires)
+//   uses         the other files it loads at run time, packed with it (a trailing "/" is a folder)
+//   sideEffects  importing it does something a bundler must keep even when nothing is imported
+//   node         the Node.js versions the entry needs, for an entry that runs in Node (a server
+//                helper, say); `engines.node` is derived from these. Browser entries leave it out,
+//                and so, today, does every entry.
+// A row with `file` instead of `types` and `js` exports a plain file (a .wasm a page may preload
+// or a bundler import as a URL).
+const mainWasm = ["flagship_segment_bg.wasm", "flagship_segment_bg.wasm.d.ts", "flagship_segment_bucketing.wasm"];
+const webWasm = mainWasm.map((f) => `web/${f}`);
+const ENTRIES = [
+  // Bundler build: the glue imports the .wasm as an ES module (webpack 5 asyncWebAssembly,
+  // vite-plugin-wasm, ...) and instantiates it on import.
+  { path: ".", types: "flagship_segment.d.ts", js: "flagship_segment.js", uses: ["flagship_segment_bg.js", ...mainWasm, "snippets/"], sideEffects: true },
+  // The --target web build: call its default export (init) first, or let a bundler that
+  // understands `new URL(..., import.meta.url)` find the .wasm.
+  { path: "./web", types: "web/flagship_segment.d.ts", js: "web/flagship_segment.js", uses: webWasm },
+  // The classic script-tag build: sets window.FlagshipSegment; its types declare that global.
+  { path: "./web/flagship-segment.js", types: "web/flagship-segment.d.ts", js: "web/flagship-segment.js", uses: webWasm, sideEffects: true },
+  { path: "./web/flagship_segment_bg.wasm", file: "web/flagship_segment_bg.wasm" },
+  { path: "./web/flagship_segment_bucketing.wasm", file: "web/flagship_segment_bucketing.wasm" },
+  // decideFromCookies for server rendering (js/server.mjs), with its own .wasm (src/server.rs).
+  { path: "./server", types: "server/index.d.ts", js: "server/index.mjs", uses: ["server/flagship_segment_server.wasm"], node: ">=18" },
+];
+// Packed with every entry; CHANGELOG.md is what the registry page links as the release notes.
+const DOCS = ["README.md", "CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE"];
+
+const rel = (file) => `./${file}`;
+const exportsMap = Object.fromEntries([
+  ...ENTRIES.map((e) => [e.path, e.file ? rel(e.file) : { types: rel(e.types), default: rel(e.js) }]),
+  ["./package.json", "./package.json"],
+]);
+const files = [...new Set(ENTRIES.flatMap((e) => (e.file ? [e.file] : [e.types, e.js, ...(e.uses ?? [])])).concat(DOCS))];
+const nodeRanges = [...new Set(ENTRIES.map((e) => e.node).filter(Boolean))];
+if (nodeRanges.length > 1) throw new Error(`entries need different Node.js ranges (${nodeRanges.join(", ")}): give them one`);
+const bare = ENTRIES.find((e) => e.path === ".");
+const scriptTag = ENTRIES.find((e) => e.path === "./web/flagship-segment.js");
+
 const manifest = {
   name: field("name"),
   version,
   description: field("description"),
   license: field("license"),
-  repository: { type: "git", url: field("repository") },
   keywords: field("keywords"),
   type: "module",
-  // Bundler build: the glue imports the .wasm as an ES module (webpack 5 asyncWebAssembly,
-  // vite-plugin-wasm, ...). `./web` is the --target web build: call its default export (init)
-  // first, or let a bundler that understands `new URL(..., import.meta.url)` find the .wasm.
-  main: "./flagship_segment.js",
-  module: "./flagship_segment.js",
-  types: "./flagship_segment.d.ts",
-  exports: {
-    ".": { types: "./flagship_segment.d.ts", default: "./flagship_segment.js" },
-    "./web": { types: "./web/flagship_segment.d.ts", default: "./web/flagship_segment.js" },
-    "./web/*": "./web/*",
-    "./package.json": "./package.json",
-  },
+  ...(nodeRanges.length && { engines: { node: nodeRanges[0] } }),
+  // For tools that read no `exports`: the bundler build.
+  main: rel(bare.js),
+  module: rel(bare.js),
+  types: rel(bare.types),
+  exports: exportsMap,
   // CDNs that serve npm packages open the script-tag build by default.
-  unpkg: "./web/flagship-segment.js",
-  jsdelivr: "./web/flagship-segment.js",
-  files: [
-    "flagship_segment_bg.wasm",
-    "flagship_segment_bg.wasm.d.ts",
-    "flagship_segment_bucketing.wasm",
-    "flagship_segment.js",
-    "flagship_segment_bg.js",
-    "flagship_segment.d.ts",
-    "snippets/",
-    "web/flagship_segment_bg.wasm",
-    "web/flagship_segment_bg.wasm.d.ts",
-    "web/flagship_segment_bucketing.wasm",
-    "web/flagship_segment.js",
-    "web/flagship_segment.d.ts",
-    "web/flagship-segment.js",
-    "web/flagship-segment.d.ts",
-    "README.md",
-    "LICENSE-MIT",
-    "LICENSE-APACHE",
-  ],
-  // The bundler entry instantiates the wasm on import and the script-tag build sets a global:
-  // a bundler must keep both even when nothing is imported from them. The rest is side-effect free.
-  sideEffects: ["./flagship_segment.js", "./web/flagship-segment.js"],
+  unpkg: rel(scriptTag.js),
+  jsdelivr: rel(scriptTag.js),
+  files,
+  // The rest is side-effect free.
+  sideEffects: ENTRIES.filter((e) => e.sideEffects).map((e) => rel(e.js)),
 };
 writeFileSync(`${pkg}package.json`, `${JSON.stringify(manifest, null, 2)}\n`);
-for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE"]) copyFileSync(`${root}${file}`, `${pkg}${file}`);
+for (const file of DOCS) copyFileSync(`${root}${file}`, `${pkg}${file}`);
 copyFileSync(`${root}js/script-tag.d.ts`, `${pkg}web/flagship-segment.d.ts`);
+// The server entry is written by hand (./run build puts its .wasm beside it).
+copyFileSync(`${root}js/server.mjs`, `${pkg}server/index.mjs`);
+copyFileSync(`${root}js/server.d.ts`, `${pkg}server/index.d.ts`);
 
 // js/script-tag.js imports js/bucketing-engine.js (setBucketingEngineUrl) while the glue imports
 // the copy wasm-bindgen wrote to pkg/web/snippets/<crate>-<hash>/js/: two modules, two URL
@@ -123,4 +143,4 @@ await build({
 });
 renameSync(webBundle, webGlue);
 rmSync(`${pkg}web/snippets`, { recursive: true, force: true });
-console.log(`pkg/package.json, README, licences, pkg/web/flagship_segment.js (bundled) and pkg/web/flagship-segment.js written (${version})`);
+console.log(`pkg/package.json, README, changelog, licences, pkg/web/flagship_segment.js (bundled) and pkg/web/flagship-segment.js written (${version})`);

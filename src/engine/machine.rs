@@ -78,7 +78,7 @@ pub struct Engine {
     pub(super) flags: FlagStore,
     /// Per campaign of `flags`: its exposure is with delivery already.
     pub(super) exposed: Vec<bool>,
-    pub(super) decisions: super::decide::DecisionState,
+    pub(super) decisions: super::kept_decisions::DecisionState,
     pub(super) bucketing: super::bucketing::BucketingState,
     pub(super) delivery: Delivery,
     /// Xorshift state for retry jitter, seeded by the caller.

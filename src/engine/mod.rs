@@ -15,6 +15,7 @@ mod diagnose;
 mod follow;
 mod hits;
 mod io;
+mod kept_decisions;
 mod machine;
 mod outbox;
 mod reads;
@@ -23,7 +24,6 @@ mod stored_queues;
 #[cfg(test)]
 mod tests;
 
-pub use decide::CACHE_KEY;
 pub use delivery::{Counters, ACTIVATION_WINDOW_MS, KEEPALIVE_BUDGET_BYTES};
 pub use diagnose::Diagnosis;
 pub use follow::SegmentEvent;
@@ -31,6 +31,7 @@ pub use io::{
     Answer, Effect, PageEvent, Preloaded, Probe, Reading, Response, SegmentCall, SegmentSource,
     StoredState, Token,
 };
+pub use kept_decisions::CACHE_KEY;
 pub use machine::{Engine, IdSource};
 pub use reads::Read;
 pub use stored_queues::{MAX_STORED_BYTES, ORPHAN_AFTER_MS};

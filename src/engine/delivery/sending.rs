@@ -1,265 +1,39 @@
-//! Delivery of activations and hits: queued, held by the seen-by-Segment gate, batched, sent one
-//! regular batch per queue at a time, retried with backoff, kept in storage per tab, and handed
-//! to keepalive requests when the page goes away. The queue rules are `tracking::queue`'s
-//! (including which entries may leave at unload); this file decides when they apply and which
-//! effects follow.
+//! Sending: when each queue's next batch goes (its window, a flush, the gate), what an answer
+//! does to it (delivered, retried after a backoff or a `Retry-After`, refused), and what leaves
+//! in keepalive requests when the page goes away.
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::io::{Effect, Response, SegmentCall, StoredState};
-use super::outbox::{Outbox, Purpose};
-use super::stored_queues::{restore_queues, write_queues};
+use super::{Delivery, Leaving, ACTIVATION_BATCH, KEEPALIVE_BUDGET_BYTES};
 use crate::config::{Config, LogLevel};
 use crate::context::SDK_CLIENT;
-use crate::tracking::gate::{GateEvent, IdentityKey, SeenGate};
+use crate::engine::io::{Effect, Response, SegmentCall};
+use crate::engine::outbox::{Outbox, Purpose};
+use crate::tracking::gate::{GateEvent, IdentityKey};
 use crate::tracking::item::BATCH_ENVELOPE_BYTES;
-use crate::tracking::queue::{Dropped, Entry, Outcome, Queue, QueuePolicy, MAX_AGE_MS};
-use crate::tracking::{batch_request, ExposureLog, Item, Kind};
+use crate::tracking::queue::{Entry, Outcome};
+use crate::tracking::{batch_request, Item, Kind};
 use crate::wire::{parse_retry_after, Request};
 
-/// Activations wait this long for company, so that the reads of one render go out as one batch.
-pub const ACTIVATION_WINDOW_MS: f64 = 50.0;
-/// What keepalive requests in flight may carry in all: browsers refuse a keepalive request that
-/// would take the document's total over 64 KiB; this leaves room for headers.
-pub const KEEPALIVE_BUDGET_BYTES: usize = 60 * 1024;
-/// Most activations in one `/activate` request.
-const ACTIVATION_BATCH: usize = 100;
-/// Most entries either queue holds; the oldest are dropped (and counted) beyond it.
-const MAX_QUEUED: usize = 1000;
-const SEEN_KEY: &str = "seen";
-const EXPOSURES_KEY: &str = "exposures";
-
-/// Totals for `diagnose()`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Waiting, in flight included.
-    pub queued: usize,
-    /// Delivered since start.
-    pub sent: u64,
-    /// Expired, pushed out or refused by the server.
-    pub dropped: u64,
-}
-
-/// An unload batch out in a keepalive request.
-#[derive(Debug)]
-struct Leaving {
-    number: u32,
-    ids: Vec<u64>,
-}
-
-/// The queues of one module and what decides when they are sent.
-#[derive(Debug)]
-pub(super) struct Delivery {
-    /// This tab's ID, known once restored.
-    tab: Option<String>,
-    /// [`Effect::Restore`] was asked for.
-    restore_asked: bool,
-    activations: Queue<Item>,
-    hits: Queue<Item>,
-    exposures: ExposureLog,
-    gate: SeenGate,
-    /// The page asked for a flush: send what may be sent without waiting for the interval, also
-    /// what the gate releases later, until the queues are empty.
-    expedite: bool,
-    /// Flushes waiting to be reported done.
-    flushes: Vec<u32>,
-    next_flush: u32,
-    /// Unload batches out, and the number of the next one.
-    leaving: Vec<Leaving>,
-    next_leaving: u32,
-    /// When the queues are next stored (the end of the current task).
-    persist_at: Option<f64>,
-    /// When a queue or the gate next needs attention.
-    due_at: Option<f64>,
-    /// The flush of `close()`, after which delivery stops.
-    close_after: Option<u32>,
-    /// After `close()`'s flush: nothing more is sent or scheduled.
-    closed: bool,
-    hit_batch: usize,
-}
-
-fn policy(batch_size: usize, flush_interval_ms: f64) -> QueuePolicy {
-    QueuePolicy {
-        batch_size,
-        flush_interval_ms,
-        max_age_ms: MAX_AGE_MS,
-        max_entries: MAX_QUEUED,
-    }
-}
-
 impl Delivery {
-    pub(super) fn new(config: &Config) -> Delivery {
-        Delivery {
-            tab: None,
-            restore_asked: false,
-            activations: Queue::new(policy(ACTIVATION_BATCH, ACTIVATION_WINDOW_MS)),
-            hits: Queue::new(policy(
-                config.batch_size,
-                f64::from(config.flush_interval_ms),
-            )),
-            exposures: ExposureLog::new(f64::from(config.activation_dedupe_ms)),
-            gate: SeenGate::new(
-                config.ensure_segment_knows,
-                f64::from(config.segment_knows_timeout_ms),
-            ),
-            expedite: false,
-            flushes: Vec::new(),
-            next_flush: 1,
-            leaving: Vec::new(),
-            next_leaving: 1,
-            persist_at: None,
-            due_at: None,
-            close_after: None,
-            closed: false,
-            hit_batch: config.batch_size.max(1),
-        }
-    }
-
-    fn queue(&mut self, kind: Kind) -> &mut Queue<Item> {
-        match kind {
-            Kind::Activation => &mut self.activations,
-            Kind::Hit => &mut self.hits,
-        }
-    }
-
-    /// Asks, once, for the stored state: after the first decision request is out, storage
-    /// being slow to open in a fresh page.
-    pub(super) fn ask_restore(&mut self, out: &mut Outbox) {
-        if !self.restore_asked {
-            self.restore_asked = true;
-            out.push(Effect::Restore);
-        }
-    }
-
-    /// Takes back what this tab (or a closed tab) left unsent, the exposure log and the seen
-    /// markers. What was queued or marked before this call is kept.
-    pub(super) fn restore(
+    /// Sends `item` at once with keepalive, bypassing the queue and storage: the consent
+    /// withdrawn hit must leave, but nothing about this visitor may be stored any more.
+    pub(in crate::engine) fn send_now(
         &mut self,
         out: &mut Outbox,
         config: &Config,
         now: f64,
-        stored: &impl StoredState,
+        item: Item,
     ) {
-        if self.tab.is_some() {
-            return;
-        }
-        let tab = stored.tab_id();
-        let (activations, hits) = restore_queues(out, stored, &tab, now);
-        self.activations.restore_front(activations, now);
-        self.hits.restore_front(hits, now);
-        let dedupe_ms = f64::from(config.activation_dedupe_ms);
-        if let Some(text) = stored.get(EXPOSURES_KEY) {
-            match ExposureLog::decode(&text, dedupe_ms, now) {
-                Ok(log) => self.exposures.merge_older(log),
-                Err(reason) => discard(out, EXPOSURES_KEY, "stored exposures discarded: ", reason),
-            }
-        }
-        if let Some(text) = stored.get(SEEN_KEY) {
-            if let Err(reason) = self.gate.restore(&text) {
-                let what = "stored seen-by-Segment markers discarded: ";
-                discard(out, SEEN_KEY, what, reason);
-            }
-        }
-        self.tab = Some(tab);
-        self.persist(out, now);
-        self.schedule(out, now);
-    }
-
-    /// True when this exposure was queued already within the dedupe window.
-    pub(super) fn already_exposed(
-        &self,
-        activation: &crate::tracking::Activation,
-        now: f64,
-    ) -> bool {
-        self.exposures.contains(activation, now)
-    }
-
-    /// Queues an exposure unless it was queued already; true when queued.
-    pub(super) fn expose(
-        &mut self,
-        out: &mut Outbox,
-        now: f64,
-        activation: crate::tracking::Activation,
-    ) -> bool {
-        if !self.exposures.record(&activation, now) {
-            return false;
-        }
-        self.activations.push(Item::activation(&activation), now);
-        self.persist_soon(now);
-        self.schedule(out, now);
-        true
-    }
-
-    /// Queues a validated hit.
-    pub(super) fn track(&mut self, out: &mut Outbox, now: f64, item: Item) {
-        self.hits.push(item, now);
-        self.persist_soon(now);
-        self.schedule(out, now);
-    }
-
-    /// Drops every queued item about these visitors (consent withdrawn); stored at once.
-    pub(super) fn purge(&mut self, out: &mut Outbox, now: f64, visitor_ids: &[&str]) -> usize {
-        let purged = self.hits.purge(|item| !item.is_about(visitor_ids))
-            + self.activations.purge(|item| !item.is_about(visitor_ids));
-        self.persist(out, now);
-        purged
-    }
-
-    /// Sends `item` at once with keepalive, bypassing the queue and storage: the consent
-    /// withdrawn hit must leave, but nothing about this visitor may be stored any more.
-    pub(super) fn send_now(&mut self, out: &mut Outbox, config: &Config, now: f64, item: Item) {
         let request = batch_request(config, Kind::Hit, &[(now, &item)], now);
         let request = keepalive_within(out, request);
         out.send(request, Purpose::Unstored, now, None);
     }
 
-    /// Segment dispatched a call for `key`: its held items may go, now and on later pages.
-    pub(super) fn mark_seen(&mut self, out: &mut Outbox, now: f64, key: IdentityKey) {
-        let released = self.gate.mark_seen(key);
-        out.push(Effect::Store {
-            name: SEEN_KEY.to_owned(),
-            value: Some(self.gate.encode()),
-        });
-        if released.is_some() {
-            self.schedule(out, now);
-        }
-    }
-
-    /// True when Segment dispatched a call for `key` (or the gate is off).
-    pub(super) fn is_seen(&self, key: IdentityKey) -> bool {
-        self.gate.is_seen(key)
-    }
-
-    /// Identities whose items went out unseen after the gate's timeout.
-    pub(super) fn sent_unseen(&self) -> u64 {
-        self.gate.sent_unseen
-    }
-
-    /// `(activations, hits)` totals.
-    pub(super) fn counters(&self) -> (Counters, Counters) {
-        let of = |q: &Queue<Item>| {
-            let d: Dropped = q.dropped;
-            Counters {
-                queued: q.len(),
-                sent: q.delivered,
-                dropped: d.expired + d.overflow + d.rejected,
-            }
-        };
-        (of(&self.activations), of(&self.hits))
-    }
-
-    /// When [`Delivery::on_timeout`] must run.
-    pub(super) fn due_at(&self) -> Option<f64> {
-        [self.due_at, self.persist_at]
-            .into_iter()
-            .flatten()
-            .reduce(f64::min)
-    }
-
     /// The browser came back online: every entry may be tried again now.
-    pub(super) fn online(&mut self, out: &mut Outbox, now: f64) {
+    pub(in crate::engine) fn online(&mut self, out: &mut Outbox, now: f64) {
         self.hits.retry_now(now);
         self.activations.retry_now(now);
         self.schedule(out, now);
@@ -268,7 +42,7 @@ impl Delivery {
     /// Sends everything that may be sent now, ignoring the flush interval (not a backoff, not
     /// the gate); `Flushed(id)` follows once nothing more can leave now. With `then_close`,
     /// delivery stops for good after it: what is left stays stored for the next page.
-    pub(super) fn flush(
+    pub(in crate::engine) fn flush(
         &mut self,
         out: &mut Outbox,
         config: &Config,
@@ -287,7 +61,7 @@ impl Delivery {
     }
 
     /// What a timer found due: storage, the gate's waits, batches.
-    pub(super) fn on_timeout(
+    pub(in crate::engine) fn on_timeout(
         &mut self,
         out: &mut Outbox,
         config: &Config,
@@ -313,7 +87,7 @@ impl Delivery {
     }
 
     /// The answer to a batch: `response` `None` for no answer.
-    pub(super) fn on_answer(
+    pub(in crate::engine) fn on_answer(
         &mut self,
         out: &mut Outbox,
         config: &Config,
@@ -381,7 +155,7 @@ impl Delivery {
     /// backoff, held by the gate, over the budget or already out are not sent now. Storage is
     /// written at once. Firing twice (hidden, then `pagehide`) sends nothing twice: what left is
     /// out.
-    pub(super) fn unload(&mut self, out: &mut Outbox, config: &Config, now: f64) {
+    pub(in crate::engine) fn unload(&mut self, out: &mut Outbox, config: &Config, now: f64) {
         if self.closed {
             return;
         }
@@ -425,7 +199,7 @@ impl Delivery {
 
     /// Sends one regular batch of each queue that is due, reports finished flushes, and
     /// schedules the next attention.
-    fn send_due(&mut self, out: &mut Outbox, config: &Config, now: f64) {
+    pub(super) fn send_due(&mut self, out: &mut Outbox, config: &Config, now: f64) {
         if self.closed {
             return;
         }
@@ -487,7 +261,7 @@ impl Delivery {
 
     /// Arms the next attention for the earliest flush either queue needs or the gate's next
     /// deadline; warns when the gate starts holding.
-    fn schedule(&mut self, out: &mut Outbox, now: f64) {
+    pub(super) fn schedule(&mut self, out: &mut Outbox, now: f64) {
         if self.closed {
             return;
         }
@@ -524,56 +298,10 @@ impl Delivery {
             false => queue.next_flush_at_where(now, allow),
         }
     }
-
-    /// Stores now what [`Delivery::persist_soon`] would store at the next timer.
-    pub(super) fn persist_if_pending(&mut self, out: &mut Outbox, now: f64) {
-        if self.persist_at.is_some() {
-            self.persist(out, now);
-        }
-    }
-
-    /// Stores the queues once the current task is done: the reads of one render queue their
-    /// exposures, and the queue is stored once, not once per exposure.
-    fn persist_soon(&mut self, now: f64) {
-        self.persist_at.get_or_insert(now);
-    }
-
-    /// Stores this tab's queues and the exposure log now. A full or disabled storage only
-    /// costs reload-survival: the queues stay in memory.
-    fn persist(&mut self, out: &mut Outbox, now: f64) {
-        self.persist_at = None;
-        let Some(tab) = &self.tab else {
-            // Not restored yet: writing now would overwrite what the last page left.
-            return;
-        };
-        write_queues(
-            out,
-            tab,
-            self.activations.entries(),
-            self.hits.entries(),
-            now,
-        );
-        out.push(Effect::Store {
-            name: EXPOSURES_KEY.to_owned(),
-            value: Some(self.exposures.encode(now)),
-        });
-    }
 }
 
 /// What an item adds to a request besides its body: `"qt":…,` and a comma.
 const QT_BYTES: usize = 16;
-
-/// Removes an unreadable stored key, saying so.
-fn discard(out: &mut Outbox, name: &str, what: &str, reason: &str) {
-    out.log(LogLevel::Warn, "STORED_DATA_DISCARDED", |line| {
-        line.push_str(what);
-        line.push_str(reason);
-    });
-    out.push(Effect::Store {
-        name: name.to_owned(),
-        value: None,
-    });
-}
 
 /// The items of `entries` with the time each was queued, for a request body.
 fn sent_items(entries: &[Entry<Item>]) -> Vec<(f64, &Item)> {

@@ -2,7 +2,8 @@
 // build (pkg/web/flagship_segment.js + .wasm) and the classic script-tag build
 // (pkg/web/flagship-segment.js + the same .wasm); the npm default (bundler) build for reference;
 // then the bucketing engine (pkg/web/flagship_segment_bucketing.wasm, fetched only in
-// `mode: "bucketing"`, its loader being part of the glue) and what a bucketing-mode page loads.
+// `mode: "bucketing"`, its loader being part of the glue) and what a bucketing-mode page loads;
+// last the server entry (pkg/server/), which no page downloads.
 // `--json` prints the figures as JSON. `--twiggy` then rebuilds the same release .wasm with names
 // (wasm-bindgen --keep-debug, wasm-opt with Cargo.toml's flags plus -g) and prints twiggy's top
 // items and a breakdown by crate and module, and the engine's top items (from the unoptimised
@@ -115,6 +116,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       line("web + engine", "total", sum(builds["web (ES module)"].total, engine));
     } else {
       console.log(`bucketing engine: ${ENGINE} not built`);
+    }
+    // flagship-segment/server runs on the server: no page downloads it.
+    const server = `${root}server/flagship_segment_server.wasm`;
+    if (existsSync(server)) {
+      line("server module (Node)", "wasm", measure(server));
+      line("", "js", measure(`${root}server/index.mjs`));
     }
   }
   if (process.argv.includes("--twiggy")) twiggy();

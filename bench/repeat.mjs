@@ -9,15 +9,16 @@
 //    Chromium, the real analytics-next (www/vendor/segment.js) and the module (pkg/web), both
 //    served by the local emulator, which is also the Decision API. One browser context per
 //    visitor, so its localStorage and Segment cookies carry over between its views; each view is a
-//    new page whose `Date.now` is shifted to the visitor's view time by an init script (the module's
-//    clock is `Date.now()`; timers and `performance.now()` stay real, so no waiting for minutes).
+//    navigation of the visitor's tab (a new document) whose `Date.now` an init script shifts to the
+//    view's time (the module's clock is `Date.now()`; timers and `performance.now()` stay real, so
+//    nothing waits for minutes).
 //    The figure is the emulator's count of `/campaigns` requests; the page's own count (a wrapper
 //    around `fetch`) says which views asked, and is compared with what should happen:
 //    off, every view asks; on, a visitor's first view asks and so does every view whose stored
 //    decision is older than 5 minutes (once, in the background), which restarts the clock. The
 //    same rule over 100,000 simulated visitors gives the long-run figure the sample estimates.
-//    100 visitors by default: a view costs ~0.1 s of CPU, and the whole run should stay near
-//    3 minutes on 2 shared cores; `--visitors 200` makes it 1,000 views per setting.
+//    100 visitors by default: a view costs Chromium about 0.1 s of CPU, and the whole run should
+//    stay near 3 minutes on 2 shared cores; `--visitors 200` makes it 1,000 views per setting.
 // 2. Navigation → first flag on a repeat view vs a first one, the option at 5 minutes, page level
 //    as bench/page.mjs measures it (its throttling profiles, gzip'd files and page shape: a fake
 //    loaded Segment with a fixed anonymousId, no analytics-next). First view: a fresh context,
@@ -91,8 +92,8 @@ function schedule(visitors, seed) {
  * Which views should ask the Decision API, from first principles: with the option off, all;
  * with it on, the first, then any view more than `maxAgeMs` after the last view that asked (its
  * answer is what is stored; a reused decision is not stored again, so reuse does not restart the
- * clock). The stored time is the answer's, a few ms after its view started: a gap within those few
- * ms of `maxAgeMs` could go either way (the comparison below would show it as a mismatch).
+ * clock). The stored time is when the answer was stored, a few ms after its view started: a gap
+ * within those few ms of `maxAgeMs` could go either way (the comparison would show a mismatch).
  */
 function expectedAsks(times, maxAgeMs) {
   if (!maxAgeMs) return times.map(() => true)
@@ -121,6 +122,7 @@ async function newVisitor(browser, emulator) {
   )
   await context.addInitScript((pattern) => {
     const at = Number(new URLSearchParams(location.search).get('at'))
+    if (!at) return // the tab's first about:blank
     const realNow = Date.now
     const offset = at - realNow()
     Date.now = () => realNow() + offset

@@ -22,13 +22,13 @@ import { build } from 'esbuild'
 import { chromium as playwrightChromium } from 'playwright-core'
 import { createServer } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { execFileSync } from 'node:child_process'
 import path from 'node:path'
-import { gzipSync } from 'node:zlib'
 import { root, decision } from '../tests/e2e/ship-support.mjs'
 import { summary } from './page-report.mjs'
+import { PROFILES, TYPES, gzipFiles, median, rank } from './page-common.mjs'
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -47,15 +47,6 @@ const API_KEY = 'benchkey0123456789abcdefghijklmnopqrstuv'
 const ANON = '5a1b2c3d-0000-4000-a000-000000000001'
 const RESULT_TAG = '__bench_page_result__'
 const FLAGS = { btnColor: 'blue', discount: 20, banner: true }
-const PROFILES = [
-  {
-    key: 'slow4g',
-    label: 'Slow 4G + CPU 4×',
-    network: { offline: false, latency: 150, downloadThroughput: 1.6e6 / 8, uploadThroughput: 750e3 / 8 },
-    cpuRate: 4,
-  },
-  { key: 'none', label: 'unthrottled', network: null, cpuRate: 1 },
-]
 // Hosts the official SDK calls that no option moves (see the top of this file).
 const HOSTS = ['*.flagship.io', '*.abtasty.com']
 // A minimal account-settings file: no Emotion AI, no troubleshooting (so no further requests).
@@ -65,25 +56,7 @@ if (!(LOADS > 0)) throw new Error('--loads must be a positive number')
 
 // ---------------------------------------------------------------------------------------------
 // Files, precompressed once.
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-}
-const files = new Map() // URL path → {type, body (gzip), raw, gzip}
-const put = (urlPath, data, type) => {
-  const body = gzipSync(data, { level: 9 })
-  files.set(urlPath, { type, body, raw: data.length, gzip: body.length })
-}
-function walk(dir, prefix) {
-  for (const name of readdirSync(dir)) {
-    const file = path.join(dir, name)
-    if (statSync(file).isDirectory()) walk(file, `${prefix}${name}/`)
-    else put(`${prefix}${name}`, readFileSync(file), TYPES[path.extname(name)] ?? 'application/octet-stream')
-  }
-}
+const { files, put, walk } = gzipFiles()
 if (!existsSync(path.join(OURS_DIR, 'flagship_segment.js'))) throw new Error(`${OURS_DIR}/flagship_segment.js not found: run ./run build, or pass --ours DIR`)
 walk(OURS_DIR, '/ours/')
 
@@ -352,11 +325,6 @@ async function load(side, profile) {
 
 // ---------------------------------------------------------------------------------------------
 // Runs: per profile, warm-up then LOADS per side, sides alternated.
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
-const rank = (xs, q) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(q * xs.length) - 1)]
 const sides = ['ours', 'theirs']
 const profiles = []
 for (const profile of PROFILES) {

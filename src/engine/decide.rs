@@ -223,7 +223,7 @@ impl Engine {
     /// The decision failed: this identity's last good answer if there is one, else defaults.
     pub(super) fn decision_failed(&mut self, now: f64, identity: &Identity, error: Error) {
         if self.config.mode == Mode::Api {
-            let cache = self.decision_cache(now);
+            let cache = self.decision_cache();
             let kept = cache.lookup(identity, now).and_then(|body| {
                 let decision = interpret_campaigns_response(identity, 200, body).ok()?;
                 Some((decision, body))

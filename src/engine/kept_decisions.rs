@@ -126,7 +126,7 @@ impl Engine {
     ) -> bool {
         let mut context_text = String::new();
         write_context(&mut context_text, context);
-        let cache = self.decision_cache(now);
+        let cache = self.decision_cache();
         let Some(kept) = cache.lookup_same(identity, &context_text, now) else {
             return false;
         };
@@ -214,7 +214,7 @@ impl Engine {
         if pending.is_empty() {
             return;
         }
-        let mut cache = self.decision_cache(now);
+        let mut cache = self.decision_cache();
         for (identity, context, body) in &pending {
             cache.store(identity, context, body, now);
         }
@@ -227,7 +227,7 @@ impl Engine {
     }
 
     /// The stored decisions; a corrupt store is dropped, not thrown.
-    pub(super) fn decision_cache(&mut self, _now: f64) -> DecisionCache {
+    pub(super) fn decision_cache(&mut self) -> DecisionCache {
         let Some(text) = &self.decisions.stored else {
             return DecisionCache::default();
         };

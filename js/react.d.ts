@@ -30,7 +30,8 @@ export function FlagshipSegmentProvider(props: FlagshipSegmentProviderProps): Re
 /** A flag's value, typed by its default: a value of another JS type than the default, null or
  *  missing gives the default. Until the module has started (server render, hydration), the
  *  value comes from `initialDecision.flags`. Re-renders on new flags and identity changes; the
- *  read is exposed (the module's gated, deduplicated path) once the render is committed. */
+ *  read is exposed (the module's gated, deduplicated path) once the render is committed. An
+ *  array or object default is taken once per change of flags, not at every render. */
 export function useFlag(key: string, defaultValue: string): string;
 export function useFlag(key: string, defaultValue: number): number;
 export function useFlag(key: string, defaultValue: boolean): boolean;

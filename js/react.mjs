@@ -177,8 +177,10 @@ export function useFlag(key, defaultValue) {
   const store = useStore();
   const version = useSyncExternalStore(store.subscribe, store.getVersion, store.getServerVersion);
   const kind = kindOf(defaultValue);
-  // Arrays and objects come back as fresh copies: one per version, not one per render.
-  const value = useMemo(() => store.read(key, defaultValue, version), [store, key, kind, version]);
+  // Arrays and objects come back as fresh copies: one per version, not one per render (and an
+  // array or object default, often a new literal each render, is taken once per version too).
+  const same = kind === "array" || kind === "object" ? kind : defaultValue;
+  const value = useMemo(() => store.read(key, defaultValue, version), [store, key, same, version]);
   useEffect(() => {
     if (version !== 0) store.expose(key, defaultValue);
   }, [store, key, kind, version]);

@@ -1,7 +1,7 @@
 // Completes pkg/ after the two wasm-pack builds (./run build): package.json, README, changelog,
-// licences, the server entry (pkg/server/), and the classic script-tag build pkg/web/flagship-segment.js (js/script-tag.js bundled with the
+// licences, the server entry (pkg/server/), the React entry (pkg/react/), and the classic script-tag build pkg/web/flagship-segment.js (js/script-tag.js bundled with the
 // --target web glue by esbuild, minified, no eval). Idempotent: it rewrites what it owns.
-import { copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -26,6 +26,9 @@ const version = field("version");
 //   node         the Node.js versions the entry needs, for an entry that runs in Node (a server
 //                helper, say); `engines.node` is derived from these. Browser entries leave it out,
 //                and so, today, does every entry.
+//   peers        packages the entry imports but does not ship (`{ name: range }`), listed in
+//                `peerDependencies`; all of them optional (`peerDependenciesMeta`), since the
+//                package's other entries work without them.
 // A row with `file` instead of `types` and `js` exports a plain file (a .wasm a page may preload
 // or a bundler import as a URL).
 const mainWasm = ["flagship_segment_bg.wasm", "flagship_segment_bg.wasm.d.ts", "flagship_segment_bucketing.wasm"];
@@ -43,6 +46,9 @@ const ENTRIES = [
   { path: "./web/flagship_segment_bucketing.wasm", file: "web/flagship_segment_bucketing.wasm" },
   // decideFromCookies for server rendering (js/server.mjs), with its own .wasm (src/server.rs).
   { path: "./server", types: "server/index.d.ts", js: "server/index.mjs", uses: ["server/flagship_segment_server.wasm"], node: ">=18" },
+  // FlagshipSegmentProvider, useFlag, useFlagship (js/react.mjs): loads the ./web build lazily,
+  // on the client only; React itself is the app's. Its types import React's.
+  { path: "./react", types: "react/index.d.ts", js: "react/index.mjs", uses: ["web/flagship_segment.js", "web/flagship_segment.d.ts", ...webWasm], peers: { react: ">=18", "@types/react": ">=18" } },
 ];
 // Packed with every entry; CHANGELOG.md is what the registry page links as the release notes.
 const DOCS = ["README.md", "CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE"];
@@ -55,6 +61,13 @@ const exportsMap = Object.fromEntries([
 const files = [...new Set(ENTRIES.flatMap((e) => (e.file ? [e.file] : [e.types, e.js, ...(e.uses ?? [])])).concat(DOCS))];
 const nodeRanges = [...new Set(ENTRIES.map((e) => e.node).filter(Boolean))];
 if (nodeRanges.length > 1) throw new Error(`entries need different Node.js ranges (${nodeRanges.join(", ")}): give them one`);
+const peers = {};
+for (const entry of ENTRIES) {
+  for (const [name, range] of Object.entries(entry.peers ?? {})) {
+    if (peers[name] !== undefined && peers[name] !== range) throw new Error(`entries need different ranges of ${name} (${peers[name]}, ${range}): give them one`);
+    peers[name] = range;
+  }
+}
 const bare = ENTRIES.find((e) => e.path === ".");
 const scriptTag = ENTRIES.find((e) => e.path === "./web/flagship-segment.js");
 
@@ -66,6 +79,10 @@ const manifest = {
   keywords: field("keywords"),
   type: "module",
   ...(nodeRanges.length && { engines: { node: nodeRanges[0] } }),
+  ...(Object.keys(peers).length && {
+    peerDependencies: peers,
+    peerDependenciesMeta: Object.fromEntries(Object.keys(peers).map((name) => [name, { optional: true }])),
+  }),
   // For tools that read no `exports`: the bundler build.
   main: rel(bare.js),
   module: rel(bare.js),
@@ -84,6 +101,10 @@ copyFileSync(`${root}js/script-tag.d.ts`, `${pkg}web/flagship-segment.d.ts`);
 // The server entry is written by hand (./run build puts its .wasm beside it).
 copyFileSync(`${root}js/server.mjs`, `${pkg}server/index.mjs`);
 copyFileSync(`${root}js/server.d.ts`, `${pkg}server/index.d.ts`);
+// So is the React entry; it imports ../web/flagship_segment.js, the web build below.
+mkdirSync(`${pkg}react`, { recursive: true });
+copyFileSync(`${root}js/react.mjs`, `${pkg}react/index.mjs`);
+copyFileSync(`${root}js/react.d.ts`, `${pkg}react/index.d.ts`);
 
 // js/script-tag.js imports js/bucketing-engine.js (setBucketingEngineUrl) while the glue imports
 // the copy wasm-bindgen wrote to pkg/web/snippets/<crate>-<hash>/js/: two modules, two URL
@@ -143,4 +164,4 @@ await build({
 });
 renameSync(webBundle, webGlue);
 rmSync(`${pkg}web/snippets`, { recursive: true, force: true });
-console.log(`pkg/package.json, README, changelog, licences, pkg/web/flagship_segment.js (bundled) and pkg/web/flagship-segment.js written (${version})`);
+console.log(`pkg/package.json, README, changelog, licences, pkg/server/, pkg/react/, pkg/web/flagship_segment.js (bundled) and pkg/web/flagship-segment.js written (${version})`);

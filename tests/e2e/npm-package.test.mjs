@@ -139,15 +139,17 @@ test('the tarball holds both builds, their types, the script-tag build, README a
   assert.equal(dependencies?.['flagship-segment'], `file:${packed.filename}`)
 })
 
-test('the installed package type-checks the typed usage file through its exports (no path mapping)', () => {
+test('the installed package type-checks the typed usage files through its exports (no path mapping)', () => {
   mkdirSync(path.join(app, 'types'), { recursive: true })
-  copyFileSync(path.join(root, 'tests/types/usage.ts'), path.join(app, 'types/usage.ts'))
+  // React's types for react.tsx come from the repository's node_modules, up the tree.
+  const usage = ['usage.ts', 'server.ts', 'react.tsx']
+  for (const file of usage) copyFileSync(path.join(root, 'tests/types', file), path.join(app, 'types', file))
   writeFileSync(path.join(app, 'types/tsconfig.json'), JSON.stringify({
     compilerOptions: {
       strict: true, noEmit: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler',
-      lib: ['es2022', 'dom'], types: [], skipLibCheck: false,
+      lib: ['es2022', 'dom'], types: [], skipLibCheck: false, jsx: 'react-jsx',
     },
-    files: ['usage.ts'],
+    files: usage,
   }))
   // Throws, with tsc's diagnostics, on any error.
   run(path.join(root, 'node_modules/.bin/tsc'), ['-p', path.join(app, 'types')], app)

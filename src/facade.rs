@@ -81,7 +81,7 @@ export interface StartOptions {
   /** A decision made on the server by `decideFromCookies` (flagship-segment/server), or its JSON
    *  text: used at start, with no request, if it was made for exactly the identity the module
    *  reads from Segment; otherwise a `warning` (STALE_IDENTITY) and the module decides as usual. */
-  initialDecision?: InitialDecision | string;
+  initialDecision?: InitialDecision | string | null;
   /** Bucketing mode: where the bucketing engine (flagship_segment_bucketing.wasm, shipped next
    *  to the module's .wasm) is fetched from; default: next to the module's own .wasm. */
   bucketingEngineUrl?: string;
@@ -289,7 +289,8 @@ export class FlagshipSegment {
    *  that throws is logged and does not affect the module. */
   on(event: "change", listener: (event: ChangeEvent) => void): void;
   on(event: "flags", listener: (flags: Record<string, FlagValue>) => void): void;
-  /** Problems as they happen: a failed decision, events held for Segment, … */
+  /** Problems as they happen: a failed decision, events held for Segment, … The first warning
+   *  listener added also gets, at once, those raised before (up to 16), such as start()'s own. */
   on(event: "warning", listener: (warning: { code: string; message: string }) => void): void;
   /** Removes a listener added with `on`. */
   off(event: "change" | "flags" | "warning", listener: (...args: any[]) => void): void;

@@ -187,6 +187,11 @@ async fn network_failure_is_reported() {
     assert_eq!(code_of(&fs.last_error()), "DECISION_NETWORK");
 }
 
+/// The `/campaigns` answer inside [`decision_for`]'s route reply.
+fn campaigns_of(visitor: &str) -> serde_json::Value {
+    serde_json::from_str(decision_for(visitor)["body"].as_str().unwrap()).unwrap()
+}
+
 fn field(object: &wasm_bindgen::JsValue, name: &str) -> wasm_bindgen::JsValue {
     js_sys::Reflect::get(object, &name.into()).unwrap()
 }
@@ -241,4 +246,46 @@ async fn a_429_is_shown_by_diagnose_and_holds_the_next_page_view() {
         1,
         "the second view sent nothing"
     );
+}
+
+#[wasm_bindgen_test]
+async fn a_stale_initial_decision_is_refused_and_the_first_warning_listener_hears_it() {
+    reset().await;
+    install_loaded("analytics", some("user-1"), some("anon-1"));
+    route("/campaigns", json!([decision_for("user-1")]));
+    let mut opts = base_options();
+    opts["initialDecision"] = json!({"visitorId": "anon-1", "anonymousId": null,
+        "decision": campaigns_of("anon-1"), "flags": {}});
+    let fs = start(options(opts)).await.unwrap();
+    assert_eq!(fs.status(), "READY");
+    let asked = calls_to("/campaigns");
+    assert_eq!(asked.len(), 1, "decided for Segment's identity instead");
+    assert_eq!(asked[0].body["visitor_id"], "user-1");
+    let first = recorder();
+    fs.on("warning".into(), first.clone().into());
+    let heard = recorded(&first);
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert_eq!(heard[0]["code"], "STALE_IDENTITY");
+    let second = recorder();
+    fs.on("warning".into(), second.clone().into());
+    assert!(
+        recorded(&second).is_empty(),
+        "told once, to the first listener"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_matching_initial_decision_needs_no_request() {
+    reset().await;
+    install_loaded("analytics", some("user-1"), some("anon-1"));
+    route("/campaigns", json!([decision_for("user-1")]));
+    let mut opts = base_options();
+    opts["initialDecision"] = json!({"visitorId": "user-1", "anonymousId": "anon-1",
+        "decision": campaigns_of("user-1"), "flags": {}})
+    .to_string()
+    .into();
+    let fs = start(options(opts)).await.unwrap();
+    assert_eq!(fs.status(), "READY");
+    assert_eq!(fs.get_flag("btnColor".into(), "grey".into(), None), "blue");
+    assert!(calls_to("/campaigns").is_empty());
 }

@@ -45,6 +45,8 @@ pub(crate) struct Driver {
     requests: RefCell<Vec<(Token, InFlight)>>,
     /// The page's `on(…)` listeners.
     listeners: RefCell<Listeners>,
+    /// Warnings raised before the first `warning` listener was added, for it; `None` after.
+    unheard_warnings: RefCell<Option<Vec<(&'static str, alloc::string::String)>>>,
     /// Settled primitive reads, answered in JS (read_cache.rs).
     read_cache: ReadCache,
     /// `pagehide`, `visibilitychange`, `online`, `storage`.
@@ -64,6 +66,9 @@ pub(crate) struct Driver {
     me: Weak<Driver>,
 }
 
+/// Most warnings kept for the first `warning` listener.
+const MAX_UNHEARD_WARNINGS: usize = 16;
+
 impl Driver {
     /// Starts a module for `config` with Segment read from `segment`.
     pub(crate) fn start(config: Config, segment: Segment, preloaded: Preloaded) -> Rc<Driver> {
@@ -76,6 +81,7 @@ impl Driver {
             timer: RefCell::default(),
             requests: RefCell::default(),
             listeners: RefCell::default(),
+            unheard_warnings: RefCell::new(Some(Vec::new())),
             read_cache: ReadCache::default(),
             page_listeners: RefCell::default(),
             settle_waiters: RefCell::default(),
@@ -133,9 +139,18 @@ impl Driver {
             .map_or(("unknown", None), |segment| segment.describe())
     }
 
-    /// Adds a page listener.
+    /// Adds a page listener. The first `warning` listener also hears, at once, the warnings
+    /// raised before any was added: a page can only listen once `start()` has resolved, and
+    /// `start()`'s own warnings (a refused `initialDecision`, a failed decision) would be lost.
     pub(crate) fn on(&self, event: Event, callback: Function) {
-        self.listeners.borrow_mut().add(event, callback);
+        self.listeners.borrow_mut().add(event, callback.clone());
+        if event == Event::Warning {
+            let unheard = self.unheard_warnings.borrow_mut().take();
+            for (code, message) in unheard.unwrap_or_default() {
+                let payload = js::error_object(code, &message);
+                dispatch(core::slice::from_ref(&callback), &payload, self.log_level);
+            }
+        }
     }
 
     /// Removes a page listener.
@@ -371,6 +386,13 @@ impl Driver {
         };
         let callbacks = self.listeners.borrow().of(kind);
         if callbacks.is_empty() {
+            if let (PageEvent::Warning { code, message }, Some(unheard)) =
+                (&event, self.unheard_warnings.borrow_mut().as_mut())
+            {
+                if unheard.len() < MAX_UNHEARD_WARNINGS {
+                    unheard.push((code, message.clone()));
+                }
+            }
             return;
         }
         let payload = match event {

@@ -33,9 +33,7 @@ export async function render(request: { headers: { cookie?: string } }, wasm: We
   }
   // What the server hands to the page is what start() takes, as an object or as JSON text.
   if (initialDecision) await start({ envId: "env", apiKey: "key", initialDecision });
-  // start() accepts null at run time (no decision), but StartOptions.initialDecision does not say
-  // so yet (src/facade.rs): when it does, this line stops being an error and goes.
-  // @ts-expect-error null is not in StartOptions.initialDecision's type
+  // No Segment cookie: decideFromCookies resolved to null, which start() takes as "none".
   await start({ envId: "env", apiKey: "key", initialDecision });
   await start({ envId: "env", apiKey: "key", initialDecision: JSON.stringify(initialDecision) });
 

@@ -12,10 +12,11 @@ const ARGS = [
   '--no-first-run',
 ]
 
-export function launch() {
+/** Launches headless Chromium with ARGS, and `args` after them. */
+export function launch({ args = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ARGS,
+    args: [...ARGS, ...args],
     headless: true,
     timeout: 30_000,
   })

@@ -110,6 +110,11 @@ copyFileSync(`${root}js/react.d.ts`, `${pkg}react/index.d.ts`);
 // the copy wasm-bindgen wrote to pkg/web/snippets/<crate>-<hash>/js/: two modules, two URL
 // settings. The script's import is resolved to the copy the glue names, so the bundle holds one.
 const glue = readFileSync(`${pkg}web/flagship_segment.js`, "utf8");
+// The glue is replaced by its bundle below: a second run would bundle the bundle.
+if (glue.startsWith("/* flagship-segment ")) {
+  console.error("pkg/web/flagship_segment.js is already the bundle: run ./run build, which runs wasm-pack first");
+  process.exit(1);
+}
 const imported = glue.match(/["'](\.\/snippets\/[^"']+\/js\/bucketing-engine\.js)["']/);
 const loaderCopy = imported ? `${pkg}web/${imported[1].slice(2)}` : undefined;
 const oneLoader = {

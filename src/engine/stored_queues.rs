@@ -21,18 +21,19 @@ pub const MAX_STORED_BYTES: usize = 256 * 1024;
 pub const ORPHAN_AFTER_MS: f64 = 5.0 * 60.0 * 1000.0;
 const QUEUE_PREFIX: &str = "queue:";
 
-/// Stores this tab's queues (or removes the key when both are empty).
+/// Stores this tab's queues (or removes the key when both are empty); true when entries were
+/// left out for the size limit.
 pub(super) fn write_queues(
     out: &mut Outbox,
     tab: &str,
     activations: &[Entry<Item>],
     hits: &[Entry<Item>],
     now: f64,
-) {
+) -> bool {
     let name = join(QUEUE_PREFIX, &[tab]);
     if hits.is_empty() && activations.is_empty() {
         out.push(Effect::Store { name, value: None });
-        return;
+        return false;
     }
     let (hits_text, skipped_hits) = stored::encode(hits, MAX_STORED_BYTES / 2);
     let (activations_text, skipped_activations) = stored::encode(activations, MAX_STORED_BYTES / 2);
@@ -47,11 +48,7 @@ pub(super) fn write_queues(
         name,
         value: Some(text),
     });
-    if skipped_hits + skipped_activations > 0 {
-        out.log(LogLevel::Warn, "STORED_QUEUE_FULL", |line| {
-            line.push_str("the stored queue is at its size limit; the oldest entries will not survive a reload");
-        });
-    }
+    skipped_hits + skipped_activations > 0
 }
 
 /// This tab's stored queues, plus those of tabs gone for [`ORPHAN_AFTER_MS`] (taken over and

@@ -31,6 +31,11 @@ pub const MAX_AGE_MS: f64 = 4.0 * 60.0 * 60.0 * 1000.0;
 /// with the page, most likely was a delivery.
 pub const UNLOAD_GRACE_MS: f64 = 30_000.0;
 
+/// A keepalive batch left unanswered this long before the page went away is taken to have been
+/// cut off by the navigation: Chromium rejects such a fetch just before `pagehide`, and sends it.
+/// A real failure further back is retried after its backoff, with no grace.
+pub const UNLOAD_RACE_MS: f64 = 1000.0;
+
 /// One queued item with its delivery bookkeeping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry<T> {
@@ -71,6 +76,29 @@ impl Outcome {
     }
 }
 
+/// How a send of entries ended, as the queue needs it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settlement {
+    /// Delivered, to retry, or refused.
+    pub outcome: Outcome,
+    /// The wait the server asked for (`Retry-After`), in ms.
+    pub retry_after_ms: Option<f64>,
+    /// No answer came to a keepalive request: it may have been delivered all the same (Chromium
+    /// rejects a keepalive fetch as the page goes away, and sends it); see
+    /// [`Queue::unanswered_left`].
+    pub maybe_delivered: bool,
+}
+
+impl From<Outcome> for Settlement {
+    fn from(outcome: Outcome) -> Settlement {
+        Settlement {
+            outcome,
+            retry_after_ms: None,
+            maybe_delivered: false,
+        }
+    }
+}
+
 /// How long to wait before attempt `attempts + 1`: 1 s doubling up to 5 min, spread by `jitter`
 /// (in `0..1`) over +0–100% so that many tabs coming back online do not retry in step.
 pub fn backoff_ms(attempts: u32, jitter: f64) -> f64 {
@@ -99,6 +127,8 @@ pub struct Queue<T> {
     in_flight: Vec<u64>,
     /// Entries out in keepalive requests of the page going away.
     leaving: Vec<u64>,
+    /// The last regular batch that went out with keepalive and got no answer, and when.
+    unanswered: Option<(f64, Vec<u64>)>,
     /// What was dropped, by reason.
     pub dropped: Dropped,
     /// Entries delivered since start.
@@ -130,6 +160,7 @@ impl<T: Clone> Queue<T> {
             next_id: 1,
             in_flight: Vec::new(),
             leaving: Vec::new(),
+            unanswered: None,
             dropped: Dropped::default(),
             delivered: 0,
         }
@@ -370,64 +401,64 @@ impl<T: Clone> Queue<T> {
         }
     }
 
-    /// Records the outcome of a keepalive request of [`Queue::leave`] (the page stayed after
-    /// all, and its answer came).
+    /// The page is going away `now_ms`: a keepalive batch that got no answer within
+    /// [`UNLOAD_RACE_MS`] before was most likely rejected by the browser as the page went away,
+    /// and sent all the same. Its entries are marked as having left then, so that the next page
+    /// waits out the grace, as for what leaves now.
+    pub fn unanswered_left(&mut self, now_ms: f64) {
+        let Some((at, ids)) = self.unanswered.take() else {
+            return;
+        };
+        if now_ms - at > UNLOAD_RACE_MS {
+            return;
+        }
+        for entry in self.entries.iter_mut().filter(|e| ids.contains(&e.id)) {
+            if entry.left_at_ms.is_none() {
+                entry.left_at_ms = Some(at);
+            }
+        }
+    }
+
+    /// Records how a keepalive request of [`Queue::leave`] ended (the page stayed after all).
     pub fn complete_left(
         &mut self,
         ids: &[u64],
-        outcome: Outcome,
+        settlement: impl Into<Settlement>,
         now_ms: f64,
         jitter: f64,
-        retry_after_ms: Option<f64>,
     ) {
         self.leaving.retain(|id| !ids.contains(id));
-        self.settle(ids, outcome, now_ms, jitter, retry_after_ms);
+        self.settle(ids, settlement.into(), now_ms, jitter);
     }
 
-    /// Records the outcome of the batch in flight.
-    pub fn complete(&mut self, outcome: Outcome, now_ms: f64, jitter: f64) {
-        self.complete_after(outcome, now_ms, jitter, None);
-    }
-
-    /// [`Queue::complete`] where the server asked for a wait (`Retry-After`, in ms) before the
-    /// next try: a retry waits at least that long, the backoff if longer.
-    pub fn complete_after(
-        &mut self,
-        outcome: Outcome,
-        now_ms: f64,
-        jitter: f64,
-        retry_after_ms: Option<f64>,
-    ) {
+    /// Records how the batch in flight ended.
+    pub fn complete(&mut self, settlement: impl Into<Settlement>, now_ms: f64, jitter: f64) {
         let batch = core::mem::take(&mut self.in_flight);
-        self.settle(&batch, outcome, now_ms, jitter, retry_after_ms);
+        self.settle(&batch, settlement.into(), now_ms, jitter);
     }
 
-    fn settle(
-        &mut self,
-        ids: &[u64],
-        outcome: Outcome,
-        now_ms: f64,
-        jitter: f64,
-        retry_after_ms: Option<f64>,
-    ) {
-        match outcome {
+    fn settle(&mut self, ids: &[u64], settlement: Settlement, now_ms: f64, jitter: f64) {
+        match settlement.outcome {
             Outcome::Delivered | Outcome::Rejected => {
                 let before = self.entries.len();
                 self.entries.retain(|e| !ids.contains(&e.id));
                 let removed = (before - self.entries.len()) as u64;
-                if outcome == Outcome::Delivered {
+                if settlement.outcome == Outcome::Delivered {
                     self.delivered += removed;
                 } else {
                     self.dropped.rejected += removed;
                 }
             }
             Outcome::Retry => {
+                // A retry waits at least what the server asked for, the backoff if longer.
+                let asked = settlement.retry_after_ms.unwrap_or(0.0);
                 for entry in self.entries.iter_mut().filter(|e| ids.contains(&e.id)) {
-                    let wait =
-                        backoff_ms(entry.attempts, jitter).max(retry_after_ms.unwrap_or(0.0));
-                    entry.not_before_ms = now_ms + wait;
+                    entry.not_before_ms = now_ms + backoff_ms(entry.attempts, jitter).max(asked);
                     entry.attempts += 1;
                     entry.left_at_ms = None;
+                }
+                if settlement.maybe_delivered {
+                    self.unanswered = Some((now_ms, ids.to_vec()));
                 }
             }
         }

@@ -65,6 +65,10 @@ pub(super) struct Delivery {
     /// Flushes waiting to be reported done.
     flushes: Vec<u32>,
     next_flush: u32,
+    /// The last write of the queues left entries out (the stored size limit).
+    stored_full: bool,
+    /// The kinds whose regular batch is out in a keepalive request (it may outlive the page).
+    keepalive_batches: Vec<Kind>,
     /// Unload batches out, and the number of the next one.
     leaving: Vec<Leaving>,
     next_leaving: u32,
@@ -104,6 +108,8 @@ impl Delivery {
                 f64::from(config.segment_knows_timeout_ms),
             ),
             expedite: false,
+            keepalive_batches: Vec::new(),
+            stored_full: false,
             flushes: Vec::new(),
             next_flush: 1,
             leaving: Vec::new(),
@@ -270,13 +276,20 @@ impl Delivery {
             // Not restored yet: writing now would overwrite what the last page left.
             return;
         };
-        write_queues(
+        let full = write_queues(
             out,
             tab,
             self.activations.entries(),
             self.hits.entries(),
             now,
         );
+        // Said when the stored queue reaches its limit, not at every write while it stays there.
+        if full && !self.stored_full {
+            out.log(LogLevel::Warn, "STORED_QUEUE_FULL", |line| {
+                line.push_str("the stored queue is at its size limit; the oldest entries will not survive a reload");
+            });
+        }
+        self.stored_full = full;
         out.push(Effect::Store {
             name: EXPOSURES_KEY.to_owned(),
             value: Some(self.exposures.encode(now)),

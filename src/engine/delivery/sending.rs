@@ -13,7 +13,7 @@ use crate::engine::io::{Effect, Response, SegmentCall};
 use crate::engine::outbox::{Outbox, Purpose};
 use crate::tracking::gate::{GateEvent, IdentityKey};
 use crate::tracking::item::BATCH_ENVELOPE_BYTES;
-use crate::tracking::queue::{Entry, Outcome};
+use crate::tracking::queue::{Entry, Outcome, Settlement};
 use crate::tracking::{batch_request, Item, Kind};
 use crate::wire::{parse_retry_after, Request};
 
@@ -98,12 +98,19 @@ impl Delivery {
     ) {
         let status = response.map(|r| r.status);
         let outcome = Outcome::of(status);
-        let wait = response
-            .and_then(|r| r.retry_after.as_deref())
-            .and_then(parse_retry_after);
+        let mut settlement = Settlement {
+            outcome,
+            retry_after_ms: response
+                .and_then(|r| r.retry_after.as_deref())
+                .and_then(parse_retry_after),
+            maybe_delivered: false,
+        };
         let kind = match purpose {
             Purpose::Batch(kind) => {
-                self.queue(kind).complete_after(outcome, now, jitter, wait);
+                let keepalive = self.keepalive_batches.contains(&kind);
+                self.keepalive_batches.retain(|k| *k != kind);
+                settlement.maybe_delivered = response.is_none() && keepalive;
+                self.queue(kind).complete(settlement, now, jitter);
                 kind
             }
             Purpose::Leaving(kind, number) => {
@@ -111,8 +118,9 @@ impl Delivery {
                     return;
                 };
                 let left = self.leaving.remove(at);
+                settlement.maybe_delivered = response.is_none();
                 self.queue(kind)
-                    .complete_left(&left.ids, outcome, now, jitter, wait);
+                    .complete_left(&left.ids, settlement, now, jitter);
                 kind
             }
             _ => return,
@@ -160,10 +168,12 @@ impl Delivery {
             return;
         }
         for kind in [Kind::Activation, Kind::Hit] {
-            // A regular batch out in a keepalive request outlives the page as well.
+            // A regular batch out in a keepalive request outlives the page as well, also one
+            // the browser has just reported as failed because the page is going.
             if out.is_waiting_for(Purpose::Batch(kind)) {
                 self.queue(kind).batch_left(now);
             }
+            self.queue(kind).unanswered_left(now);
         }
         for kind in [Kind::Activation, Kind::Hit] {
             let budget = KEEPALIVE_BUDGET_BYTES.saturating_sub(out.keepalive_in_flight());
@@ -256,6 +266,9 @@ impl Delivery {
         };
         let request = batch_request(config, kind, &sent_items(&batch), now);
         let request = keepalive_within(out, request);
+        if request.keepalive {
+            self.keepalive_batches.push(kind);
+        }
         out.send(request, Purpose::Batch(kind), now, Some(config.timeout_ms));
     }
 

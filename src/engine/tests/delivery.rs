@@ -646,3 +646,44 @@ fn withdrawn_consent_hit_and_exposures_share_the_one_identity() {
     assert_eq!(activation["vid"], consent["vid"]);
     let _ = world.read("btnColor", ValueKind::String, true);
 }
+
+#[test]
+fn a_keepalive_batch_unanswered_as_the_page_goes_away_waits_out_the_grace_on_the_next_page() {
+    // Chromium rejects a keepalive fetch as the page goes away, before `pagehide`, and sends it
+    // all the same: the next page cannot tell it from a failure, so it waits out the grace.
+    let mut world = started(opts());
+    world.route("events.test", &[(Reply::Network, 0.0)]);
+    track(&mut world, event("in-flight")).unwrap();
+    flush(&mut world);
+    assert!(world.sent_to("events.test")[0].request.keepalive);
+    world.run(|e, now, _| e.handle_unload(now));
+    let left_at = world.sent_to("events.test")[0].at;
+    let mut next = World::with_store(opts(), world.store.clone());
+    next.now = world.now + 2000.0;
+    next.route_all_ok();
+    next.start();
+    next.advance(left_at + UNLOAD_GRACE_MS - next.now - 1.0);
+    assert!(next.hits_sent().is_empty(), "not within the grace");
+    next.advance(1000.0);
+    assert_eq!(actions(&next.hits_sent()), ["in-flight"]);
+    assert!(next.sent_to("events.test")[0].at >= left_at + UNLOAD_GRACE_MS);
+}
+
+#[test]
+fn a_batch_the_server_answered_with_a_failure_is_retried_by_the_next_page_without_the_grace() {
+    let mut world = started(opts());
+    world.route("events.test", &[(Reply::Status(503, String::new()), 0.0)]);
+    track(&mut world, event("failed")).unwrap();
+    flush(&mut world);
+    world.run(|e, now, _| e.handle_unload(now));
+    let mut next = World::with_store(opts(), world.store.clone());
+    next.now = world.now + 2000.0;
+    next.route_all_ok();
+    next.start();
+    next.advance(1000.0);
+    assert_eq!(
+        actions(&next.hits_sent()),
+        ["failed"],
+        "its backoff is over"
+    );
+}

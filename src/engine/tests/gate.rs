@@ -202,3 +202,22 @@ fn diagnose_hides_ids_and_the_key() {
         "the gate is off: everyone is seen"
     );
 }
+
+#[test]
+fn a_stored_queue_at_its_limit_is_said_once_not_at_every_write() {
+    let mut world = gate(EnsureSegmentKnows::Wait, 60_000);
+    let long = "x".repeat(200);
+    for i in 0..900 {
+        assert!(
+            track(&mut world, &format!("{long}-{i}")),
+            "held, not refused"
+        );
+        world.advance(0.0);
+    }
+    let full = world
+        .log_lines()
+        .iter()
+        .filter(|l| l.contains("STORED_QUEUE_FULL"))
+        .count();
+    assert_eq!(full, 1);
+}

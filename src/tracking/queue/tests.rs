@@ -161,7 +161,7 @@ fn purge_and_unload() {
     let left = q.leave(&plan[0], 1.0);
     assert_eq!(left.len(), 1);
     assert_eq!(q.len(), 1, "what left stays stored until its answer");
-    q.complete_left(&plan[0], Outcome::Delivered, 2.0, 0.0, None);
+    q.complete_left(&plan[0], Outcome::Delivered, 2.0, 0.0);
     assert!(q.is_empty());
 }
 
@@ -386,7 +386,7 @@ fn a_refused_keepalive_request_leaves_its_entries_for_a_retry() {
     q.push("a", 0.0);
     let ids = vec![q.entries()[0].id];
     q.leave(&ids, 10.0);
-    q.complete_left(&ids, Outcome::Retry, 20.0, 0.0, None);
+    q.complete_left(&ids, Outcome::Retry, 20.0, 0.0);
     let entry = &q.entries()[0];
     assert_eq!((entry.attempts, entry.left_at_ms), (1, None));
     assert_eq!(entry.not_before_ms, 1020.0);
@@ -404,19 +404,70 @@ fn the_regular_batch_out_at_unload_is_marked_as_left() {
     assert_eq!(next.next_flush_at(8000.0), Some(7000.0 + UNLOAD_GRACE_MS));
 }
 
+fn retry_after(ms: f64) -> Settlement {
+    Settlement {
+        retry_after_ms: Some(ms),
+        ..Settlement::from(Outcome::Retry)
+    }
+}
+
 #[test]
 fn a_retry_after_longer_than_the_backoff_is_honoured() {
     let mut q = Queue::new(policy());
     q.push("a", 0.0);
     q.take_batch(5000.0).unwrap();
-    q.complete_after(Outcome::Retry, 5000.0, 0.0, Some(120_000.0));
+    q.complete(retry_after(120_000.0), 5000.0, 0.0);
     assert_eq!(q.entries()[0].not_before_ms, 125_000.0);
     q.retry_now(6000.0);
     q.take_batch(6000.0).unwrap();
-    q.complete_after(Outcome::Retry, 6000.0, 0.0, Some(10.0));
+    q.complete(retry_after(10.0), 6000.0, 0.0);
     assert_eq!(
         q.entries()[0].not_before_ms,
         6000.0 + 2000.0,
         "the backoff when it is longer"
+    );
+}
+
+#[test]
+fn an_unanswered_keepalive_batch_just_before_unload_is_waited_out_by_a_next_page() {
+    let unanswered = Settlement {
+        maybe_delivered: true,
+        ..Settlement::from(Outcome::Retry)
+    };
+    let mut q = Queue::new(policy());
+    q.push("a", 0.0);
+    q.take_batch(5000.0).unwrap();
+    q.complete(unanswered, 5000.0, 0.0);
+    assert_eq!(
+        q.entries()[0].not_before_ms,
+        6000.0,
+        "this page retries after the backoff"
+    );
+    assert_eq!(q.entries()[0].left_at_ms, None);
+    q.unanswered_left(5000.0 + UNLOAD_RACE_MS);
+    assert_eq!(
+        q.entries()[0].left_at_ms,
+        Some(5000.0),
+        "cut off by the navigation"
+    );
+    let next = Queue::restore(policy(), q.entries().to_vec(), 5500.0);
+    assert_eq!(next.next_flush_at(5500.0), Some(5000.0 + UNLOAD_GRACE_MS));
+
+    // Longer before the unload, or answered with a failure: a failure, retried with no grace.
+    let mut earlier = Queue::new(policy());
+    earlier.push("b", 0.0);
+    earlier.take_batch(5000.0).unwrap();
+    earlier.complete(unanswered, 5000.0, 0.0);
+    earlier.unanswered_left(5000.0 + UNLOAD_RACE_MS + 1.0);
+    assert_eq!(earlier.entries()[0].left_at_ms, None);
+    let mut answered = Queue::new(policy());
+    answered.push("c", 0.0);
+    answered.take_batch(5000.0).unwrap();
+    answered.complete(Outcome::Retry, 5000.0, 0.0);
+    answered.unanswered_left(5001.0);
+    assert_eq!(
+        answered.entries()[0].left_at_ms,
+        None,
+        "a 503 is known not delivered"
     );
 }

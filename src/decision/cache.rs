@@ -149,16 +149,7 @@ fn decode_entry(item: &Value) -> Option<CacheEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::IdPolicy;
-    use crate::identity::{resolve, SegmentIds};
-
-    fn id(user: Option<&str>, anonymous: &str) -> Identity {
-        let ids = SegmentIds {
-            user_id: user.map(Into::into),
-            anonymous_id: Some(anonymous.into()),
-        };
-        resolve(&ids, IdPolicy::default()).unwrap()
-    }
+    use crate::identity::test_identity as id;
 
     #[test]
     fn only_the_same_identity_gets_its_answer() {

@@ -58,16 +58,7 @@ pub fn parse_initial_decision(text: &str) -> Result<InitialDecision, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::IdPolicy;
-    use crate::identity::{resolve, SegmentIds};
-
-    fn identity(user: Option<&str>, anonymous: &str) -> Identity {
-        let ids = SegmentIds {
-            user_id: user.map(Into::into),
-            anonymous_id: Some(anonymous.into()),
-        };
-        resolve(&ids, IdPolicy::default()).unwrap()
-    }
+    use crate::identity::test_identity as identity;
 
     #[test]
     fn reads_what_the_server_gave_and_matches_only_its_identity() {

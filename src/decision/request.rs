@@ -64,18 +64,9 @@ pub fn interpret_campaigns_response(
 mod tests {
     use super::*;
     use crate::config::Endpoints;
-    use crate::config::IdPolicy;
     use crate::context::ContextValue;
-    use crate::identity::{resolve, SegmentIds};
+    use crate::identity::test_identity as identity;
     use serde_json::{json, Value};
-
-    fn identity(user: Option<&str>, anonymous: &str) -> Identity {
-        let ids = SegmentIds {
-            user_id: user.map(Into::into),
-            anonymous_id: Some(anonymous.into()),
-        };
-        resolve(&ids, IdPolicy::default()).unwrap()
-    }
 
     fn config() -> Config {
         Config {

@@ -76,6 +76,17 @@ pub fn resolve(ids: &SegmentIds, policy: IdPolicy) -> Result<Identity, IdRejecti
     }
 }
 
+/// The identity Segment's IDs resolve to under the default policy, for unit tests elsewhere in
+/// the crate.
+#[cfg(test)]
+pub(crate) fn test_identity(user: Option<&str>, anonymous: &str) -> Identity {
+    let ids = SegmentIds {
+        user_id: user.map(Into::into),
+        anonymous_id: Some(anonymous.into()),
+    };
+    resolve(&ids, IdPolicy::default()).unwrap()
+}
+
 /// Segment returns `null` for "no userId"; an empty string means the same thing in practice.
 fn non_null(id: &Option<String>) -> Option<&str> {
     id.as_deref().filter(|s| !s.is_empty())

@@ -188,9 +188,8 @@ impl ExposureLog {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::config::IdPolicy;
     use crate::decision::parse_decision;
-    use crate::identity::{resolve, SegmentIds};
+    use crate::identity::test_identity as identity;
     use crate::tracking::{batch_request, Item, Kind};
     use serde_json::{json, Value};
 
@@ -204,14 +203,6 @@ mod tests {
         Campaign::clone(&campaign)
     }
 
-    fn identity(user: Option<&str>) -> Identity {
-        let ids = SegmentIds {
-            user_id: user.map(Into::into),
-            anonymous_id: Some("A".into()),
-        };
-        resolve(&ids, IdPolicy::default()).unwrap()
-    }
-
     #[test]
     fn body_matches_the_contract() {
         let mut config = Config {
@@ -220,8 +211,8 @@ mod tests {
             ..Config::default()
         };
         config.endpoints.decision = "http://127.0.0.1:1".into();
-        let a = Activation::new(&identity(Some("U")), &campaign(), 1000.0);
-        let b = Activation::new(&identity(None), &campaign(), 1500.0);
+        let a = Activation::new(&identity(Some("U"), "A"), &campaign(), 1000.0);
+        let b = Activation::new(&identity(None, "A"), &campaign(), 1500.0);
         let items = [Item::activation(&a), Item::activation(&b)];
         let sent = [(a.created_at_ms, &items[0]), (b.created_at_ms, &items[1])];
         let req = batch_request(&config, Kind::Activation, &sent, 1750.0);
@@ -240,7 +231,7 @@ mod tests {
     #[test]
     fn one_exposure_per_visitor_and_variation() {
         let mut log = ExposureLog::default();
-        let a = Activation::new(&identity(None), &campaign(), 0.0);
+        let a = Activation::new(&identity(None, "A"), &campaign(), 0.0);
         assert!(log.record(&a, 0.0));
         assert!(!log.record(
             &Activation {
@@ -249,14 +240,14 @@ mod tests {
             },
             5.0
         ));
-        let other_visitor = Activation::new(&identity(Some("U")), &campaign(), 0.0);
+        let other_visitor = Activation::new(&identity(Some("U"), "A"), &campaign(), 0.0);
         assert!(log.record(&other_visitor, 0.0));
     }
 
     #[test]
     fn the_window_ends_deduplication_and_survives_a_round_trip() {
         let mut log = ExposureLog::new(1000.0);
-        let a = Activation::new(&identity(Some("U\"x")), &campaign(), 0.0);
+        let a = Activation::new(&identity(Some("U\"x"), "A"), &campaign(), 0.0);
         assert!(log.record(&a, 0.0));
         let restored = ExposureLog::decode(&log.encode(500.0), 1000.0, 500.0).unwrap();
         assert!(restored.contains(&a, 900.0));
@@ -286,7 +277,7 @@ mod tests {
     fn memory_is_bounded() {
         let mut log = ExposureLog::default();
         for i in 0..(MAX_REMEMBERED + 10) {
-            let mut a = Activation::new(&identity(None), &campaign(), 0.0);
+            let mut a = Activation::new(&identity(None, "A"), &campaign(), 0.0);
             a.variation_id = i.to_string();
             log.record(&a, i as f64);
         }
@@ -296,7 +287,7 @@ mod tests {
     #[test]
     fn clock_going_backwards_gives_zero_queue_time() {
         let config = Config::default();
-        let a = Activation::new(&identity(None), &campaign(), 2000.0);
+        let a = Activation::new(&identity(None, "A"), &campaign(), 2000.0);
         let item = Item::activation(&a);
         let req = batch_request(
             &config,

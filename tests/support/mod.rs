@@ -150,19 +150,13 @@ pub fn route(matcher: &str, replies: Value) {
     fetch_route(matcher, &replies.to_string());
 }
 
-/// A 200 `/campaigns` answer for `visitor` with the standard test campaigns.
+/// A 200 `/campaigns` answer for `visitor` with the standard test campaigns
+/// (`tests/fixtures/standard_campaigns.json`, which the engine's native tests decide too).
 pub fn decision_for(visitor: &str) -> Value {
-    json!({"status": 200, "body": json!({"visitorId": visitor, "campaigns": [
-        {"id": "c1", "name": "Checkout", "slug": "checkout", "type": "ab",
-         "variationGroupId": "vg1", "variationGroupName": "Everyone",
-         "variation": {"id": "v1", "name": "Blue", "reference": false,
-            "modifications": {"type": "FLAG", "value": {
-                "btnColor": "blue", "discount": null, "size": 3, "newCheckout": true,
-                "tiers": [1, 2], "copy": {"title": "Hi"}}}}},
-        {"id": "c2", "variationGroupId": "vg2",
-         "variation": {"id": "v9", "reference": true,
-            "modifications": {"type": "FLAG", "value": {"banner": "sale", "btnColor": "green"}}}}
-    ]}).to_string()})
+    let campaigns: Value =
+        serde_json::from_str(include_str!("../fixtures/standard_campaigns.json")).unwrap();
+    let body = json!({"visitorId": visitor, "campaigns": campaigns});
+    json!({"status": 200, "body": body.to_string()})
 }
 
 /// Console lines written since `console_capture`.

@@ -566,21 +566,15 @@ pub fn echo(visitor: &str) -> J {
     ]})
 }
 
-/// The browser suites' standard campaigns for `visitor`.
+/// The browser suites' standard campaigns (`tests/fixtures/standard_campaigns.json`) for
+/// `visitor`.
 pub fn decision_for(visitor: &str) -> String {
-    json!({"visitorId": visitor, "campaigns": [
-        {"id": "c1", "name": "Checkout", "slug": "checkout", "type": "ab",
-         "variationGroupId": "vg1", "variationGroupName": "Everyone",
-         "variation": {"id": "v1", "name": "Blue", "reference": false,
-            "modifications": {"type": "FLAG", "value": {
-                "btnColor": "blue", "discount": null, "size": 3, "newCheckout": true,
-                "tiers": [1, 2], "copy": {"title": "Hi"}}}}},
-        {"id": "c2", "variationGroupId": "vg2",
-         "variation": {"id": "v9", "reference": true,
-            "modifications": {"type": "FLAG", "value": {"banner": "sale", "btnColor": "green"}}}}
-    ]})
-    .to_string()
+    let campaigns: J = serde_json::from_str(STANDARD_CAMPAIGNS).unwrap();
+    json!({"visitorId": visitor, "campaigns": campaigns}).to_string()
 }
+
+/// The campaigns the browser suites decide too.
+const STANDARD_CAMPAIGNS: &str = include_str!("../../../tests/fixtures/standard_campaigns.json");
 
 fn parse_context(text: &str) -> Context {
     let value: J = serde_json::from_str(text).unwrap();

@@ -73,7 +73,7 @@ fn disconnect(observer: &JsValue) {
     let _ = js::call0(observer, "disconnect");
 }
 
-/// True when the observer's entry list holds a finished request whose URL starts with `api`.
+/// True when the observer's entry list holds a finished call to Segment's API `api`.
 fn any_request_to(list: &JsValue, api: &str) -> bool {
     let entries = js::call0(list, "getEntries").unwrap_or(JsValue::UNDEFINED);
     if !Array::is_array(&entries) {
@@ -82,11 +82,23 @@ fn any_request_to(list: &JsValue, api: &str) -> bool {
     Array::from(&entries).iter().any(|entry| {
         js::get(&entry, "name")
             .as_string()
-            .is_some_and(|url| url.starts_with(api))
+            .is_some_and(|url| is_segment_call(&url, api))
             && js::get(&entry, "responseEnd")
                 .as_f64()
                 .is_some_and(|end| end > 0.0)
     })
+}
+
+/// True for a call that carries the visitor to Segment: analytics-next posts each event to
+/// `{api}{first letter of its type}` (`t`, `p`, `i`, `g`, `a`, `s`) and batches to `{api}b`. Not
+/// the project settings (`{cdn}/projects/…`, on the same host as the API behind a first-party
+/// proxy) nor metrics (`{api}m`), which say nothing about the visitor.
+fn is_segment_call(url: &str, api: &str) -> bool {
+    let Some(path) = url.strip_prefix(api) else {
+        return false;
+    };
+    let endpoint = path.split(['/', '?', '#']).next().unwrap_or_default();
+    matches!(endpoint, "t" | "p" | "i" | "g" | "a" | "s" | "b")
 }
 
 /// `protocol://apiHost/` of analytics-next's `Segment.io` destination, from the instance's queue.

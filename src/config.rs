@@ -134,7 +134,9 @@ pub struct Config {
     /// A stored decision for the same identity and context younger than this is used with no
     /// request (an older one while asking again); 0 asks on every page view.
     pub decision_max_age_ms: u32,
-    /// Hits are sent at most this long after being queued.
+    /// How long a hit waits for others to share its request when no request of hits is out;
+    /// 0 (the default) sends it at the end of the task that queued it. What is queued while a
+    /// request is out goes when it returns, together.
     pub flush_interval_ms: u32,
     /// Hits are sent as soon as this many are queued.
     pub batch_size: usize,
@@ -168,7 +170,7 @@ impl Default for Config {
             polling_interval_ms: 60_000,
             bucketing_engine_url: None,
             decision_max_age_ms: 0,
-            flush_interval_ms: 5000,
+            flush_interval_ms: 0,
             batch_size: 10,
             activation_dedupe_ms: 30 * 60 * 1000,
             segment_experiment_viewed: false,

@@ -91,7 +91,10 @@ export interface StartOptions {
    *  event only if the answer differs). Default 0: every page view asks, as the official SDK
    *  does. Up to 86400000. */
   decisionMaxAgeMs?: number;
-  /** Hits are sent at most this long after being queued, in ms; default 5000. */
+  /** How long a hit waits, in ms, for others to share its request when no request of hits is
+   *  out; default 0: sent at the end of the task that queued it. Hits queued while a request is
+   *  out go together when it returns. A higher value means fewer requests and more left for
+   *  the page's unload. */
   flushIntervalMs?: number;
   /** Hits are sent as soon as this many are queued; default 10 (1 to 100). */
   batchSize?: number;
@@ -483,18 +486,23 @@ impl FlagshipSegment {
         };
         let kind = kind_of(&default_value);
         let driver = &self.driver;
-        let value = driver.run(|engine, segment| {
+        let read = driver.run_alone(|engine| {
             let read = engine.read(&text, kind, expose.unwrap_or(true));
             let value = read.value.map(js::to_js);
             if let (Some(value), Some(exposed)) = (&value, read.repeatable) {
                 driver.read_cache().remember(&key, value, exposed);
             }
-            if read.expose {
-                engine.expose_flag(now(), &text, segment);
-            }
-            value
+            (value, read.expose)
         });
-        value.flatten().unwrap_or(default_value)
+        let Some((value, must_expose)) = read else {
+            return default_value;
+        };
+        if must_expose {
+            // Segment is read only now, for the exposure: a read that exposes nothing costs no
+            // call into analytics.js.
+            driver.run(|engine, segment| engine.expose_flag(now(), &text, segment));
+        }
+        value.unwrap_or(default_value)
     }
 
     /// Sends the exposure of a flag; false when no campaign sets it.
@@ -556,7 +564,7 @@ impl FlagshipSegment {
         }
         let deciding = self
             .driver
-            .run(|engine, _| engine.update_context(now(), context))
+            .run_alone(|engine| engine.update_context(now(), context))
             .unwrap_or(false);
         match deciding {
             true => self.driver.settled(),
@@ -590,7 +598,7 @@ impl FlagshipSegment {
         match granted.as_bool() {
             Some(granted) => {
                 self.driver
-                    .run(|engine, _| engine.set_consent(now(), granted));
+                    .run_alone(|engine| engine.set_consent(now(), granted));
             }
             None => log::warn(
                 self.level(),
@@ -608,7 +616,7 @@ impl FlagshipSegment {
 
     /// Sends every queued hit and activation now.
     pub fn flush(&self) -> Promise {
-        let id = self.driver.run(|engine, _| engine.flush(now()));
+        let id = self.driver.run_alone(|engine| engine.flush(now()));
         self.driver.flushed(id)
     }
 

@@ -62,12 +62,15 @@ async fn no_activation_leaves_before_segment_dispatched_a_call() {
     assert_eq!(json_of(&fs.diagnose())["sentBeforeSegmentKnew"], 0);
 }
 
+/// The settings request shares the API's host behind a first-party proxy (and in the e2e tests):
+/// it says nothing about the visitor, so it opens nothing.
 #[wasm_bindgen_test]
 async fn a_call_segment_sent_before_start_opens_the_gate() {
-    for called in [true, false] {
+    for request in [Some("p"), None, Some("projects/w/settings"), Some("m")] {
+        let called = matches!(request, Some("p"));
         reset().await;
         let analytics = install_scripted("analytics", "anon-fresh", DISPATCH_MS);
-        segment_api_on_this_server(&analytics, called).await;
+        segment_api_on_this_server(&analytics, request).await;
         route("/campaigns", json!([echo(0)]));
         route("/activate", json!([{"status": 204, "body": ""}]));
         let fs = start(options(gate_options("wait", 3000))).await.unwrap();
@@ -79,7 +82,10 @@ async fn a_call_segment_sent_before_start_opens_the_gate() {
             assert_eq!(json_of(&fs.diagnose())["seenBySegment"], true);
             assert_eq!(json_of(&fs.diagnose())["sentBeforeSegmentKnew"], 0);
         } else {
-            assert_eq!(sent, 0, "no request to Segment's API: still held");
+            assert_eq!(
+                sent, 0,
+                "no call to Segment's API ({request:?}): still held"
+            );
         }
         wasm_bindgen_futures::JsFuture::from(fs.close())
             .await
@@ -134,6 +140,33 @@ async fn track_mode_makes_segment_see_the_visitor_first() {
     sleep(DISPATCH_MS + DELIVERED_MS).await;
     assert_eq!(calls_to("/activate").len(), 1);
     assert_eq!(json_of(&fs.diagnose())["sentBeforeSegmentKnew"], 0);
+}
+
+/// Issue 20, part 5: the report of the module's own `analytics.track` reaches the gate whether
+/// Segment emits it from inside `track()` or on the next tick; nothing is dropped while the
+/// module is busy, so the first exposure leaves after one wait, not after a second timeout.
+#[wasm_bindgen_test]
+async fn issue_20_a_track_reported_from_inside_the_call_opens_the_gate() {
+    for synchronous in [false, true] {
+        reset().await;
+        let analytics = install_emitting("analytics", "anon-emitting", synchronous);
+        route("/campaigns", json!([echo(0)]));
+        route("/activate", json!([{"status": 204, "body": ""}]));
+        let fs = start(options(gate_options("track", 200))).await.unwrap();
+        fs.get_flag("who".into(), "x".into(), None);
+        wait_until("the exposure left", || calls_to("/activate").len() == 1).await;
+        let d = json_of(&fs.diagnose());
+        assert_eq!(tracked(&analytics).len(), 1, "synchronous: {synchronous}");
+        assert_eq!(tracked(&analytics)[0][0], "Flagship Visitor Seen");
+        assert_eq!(
+            (&d["seenBySegment"], &d["sentBeforeSegmentKnew"]),
+            (&json!(true), &json!(0)),
+            "seen, not timed out (synchronous: {synchronous})"
+        );
+        wasm_bindgen_futures::JsFuture::from(fs.close())
+            .await
+            .unwrap();
+    }
 }
 
 #[wasm_bindgen_test]

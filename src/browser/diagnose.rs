@@ -16,7 +16,7 @@ pub(crate) fn diagnose(driver: &Driver) -> JsValue {
     let (flavour, version) = driver.describe_segment();
     driver
         .peek(|engine| {
-            let d = engine.diagnose();
+            let d = engine.diagnose(super::driver::now());
             let config = engine.config();
             let object = Object::new();
             let set = |key, value: &JsValue| js::set(&object, key, value);
@@ -56,12 +56,10 @@ pub(crate) fn diagnose(driver: &Driver) -> JsValue {
                 &JsValue::from_f64(d.sent_before_segment_knew as f64),
             );
             set("storageRefused", &JsValue::from_bool(d.storage_refused));
-            let limited = d
-                .rate_limited_until
-                .filter(|until| *until > super::driver::now());
             set(
                 "rateLimitedUntil",
-                &limited.map_or(JsValue::NULL, JsValue::from_f64),
+                &d.rate_limited_until
+                    .map_or(JsValue::NULL, JsValue::from_f64),
             );
             set("hits", &counters(&d.hits));
             set("activations", &counters(&d.activations));

@@ -1,9 +1,19 @@
 //! The driver: one started module in the page. It owns the [`Engine`] and executes what it
 //! polls (requests, one timer, storage, Segment calls, page events), feeding every answer and
-//! event back with the time of day. No rule lives here: each branch of [`Driver::execute`]
-//! performs one effect.
+//! event back with the time. No rule lives here: each branch of [`Driver::execute`] performs one
+//! effect, each branch of [`Driver::dispatch`] hands one input over.
+//!
+//! Nothing that arrives is dropped, and nothing is borrowed while page code runs: what the page,
+//! the network, the timer or analytics.js delivers goes into an inbox, handled in order by one
+//! loop that alternates the engine's effects and the inbox; Segment is read before each engine
+//! call and the reading handed in (see [`Segment::snapshot`]), so the engine never runs page
+//! code; and effects that call page code (listeners, `analytics.track`, `analytics.on`) run
+//! with the engine released. A classic analytics.js that emits `track` from inside `track()`,
+//! or a listener that calls back into the module, finds everything free or queues its input.
 
+use alloc::collections::VecDeque;
 use alloc::rc::{Rc, Weak};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
@@ -11,34 +21,68 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 
 use super::bucketing_engine::{self, BucketingEngine};
+use super::clock;
 use super::earlier_calls::SegmentCallWatch;
 use super::events::{dispatch, Event, Listeners};
 use super::fetch::{self, InFlight};
 use super::listener::PageListener;
 use super::read_cache::ReadCache;
-use super::segment::{Handler, Segment};
+use super::segment::{Handler, Segment, Snapshot};
 use super::storage::Store;
 use super::timer::Timeout;
 use super::{js, log};
 use crate::config::{Config, LogLevel};
 use crate::engine::{
-    Answer, Effect, Engine, PageEvent, Preloaded, SegmentEvent, StoredState, Token,
+    Answer, Departure, Effect, Engine, PageEvent, Preloaded, SegmentEvent, StoredState, Token,
 };
 use crate::error::Error;
 use crate::wire::Request;
 
-/// Milliseconds since the epoch: the engine's clock.
+/// The engine's clock: monotonic milliseconds (see `clock.rs`).
 pub(crate) fn now() -> f64 {
-    js_sys::Date::now()
+    clock::now()
+}
+
+/// Something that arrived for the engine, waiting in the inbox.
+#[derive(Debug)]
+enum Input {
+    /// analytics.js emitted an event, or (`None`) an `AnalyticsBrowser` resolved.
+    Segment(Option<SegmentEvent>),
+    /// A request's answer.
+    Answer(Token, Answer),
+    /// The timer fired.
+    Timer,
+    /// The page is going away.
+    Unload(Departure),
+    /// The browser is back online.
+    Online,
+    /// Another page of the site wrote localStorage: its rate limit, as stored now.
+    StoredRateLimit(Option<String>),
+    /// Storage refused a write.
+    StorageRefused,
+    /// The engine asked for the stored state.
+    Restore,
+    /// A request to Segment's API completed in the page.
+    SegmentCallSeen,
+    /// The bucketing engine loaded, or not.
+    BucketingEngine(Result<(), Error>),
+    /// The bucketing engine took the file, or not.
+    BucketingFile(Result<(), Error>),
+    /// The bucketing engine's answer for the request `token`.
+    LocalDecision(Token, String),
 }
 
 /// A started module and the browser resources it holds.
 #[derive(Debug)]
 pub(crate) struct Driver {
     engine: RefCell<Engine>,
-    segment: RefCell<Segment>,
+    segment: Segment,
     store: Store,
     log_level: LogLevel,
+    /// What arrived and waits for the engine, in order.
+    inbox: RefCell<VecDeque<Input>>,
+    /// The loop of [`Driver::turn`] runs: inputs and effects that appear meanwhile are its.
+    turning: Cell<bool>,
     /// The one timer, armed for the engine's next deadline.
     timer: RefCell<Option<(f64, Timeout)>>,
     /// Requests in flight, which the engine may abort.
@@ -46,7 +90,7 @@ pub(crate) struct Driver {
     /// The page's `on(…)` listeners.
     listeners: RefCell<Listeners>,
     /// Warnings raised before the first `warning` listener was added, for it; `None` after.
-    unheard_warnings: RefCell<Option<Vec<(&'static str, alloc::string::String)>>>,
+    unheard_warnings: RefCell<Option<Vec<(&'static str, String)>>>,
     /// Settled primitive reads, answered in JS (read_cache.rs).
     read_cache: ReadCache,
     /// `pagehide`, `visibilitychange`, `online`, `storage`.
@@ -61,8 +105,6 @@ pub(crate) struct Driver {
     close_flush: Cell<Option<u32>>,
     watch: RefCell<Option<SegmentCallWatch>>,
     bucketing: RefCell<Option<BucketingEngine>>,
-    /// An effect pump is running: effects pushed meanwhile are taken by it, in order.
-    pumping: Cell<bool>,
     me: Weak<Driver>,
 }
 
@@ -77,7 +119,9 @@ impl Driver {
             store: Store::new(&config.env_id),
             log_level: config.log_level,
             engine: RefCell::new(Engine::new(config, seed)),
-            segment: RefCell::new(segment),
+            segment,
+            inbox: RefCell::default(),
+            turning: Cell::new(false),
             timer: RefCell::default(),
             requests: RefCell::default(),
             listeners: RefCell::default(),
@@ -90,36 +134,56 @@ impl Driver {
             close_flush: Cell::new(None),
             watch: RefCell::default(),
             bucketing: RefCell::default(),
-            pumping: Cell::new(false),
             me: me.clone(),
         });
         let me = driver.me.clone();
-        driver.segment.borrow_mut().on_event(Handler(Rc::new(
-            move |event: Option<SegmentEvent>| {
+        driver
+            .segment
+            .on_event(Handler(Rc::new(move |event: Option<SegmentEvent>| {
                 if let Some(driver) = me.upgrade() {
-                    driver.run(|engine, segment| match event {
-                        Some(event) => engine.handle_segment_event(now(), event, segment),
-                        None => engine.handle_segment_ready(now(), segment),
-                    });
+                    driver.deliver(Input::Segment(event));
                 }
-            },
-        )));
+            })));
         driver.listen_to_the_page();
         driver.run(|engine, segment| engine.start(now(), preloaded, segment, &driver.store));
         driver
     }
 
-    /// Runs `f` on the engine and then performs what it asked for. `None` when the engine is
-    /// busy (a page callback calling back into the module from inside an engine call): the
-    /// caller answers with its default rather than throwing into the page.
-    pub(crate) fn run<R>(&self, f: impl FnOnce(&mut Engine, &mut Segment) -> R) -> Option<R> {
+    /// Runs a command of the page on the engine, with Segment read just before, then performs
+    /// what it asked for. `None` only if the engine is in the middle of a call, which no page
+    /// code can observe (no page code runs inside one): the caller answers with its default.
+    pub(crate) fn run<R>(&self, f: impl FnOnce(&mut Engine, &mut Snapshot) -> R) -> Option<R> {
+        let result = self.call(f)?;
+        self.turn();
+        Some(result)
+    }
+
+    /// [`Driver::run`] for a command that does not look at Segment (no reading is taken).
+    pub(crate) fn run_alone<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
         let result = {
             let mut engine = self.engine.try_borrow_mut().ok()?;
-            let mut segment = self.segment.try_borrow_mut().ok()?;
-            f(&mut engine, &mut segment)
+            engine.set_wall_clock(now(), clock::wall());
+            f(&mut engine)
         };
-        self.pump();
+        self.turn();
         Some(result)
+    }
+
+    /// One engine call: the wall clock and Segment are read first, with nothing borrowed, and
+    /// handed in.
+    fn call<R>(&self, f: impl FnOnce(&mut Engine, &mut Snapshot) -> R) -> Option<R> {
+        let need = self.peek(Engine::segment_need)?;
+        let mut snapshot = self.segment.snapshot(need);
+        let mut engine = self.engine.try_borrow_mut().ok()?;
+        engine.set_wall_clock(now(), clock::wall());
+        Some(f(&mut engine, &mut snapshot))
+    }
+
+    /// Puts `input` in the inbox and, unless the loop already runs (further up the stack),
+    /// runs it.
+    fn deliver(&self, input: Input) {
+        self.inbox.borrow_mut().push_back(input);
+        self.turn();
     }
 
     /// Reads the engine without changing it; `None` when it is busy.
@@ -133,10 +197,8 @@ impl Driver {
     }
 
     /// Which Segment the page has, for `diagnose()`.
-    pub(crate) fn describe_segment(&self) -> (&'static str, Option<alloc::string::String>) {
-        self.segment
-            .try_borrow()
-            .map_or(("unknown", None), |segment| segment.describe())
+    pub(crate) fn describe_segment(&self) -> (&'static str, Option<String>) {
+        self.segment.describe()
     }
 
     /// Adds a page listener. The first `warning` listener also hears, at once, the warnings
@@ -195,14 +257,17 @@ impl Driver {
     /// `close()`: stops the module; the promise resolves once what was queued has been sent.
     pub(crate) fn close(&self) -> Promise {
         self.listeners.borrow_mut().clear();
-        let id = self.run(|engine, _| engine.close(now()));
+        let id = self.run_alone(|engine| engine.close(now()));
         self.close_flush.set(id);
         self.flushed(id)
     }
 
-    /// Takes the next effects, in order, until there are none; then arms the timer.
-    fn pump(&self) {
-        if self.pumping.replace(true) {
+    /// Performs the engine's effects and hands it the inbox, in order, until neither has
+    /// anything left; then arms the timer. Effects go first: they are what the engine already
+    /// decided. A call from further down the stack (an effect's page code calling back) returns
+    /// at once and leaves its work to this loop.
+    fn turn(&self) {
+        if self.turning.replace(true) {
             return;
         }
         loop {
@@ -210,11 +275,41 @@ impl Driver {
                 Ok(mut engine) => engine.poll_effect(),
                 Err(_) => None,
             };
-            let Some(effect) = effect else { break };
-            self.execute(effect);
+            if let Some(effect) = effect {
+                self.execute(effect);
+                continue;
+            }
+            let input = self.inbox.borrow_mut().pop_front();
+            match input {
+                Some(input) => self.dispatch(input),
+                None => break,
+            }
         }
-        self.pumping.set(false);
+        self.turning.set(false);
         self.arm_timer();
+    }
+
+    /// Hands one input to the engine.
+    fn dispatch(&self, input: Input) {
+        self.call(|engine, segment| match input {
+            Input::Segment(Some(event)) => engine.handle_segment_event(now(), event, segment),
+            Input::Segment(None) => engine.handle_segment_ready(now(), segment),
+            Input::Answer(token, answer) => engine.handle_response(now(), token, answer, segment),
+            Input::Timer => engine.handle_timeout(now(), segment),
+            Input::Unload(departure) => engine.handle_unload(now(), departure),
+            Input::Online => engine.handle_online(now()),
+            Input::StoredRateLimit(until) => {
+                engine.handle_stored_rate_limit(now(), until.as_deref())
+            }
+            Input::StorageRefused => engine.handle_storage_refused(),
+            Input::Restore => engine.handle_restore(now(), &self.store),
+            Input::SegmentCallSeen => engine.handle_segment_call_seen(now()),
+            Input::BucketingEngine(loaded) => engine.handle_bucketing_engine(now(), loaded),
+            Input::BucketingFile(loaded) => engine.handle_bucketing_file(now(), loaded),
+            Input::LocalDecision(token, body) => {
+                engine.handle_local_decision(now(), token, body, segment)
+            }
+        });
     }
 
     /// Performs one effect.
@@ -229,35 +324,36 @@ impl Driver {
             }
             Effect::Store { name, value } => {
                 if !self.store.write(&name, value.as_deref()) {
-                    self.run(|engine, _| engine.handle_storage_refused());
+                    self.deliver(Input::StorageRefused);
                 }
             }
-            Effect::Restore => {
-                self.run(|engine, _| engine.handle_restore(now(), &self.store));
-            }
+            Effect::Restore => self.deliver(Input::Restore),
             Effect::Emit(event) => self.emit(event),
             Effect::FlagsReplaced => self.read_cache.clear(),
-            Effect::Subscribe => self.segment.borrow_mut().subscribe(),
-            Effect::Unsubscribe => self.segment.borrow_mut().unsubscribe(),
+            Effect::Subscribe => self.segment.subscribe(),
+            Effect::Unsubscribe => self.segment.unsubscribe(),
             Effect::WatchSegmentCalls => {
-                let live = self.segment.borrow().live().cloned();
                 let me = self.me.clone();
-                let watch = live.and_then(|live| {
+                let watch = self.segment.live().and_then(|live| {
                     SegmentCallWatch::new(&live, move || {
                         if let Some(driver) = me.upgrade() {
-                            driver.run(|engine, _| engine.handle_segment_call_seen(now()));
+                            driver.deliver(Input::SegmentCallSeen);
                         }
                     })
                 });
-                *self.watch.borrow_mut() = watch;
+                let old = self.watch.replace(watch);
+                drop(old);
             }
-            Effect::StopWatching => *self.watch.borrow_mut() = None,
+            Effect::StopWatching => {
+                let old = self.watch.take();
+                drop(old);
+            }
             Effect::TrackInSegment(call) => {
-                if !self.segment.borrow().track(&call) {
+                if !self.segment.track(&call) {
                     log::warn(
                         self.log_level,
                         "SEGMENT_TRACK_FAILED",
-                        "analytics.track threw",
+                        "analytics.track could not be called, or threw",
                     );
                 }
             }
@@ -267,7 +363,7 @@ impl Driver {
                     Some(engine) => engine.load_file(&text),
                     None => Err(Error::BucketingFetch("bucketing engine not loaded".into())),
                 };
-                self.run(|engine, _| engine.handle_bucketing_file(now(), loaded));
+                self.deliver(Input::BucketingFile(loaded));
             }
             Effect::DecideLocally {
                 token,
@@ -280,9 +376,7 @@ impl Driver {
                     .as_ref()
                     .and_then(|engine| engine.decide(&visitor_id, &context))
                     .unwrap_or_default();
-                self.run(|engine, segment| {
-                    engine.handle_local_decision(now(), token, body, segment)
-                });
+                self.deliver(Input::LocalDecision(token, body));
             }
             Effect::Settled => {
                 let waiters = core::mem::take(&mut *self.settle_waiters.borrow_mut());
@@ -339,7 +433,7 @@ impl Driver {
 
     fn on_answer(&self, token: Token, answer: Answer) {
         self.requests.borrow_mut().retain(|(t, _)| *t != token);
-        self.run(|engine, segment| engine.handle_response(now(), token, answer, segment));
+        self.deliver(Input::Answer(token, answer));
     }
 
     /// Keeps the one timer armed for the engine's next deadline.
@@ -365,15 +459,15 @@ impl Driver {
         // The fired timer is spent: forget it, so that the next deadline arms a new one even
         // if it is the same instant.
         let _spent = self.timer.borrow_mut().take();
-        self.run(|engine, segment| engine.handle_timeout(now(), segment));
+        self.deliver(Input::Timer);
     }
 
-    fn load_bucketing_engine(&self, url: Option<alloc::string::String>) {
+    fn load_bucketing_engine(&self, url: Option<String>) {
         let me = self.me.clone();
         bucketing_engine::load_engine(url.as_deref(), move |loaded| {
             let Some(driver) = me.upgrade() else { return };
             let result = loaded.map(|engine| *driver.bucketing.borrow_mut() = Some(engine));
-            driver.run(|engine, _| engine.handle_bucketing_engine(now(), result));
+            driver.deliver(Input::BucketingEngine(result));
         });
     }
 
@@ -434,23 +528,21 @@ impl Driver {
             }));
         };
         add(&window, "pagehide", |d| {
-            d.run(|engine, _| engine.handle_unload(now()));
+            d.deliver(Input::Unload(Departure::PageHide));
         });
         if let Some(document) = &document {
             add(document, "visibilitychange", |d| {
                 let document = js::get(&js_sys::global(), "document");
                 if js::get(&document, "visibilityState").as_string().as_deref() == Some("hidden") {
-                    d.run(|engine, _| engine.handle_unload(now()));
+                    d.deliver(Input::Unload(Departure::Hidden));
                 }
             });
         }
-        add(&window, "online", |d| {
-            d.run(|engine, _| engine.handle_online(now()));
-        });
+        add(&window, "online", |d| d.deliver(Input::Online));
         // Another tab or page of the site wrote localStorage: it may have been rate limited.
         add(&window, "storage", |d| {
             let until = d.store.get(crate::decision::rate_limit::NOT_BEFORE_KEY);
-            d.run(|engine, _| engine.handle_stored_rate_limit(now(), until.as_deref()));
+            d.deliver(Input::StoredRateLimit(until));
         });
         *self.page_listeners.borrow_mut() = listeners;
     }
@@ -461,6 +553,7 @@ impl Drop for Driver {
     /// now (no timer will fire for it); nothing else is done.
     fn drop(&mut self) {
         let engine = self.engine.get_mut();
+        engine.set_wall_clock(now(), clock::wall());
         engine.write_pending(now());
         while let Some(effect) = engine.poll_effect() {
             if let Effect::Store { name, value } = effect {

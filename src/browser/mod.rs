@@ -4,6 +4,7 @@
 //! lives here.
 
 pub(crate) mod bucketing_engine;
+pub(crate) mod clock;
 pub(crate) mod diagnose;
 pub(crate) mod driver;
 pub(crate) mod earlier_calls;

@@ -18,7 +18,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::{js, stored_ids};
 use crate::context::{Context, ContextValue};
-use crate::engine::{Probe, Reading, SegmentCall, SegmentEvent, SegmentSource};
+use crate::engine::{Probe, Reading, SegmentCall, SegmentEvent, SegmentNeed, SegmentSource};
 use crate::identity::SegmentIds;
 
 /// Where the analytics instance comes from.
@@ -41,22 +41,28 @@ impl Source {
     }
 }
 
-/// The page's analytics.js, as the engine's [`SegmentSource`].
+/// The page's analytics.js. Its state sits in cells that are borrowed only for a moment and
+/// never while analytics.js runs: analytics.js may call back into the module from any of its
+/// methods (a classic build emits `track` synchronously from `track()`), and such a call must
+/// find nothing borrowed.
 #[derive(Debug)]
 pub(crate) struct Segment {
     source: Source,
     /// The loaded instance read and followed, once found.
-    live: Option<JsValue>,
+    live: RefCell<Option<JsValue>>,
     /// What an `AnalyticsBrowser` resolved to, once it has.
     resolved: Rc<RefCell<Option<JsValue>>>,
     /// The `then` we gave an `AnalyticsBrowser`, kept alive while it is pending.
-    waiting: Option<Closure<dyn FnMut(JsValue)>>,
+    waiting: RefCell<Option<OnResolved>>,
     /// Segment traits copied into the context.
     traits: Vec<String>,
-    subscriptions: Vec<Subscription>,
+    subscriptions: RefCell<Vec<Subscription>>,
     /// Called with each event of a subscription, and when an `AnalyticsBrowser` resolves.
-    on_event: Option<Handler>,
+    on_event: RefCell<Option<Handler>>,
 }
+
+/// The callback an `AnalyticsBrowser`'s promise calls with the loaded instance.
+type OnResolved = Closure<dyn FnMut(JsValue)>;
 
 /// Where Segment's events go: an event, or `None` for "an `AnalyticsBrowser` resolved".
 #[derive(Clone)]
@@ -68,36 +74,79 @@ impl core::fmt::Debug for Handler {
     }
 }
 
+/// Segment as it was read just before an engine call, handed to the engine as its
+/// [`SegmentSource`]: the engine then runs no page JavaScript, so nothing the page does can
+/// reach the module while the engine is in the middle of a change.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    probe: Probe,
+    reading: Option<Reading>,
+}
+
+impl SegmentSource for Snapshot {
+    fn probe(&mut self) -> Probe {
+        self.probe
+    }
+
+    fn read(&mut self) -> Option<Reading> {
+        self.reading.clone()
+    }
+
+    fn stored_ids(&mut self) -> SegmentIds {
+        // Cookies and localStorage: no page code runs, and never `anonymousId()`, which mints.
+        stored_ids::read()
+    }
+}
+
 impl Segment {
     pub(crate) fn new(source: Source, traits: Vec<String>) -> Segment {
         Segment {
             source,
-            live: None,
+            live: RefCell::default(),
             resolved: Rc::default(),
-            waiting: None,
+            waiting: RefCell::default(),
             traits,
-            subscriptions: Vec::new(),
-            on_event: None,
+            subscriptions: RefCell::default(),
+            on_event: RefCell::default(),
         }
     }
 
     /// Where Segment's events (and the wake-up of a resolved `AnalyticsBrowser`, `None`) go.
-    pub(crate) fn on_event(&mut self, handler: Handler) {
-        self.on_event = Some(handler);
+    pub(crate) fn on_event(&self, handler: Handler) {
+        *self.on_event.borrow_mut() = Some(handler);
     }
 
     /// The loaded instance followed, if any.
-    pub(crate) fn live(&self) -> Option<&JsValue> {
-        self.live.as_ref()
+    pub(crate) fn live(&self) -> Option<JsValue> {
+        self.live.borrow().clone()
+    }
+
+    /// Reads what the engine may look at in its next call (`need`), before the call.
+    pub(crate) fn snapshot(&self, need: SegmentNeed) -> Snapshot {
+        let probe = match need {
+            SegmentNeed::Nothing => {
+                return Snapshot {
+                    probe: Probe::Absent,
+                    reading: None,
+                }
+            }
+            SegmentNeed::ProbeAndReading => self.probe(),
+            SegmentNeed::Reading => Probe::Loaded,
+        };
+        let reading = match probe {
+            Probe::Loaded => self.read(),
+            _ => None,
+        };
+        Snapshot { probe, reading }
     }
 
     /// Listens to `identify`, `reset`, `page` and `track` on the loaded instance; dropping the
     /// subscriptions (or [`Segment::unsubscribe`]) calls `off`.
-    pub(crate) fn subscribe(&mut self) {
-        let (Some(live), Some(handler)) = (self.live.clone(), self.on_event.clone()) else {
+    pub(crate) fn subscribe(&self) {
+        let (Some(live), Some(handler)) = (self.live(), self.on_event.borrow().clone()) else {
             return;
         };
-        self.subscriptions.clear();
+        let mut subscriptions = Vec::new();
         for (name, event) in [
             ("identify", SegmentEvent::Identify),
             ("reset", SegmentEvent::Reset),
@@ -105,41 +154,45 @@ impl Segment {
             ("track", SegmentEvent::Dispatched),
         ] {
             let handler = handler.clone();
-            self.subscriptions
-                .extend(Subscription::new(&live, name, move || {
-                    (handler.0)(Some(event))
-                }));
+            subscriptions.extend(Subscription::new(&live, name, move || {
+                (handler.0)(Some(event))
+            }));
         }
+        let old = self.subscriptions.replace(subscriptions);
+        // Dropped out of the borrow: dropping calls analytics.off.
+        drop(old);
     }
 
     /// Stops listening, and forgets a pending `AnalyticsBrowser`.
-    pub(crate) fn unsubscribe(&mut self) {
-        self.subscriptions.clear();
-        self.waiting = None;
-        self.on_event = None;
+    pub(crate) fn unsubscribe(&self) {
+        let old = self.subscriptions.take();
+        drop(old);
+        let waiting = self.waiting.take();
+        drop(waiting);
+        self.on_event.take();
     }
 
-    /// `analytics.track(event, properties)` on the loaded instance, if there is one; false when
-    /// it threw.
+    /// `analytics.track(event, properties)` on the loaded instance: false when there is none,
+    /// it has no `track`, or it threw.
     pub(crate) fn track(&self, call: &SegmentCall) -> bool {
-        let Some(live) = &self.live else {
-            return true;
+        let Some(live) = self.live() else {
+            return false;
         };
         let properties = Object::new();
         for (key, value) in &call.properties {
             js::set(&properties, key, &js::text(value.as_deref()));
         }
-        let Ok(track) = js::get(live, "track").dyn_into::<Function>() else {
-            return true;
+        let Ok(track) = js::get(&live, "track").dyn_into::<Function>() else {
+            return false;
         };
         track
-            .call2(live, &JsValue::from_str(call.event), &properties)
+            .call2(&live, &JsValue::from_str(call.event), &properties)
             .is_ok()
     }
 
     /// Which Segment the page has, for `diagnose()`: `(flavour, version)`.
     pub(crate) fn describe(&self) -> (&'static str, Option<String>) {
-        let Some(live) = &self.live else {
+        let Some(live) = self.live() else {
             let current = self.source.current();
             let flavour = match current.is_undefined() || current.is_null() {
                 true => "absent",
@@ -148,7 +201,7 @@ impl Segment {
             return (flavour, None);
         };
         // Classic analytics.js is 3.x/4.x; analytics.js 2.0 is 1.x.
-        let version = js::get(live, "VERSION").as_string();
+        let version = js::get(&live, "VERSION").as_string();
         let classic = version
             .as_deref()
             .is_some_and(|v| v.starts_with('3') || v.starts_with('4'));
@@ -162,11 +215,11 @@ impl Segment {
     }
 
     /// Waits for an `AnalyticsBrowser` to resolve to its `[analytics, context]`, once.
-    fn await_instance(&mut self, pending: &JsValue) {
-        if self.waiting.is_some() {
+    fn await_instance(&self, pending: &JsValue) {
+        if self.waiting.borrow().is_some() {
             return;
         }
-        let (resolved, handler) = (Rc::clone(&self.resolved), self.on_event.clone());
+        let (resolved, handler) = (Rc::clone(&self.resolved), self.on_event.borrow().clone());
         let closure = Closure::<dyn FnMut(JsValue)>::new(move |value: JsValue| {
             let instance = match Array::is_array(&value) {
                 true => Array::from(&value).get(0),
@@ -178,22 +231,22 @@ impl Segment {
             }
         });
         let _ = Promise::resolve(pending).then(&closure);
-        self.waiting = Some(closure);
+        *self.waiting.borrow_mut() = Some(closure);
     }
-}
 
-impl SegmentSource for Segment {
-    fn probe(&mut self) -> Probe {
+    /// Looks for a loaded instance now (the global is re-read every time: the snippet's stub
+    /// is replaced by the real instance when it loads).
+    fn probe(&self) -> Probe {
         let current = self.source.current();
         if is_loaded(&current) {
-            self.live = Some(current);
+            *self.live.borrow_mut() = Some(current);
             return Probe::Loaded;
         }
         if js::is_thenable(&current) && js::has_method(&current, "user") {
             let resolved = self.resolved.borrow().clone();
             match resolved {
                 Some(instance) if is_loaded(&instance) => {
-                    self.live = Some(instance);
+                    *self.live.borrow_mut() = Some(instance);
                     return Probe::Loaded;
                 }
                 Some(_) => {}
@@ -207,26 +260,24 @@ impl SegmentSource for Segment {
         }
     }
 
-    fn read(&mut self) -> Option<Reading> {
+    /// Reads the loaded instance's identity now; `None` when it cannot be read.
+    fn read(&self) -> Option<Reading> {
         if let Source::Global(_) = self.source {
             // analytics.js loaded twice, or a stub replaced late: follow the new instance.
             let current = self.source.current();
             let replaced = self
                 .live
+                .borrow()
                 .as_ref()
                 .is_some_and(|live| !Object::is(&current, live));
             if replaced && is_loaded(&current) {
-                self.live = Some(current);
-                if !self.subscriptions.is_empty() {
+                *self.live.borrow_mut() = Some(current);
+                if !self.subscriptions.borrow().is_empty() {
                     self.subscribe();
                 }
             }
         }
-        read_user(self.live.as_ref()?, &self.traits)
-    }
-
-    fn stored_ids(&mut self) -> SegmentIds {
-        stored_ids::read()
+        read_user(&self.live()?, &self.traits)
     }
 }
 

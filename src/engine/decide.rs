@@ -224,7 +224,7 @@ impl Engine {
     pub(super) fn decision_failed(&mut self, now: f64, identity: &Identity, error: Error) {
         if self.config.mode == Mode::Api {
             let cache = self.decision_cache();
-            let kept = cache.lookup(identity, now).and_then(|body| {
+            let kept = cache.lookup(identity, self.wall(now)).and_then(|body| {
                 let decision = interpret_campaigns_response(identity, 200, body).ok()?;
                 Some((decision, body))
             });

@@ -39,14 +39,14 @@ pub struct Diagnosis<'a> {
     pub api_key: String,
     /// Storage refused a write: queues are in memory only.
     pub storage_refused: bool,
-    /// No Decision API request before this time (ms since the epoch), after a 429; it may
-    /// have passed.
+    /// No Decision API request before this time of day (ms since the epoch), after a 429;
+    /// `None` once it has passed.
     pub rate_limited_until: Option<f64>,
 }
 
 impl Engine {
-    /// The engine's part of `diagnose()`.
-    pub fn diagnose(&self) -> Diagnosis<'_> {
+    /// The engine's part of `diagnose()` at `now`.
+    pub fn diagnose(&self, now: f64) -> Diagnosis<'_> {
         let identity = self.identity.as_ref();
         let (activations, hits) = self.delivery.counters();
         Diagnosis {
@@ -63,7 +63,10 @@ impl Engine {
             hits,
             api_key: redact(&self.config.api_key),
             storage_refused: self.storage_refused,
-            rate_limited_until: self.decisions.rate_limited_until(f64::NEG_INFINITY),
+            rate_limited_until: self
+                .decisions
+                .rate_limited_until(now)
+                .map(|until| self.wall(until)),
         }
     }
 }

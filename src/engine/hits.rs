@@ -4,7 +4,7 @@
 
 use alloc::vec;
 
-use super::io::SegmentSource;
+use super::io::{Departure, SegmentSource};
 use super::machine::Engine;
 use crate::config::LogLevel;
 use crate::context::SDK_CLIENT;
@@ -86,10 +86,12 @@ impl Engine {
         self.delivery.flush(&mut self.out, &self.config, now, false)
     }
 
-    /// The page is going away (`pagehide`, or hidden): hand what may leave to keepalive
-    /// requests and store the rest at once.
-    pub fn handle_unload(&mut self, now: f64) {
-        self.delivery.unload(&mut self.out, &self.config, now);
+    /// The page is going away: hand what may leave to keepalive requests and store the rest at
+    /// once.
+    pub fn handle_unload(&mut self, now: f64, departure: Departure) {
+        let page_hide = departure == Departure::PageHide;
+        self.delivery
+            .unload(&mut self.out, &self.config, now, page_hide);
     }
 
     /// The browser is back online: retry what is waiting for a backoff now.

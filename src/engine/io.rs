@@ -73,7 +73,22 @@ pub struct Reading {
     pub traits: Context,
 }
 
-/// Segment as the engine sees it. The browser reads analytics.js; tests script it.
+/// What the engine may read of Segment in its next call ([`Engine::segment_need`]), so that
+/// the caller can read it beforehand and hand the reading in.
+///
+/// [`Engine::segment_need`]: super::Engine::segment_need
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentNeed {
+    /// Nothing: Segment is not followed (none was found, or the module is closed).
+    Nothing,
+    /// The identity of the loaded instance.
+    Reading,
+    /// Whether analytics.js has loaded, and if so its identity.
+    ProbeAndReading,
+}
+
+/// Segment as the engine sees it. The browser hands in what it read of analytics.js just before
+/// the call (so no page code runs inside the engine); tests script it.
 pub trait SegmentSource {
     /// Looks for a loaded analytics instance now (the global is re-read every time: the
     /// snippet's stub is replaced by the real instance when it loads).
@@ -94,6 +109,17 @@ pub trait StoredState {
     fn get(&self, name: &str) -> Option<String>;
     /// Every name stored under the module's prefix.
     fn names(&self) -> Vec<String>;
+}
+
+/// How the page is going away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Departure {
+    /// It was hidden (`visibilitychange`): it may be frozen or closed with no other event, or
+    /// come back.
+    Hidden,
+    /// It is being unloaded (`pagehide`): a navigation, a reload, the tab closing, or the
+    /// back-forward cache.
+    PageHide,
 }
 
 /// Something the page listens to (`fs.on(…)`).

@@ -127,7 +127,7 @@ impl Engine {
         let mut context_text = String::new();
         write_context(&mut context_text, context);
         let cache = self.decision_cache();
-        let Some(kept) = cache.lookup_same(identity, &context_text, now) else {
+        let Some(kept) = cache.lookup_same(identity, &context_text, self.wall(now)) else {
             return false;
         };
         let Ok(decision) = interpret_campaigns_response(identity, 200, kept.body) else {
@@ -150,7 +150,7 @@ impl Engine {
         self.decisions.ask_at = Some(until);
         self.out.push(Effect::Store {
             name: String::from(NOT_BEFORE_KEY),
-            value: Some(rate_limit::encode(until)),
+            value: Some(rate_limit::encode(self.wall(until))),
         });
     }
 
@@ -189,8 +189,11 @@ impl Engine {
     /// The environment's rate limit as storage holds it now (read at start, and again when
     /// another page or tab writes storage): a limit given to any of them holds here too.
     pub fn handle_stored_rate_limit(&mut self, now: f64, value: Option<&str>) {
+        // Stored as a time of day, kept as an instant of this page's clock.
+        let offset = self.wall_offset();
         if let Some(until) = value
             .and_then(rate_limit::decode)
+            .map(|until| until - offset)
             .filter(|until| *until > now)
         {
             let later = self.decisions.not_before.map_or(until, |t| t.max(until));
@@ -215,8 +218,9 @@ impl Engine {
             return;
         }
         let mut cache = self.decision_cache();
+        let saved_at = self.wall(now);
         for (identity, context, body) in &pending {
-            cache.store(identity, context, body, now);
+            cache.store(identity, context, body, saved_at);
         }
         let text = cache.encode();
         self.decisions.stored = Some(text.clone());

@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::delivery::Delivery;
-use super::io::{Answer, Effect, SegmentSource, Token};
+use super::io::{Answer, Effect, SegmentNeed, SegmentSource, Token};
 use super::outbox::{Outbox, Purpose};
 use crate::config::Config;
 use crate::context::Context;
@@ -87,6 +87,9 @@ pub struct Engine {
     pub(super) watch_until: Option<f64>,
     /// Storage refused a write: queues live in memory only (told to the page once).
     pub(super) storage_refused: bool,
+    /// The wall clock minus `now` at the last [`Engine::set_wall_clock`]: what turns an instant
+    /// of the engine's clock into the time of day stored for other pages, and back.
+    wall_offset: f64,
 }
 
 impl Engine {
@@ -114,7 +117,30 @@ impl Engine {
             watch_until: None,
             config,
             storage_refused: false,
+            wall_offset: 0.0,
         }
+    }
+
+    /// The wall clock (`Date.now()`) read at the instant `now`. Every `now` the engine is given
+    /// is on a monotonic clock, so in-page deadlines neither fire early nor freeze when the
+    /// system clock is set; only what is stored for other pages, whose clocks are wall clocks,
+    /// is dated with the wall clock, as of the last reading. Without a reading, the two clocks
+    /// are taken to agree.
+    pub fn set_wall_clock(&mut self, now: f64, wall: f64) {
+        if now.is_finite() && wall.is_finite() {
+            self.wall_offset = wall - now;
+            self.delivery.set_wall_offset(self.wall_offset);
+        }
+    }
+
+    /// `now` as the time of day, for storage.
+    pub(super) fn wall(&self, now: f64) -> f64 {
+        now + self.wall_offset
+    }
+
+    /// What turns an engine instant into the time of day (add) and back (subtract).
+    pub(super) fn wall_offset(&self) -> f64 {
+        self.wall_offset
     }
 
     /// The next thing to do, in order; `None` when there is nothing left for now.
@@ -253,6 +279,16 @@ impl Engine {
                     "localStorage refused a write (full or disabled): queues are kept in memory only and will not survive a reload",
                 ),
             );
+        }
+    }
+
+    /// What the next call may read of Segment, for the caller to read first.
+    pub fn segment_need(&self) -> SegmentNeed {
+        match self.link {
+            _ if self.is_closed() => SegmentNeed::Nothing,
+            Link::Idle | Link::Connecting { .. } => SegmentNeed::ProbeAndReading,
+            Link::Connected => SegmentNeed::Reading,
+            Link::Without => SegmentNeed::Nothing,
         }
     }
 

@@ -24,12 +24,12 @@ mod stored_queues;
 #[cfg(test)]
 mod tests;
 
-pub use delivery::{Counters, ACTIVATION_WINDOW_MS, KEEPALIVE_BUDGET_BYTES};
+pub use delivery::{Counters, ACTIVATION_WAIT_MS, DELIVERY_TIMEOUT_MS, KEEPALIVE_BUDGET_BYTES};
 pub use diagnose::Diagnosis;
 pub use follow::SegmentEvent;
 pub use io::{
-    Answer, Effect, PageEvent, Preloaded, Probe, Reading, Response, SegmentCall, SegmentSource,
-    StoredState, Token,
+    Answer, Departure, Effect, PageEvent, Preloaded, Probe, Reading, Response, SegmentCall,
+    SegmentNeed, SegmentSource, StoredState, Token,
 };
 pub use kept_decisions::CACHE_KEY;
 pub use machine::{Engine, IdSource};

@@ -137,6 +137,14 @@ impl Outbox {
         expired
     }
 
+    /// Takes the deadline off the requests for `purpose`: handed over to the browser as the
+    /// page goes away, they must not be aborted.
+    pub(super) fn never_abandon(&mut self, purpose: Purpose) {
+        for request in self.in_flight.iter_mut().filter(|f| f.purpose == purpose) {
+            request.deadline = None;
+        }
+    }
+
     /// The earliest deadline of a request in flight.
     pub(super) fn next_deadline(&self) -> Option<f64> {
         self.in_flight

@@ -10,7 +10,7 @@ use super::io::{Effect, StoredState};
 use super::outbox::Outbox;
 use crate::config::LogLevel;
 use crate::json::{self, ObjectWriter, Value};
-use crate::tracking::queue::{merge_by_age, Entry};
+use crate::tracking::queue::{merge_by_age, Entry, Queue};
 use crate::tracking::stored;
 use crate::tracking::{Item, Kind};
 use crate::wire::join;
@@ -21,26 +21,29 @@ pub const MAX_STORED_BYTES: usize = 256 * 1024;
 pub const ORPHAN_AFTER_MS: f64 = 5.0 * 60.0 * 1000.0;
 const QUEUE_PREFIX: &str = "queue:";
 
-/// Stores this tab's queues (or removes the key when both are empty); true when entries were
-/// left out for the size limit.
+/// Stores this tab's queues, but for what was handed over (or removes the key when nothing is
+/// left to store), dated with the time of day (`to_wall_ms` added); true when entries were left
+/// out for the size limit.
 pub(super) fn write_queues(
     out: &mut Outbox,
     tab: &str,
-    activations: &[Entry<Item>],
-    hits: &[Entry<Item>],
+    activations: &Queue<Item>,
+    hits: &Queue<Item>,
     now: f64,
+    to_wall_ms: f64,
 ) -> bool {
     let name = join(QUEUE_PREFIX, &[tab]);
-    if hits.is_empty() && activations.is_empty() {
+    if hits.stored().next().is_none() && activations.stored().next().is_none() {
         out.push(Effect::Store { name, value: None });
         return false;
     }
-    let (hits_text, skipped_hits) = stored::encode(hits, MAX_STORED_BYTES / 2);
-    let (activations_text, skipped_activations) = stored::encode(activations, MAX_STORED_BYTES / 2);
+    let (hits_text, skipped_hits) = stored::encode(hits.stored(), MAX_STORED_BYTES / 2, to_wall_ms);
+    let (activations_text, skipped_activations) =
+        stored::encode(activations.stored(), MAX_STORED_BYTES / 2, to_wall_ms);
     let mut text = String::new();
     ObjectWriter::new(&mut text)
         .number("v", 1.0)
-        .number("at", now)
+        .number("at", now + to_wall_ms)
         .with("hits", |o| o.push_str(&hits_text))
         .with("activations", |o| o.push_str(&activations_text))
         .finish();
@@ -52,13 +55,14 @@ pub(super) fn write_queues(
 }
 
 /// This tab's stored queues, plus those of tabs gone for [`ORPHAN_AFTER_MS`] (taken over and
-/// removed, so no other tab sends them too), oldest first. Unreadable ones are discarded with a
-/// warning.
+/// removed, so no other tab sends them too), oldest first, their times brought back to the
+/// engine's clock (`to_wall_ms` subtracted). Unreadable ones are discarded with a warning.
 pub(super) fn restore_queues(
     out: &mut Outbox,
     stored: &impl StoredState,
     tab: &str,
     now: f64,
+    to_wall_ms: f64,
 ) -> (Vec<Entry<Item>>, Vec<Entry<Item>>) {
     let own = join(QUEUE_PREFIX, &[tab]);
     let mut hits = Vec::new();
@@ -77,13 +81,13 @@ pub(super) fn restore_queues(
             .and_then(Value::as_f64)
             .unwrap_or(0.0);
         let is_own = name == own;
-        if !is_own && now - at < ORPHAN_AFTER_MS {
+        if !is_own && now + to_wall_ms - at < ORPHAN_AFTER_MS {
             continue;
         }
         let parts = parsed.as_ref().and_then(|v| {
             Some((
-                decode_part(v, Kind::Activation, "activations")?,
-                decode_part(v, Kind::Hit, "hits")?,
+                decode_part(v, Kind::Activation, "activations", to_wall_ms)?,
+                decode_part(v, Kind::Hit, "hits", to_wall_ms)?,
             ))
         });
         match parts {
@@ -106,6 +110,6 @@ pub(super) fn restore_queues(
     (activations, hits)
 }
 
-fn decode_part(value: &Value, kind: Kind, key: &str) -> Option<Vec<Entry<Item>>> {
-    stored::decode_value(kind, value.get(key)?).ok()
+fn decode_part(value: &Value, kind: Kind, key: &str, to_wall_ms: f64) -> Option<Vec<Entry<Item>>> {
+    stored::decode_value(kind, value.get(key)?, to_wall_ms).ok()
 }

@@ -132,8 +132,9 @@ impl ExposureLog {
         }
     }
 
-    /// The stored form: `{"v":1,"seen":[[vid,caid,vaid,at],…]}`, expired entries left out.
-    pub fn encode(&self, now_ms: f64) -> String {
+    /// The stored form: `{"v":1,"seen":[[vid,caid,vaid,at],…]}`, expired entries left out;
+    /// `to_wall_ms` turns this log's times into the times of day that are stored.
+    pub fn encode(&self, now_ms: f64, to_wall_ms: f64) -> String {
         let mut out = String::from("{\"v\":1,\"seen\":[");
         let live = self
             .seen
@@ -148,15 +149,21 @@ impl ExposureLog {
                 write_string(&mut out, part);
                 out.push(',');
             }
-            write_number(&mut out, *at);
+            write_number(&mut out, *at + to_wall_ms);
             out.push(']');
         }
         out.push_str("]}");
         out
     }
 
-    /// Reads [`ExposureLog::encode`]'s form; an unreadable text is refused whole.
-    pub fn decode(text: &str, window_ms: f64, now_ms: f64) -> Result<ExposureLog, &'static str> {
+    /// Reads [`ExposureLog::encode`]'s form (with the same `to_wall_ms`, as of now); an
+    /// unreadable text is refused whole.
+    pub fn decode(
+        text: &str,
+        window_ms: f64,
+        now_ms: f64,
+        to_wall_ms: f64,
+    ) -> Result<ExposureLog, &'static str> {
         let value = parse(text).map_err(|_| "stored exposures are not JSON")?;
         if value.get("v").and_then(Value::as_f64) != Some(1.0) {
             return Err("stored exposures have an unknown version");
@@ -177,7 +184,7 @@ impl ExposureLog {
                     .ok_or("stored exposure has a non-string id")
             };
             let at = cells[3].as_f64().ok_or("stored exposure has no time")?;
-            log.set([text(0)?, text(1)?, text(2)?], at);
+            log.set([text(0)?, text(1)?, text(2)?], at - to_wall_ms);
         }
         log.forget_expired(now_ms);
         Ok(log)
@@ -249,11 +256,21 @@ mod tests {
         let mut log = ExposureLog::new(1000.0);
         let a = Activation::new(&identity(Some("U\"x"), "A"), &campaign(), 0.0);
         assert!(log.record(&a, 0.0));
-        let restored = ExposureLog::decode(&log.encode(500.0), 1000.0, 500.0).unwrap();
+        let restored = ExposureLog::decode(&log.encode(500.0, 0.0), 1000.0, 500.0, 0.0).unwrap();
         assert!(restored.contains(&a, 900.0));
         assert!(!restored.contains(&a, 1000.0));
-        let expired = ExposureLog::decode(&log.encode(500.0), 1000.0, 2000.0).unwrap();
+        let expired = ExposureLog::decode(&log.encode(500.0, 0.0), 1000.0, 2000.0, 0.0).unwrap();
         assert!(!expired.contains(&a, 2000.0));
+        // Stored as times of day: a page whose clock runs an hour behind the wall clock writes
+        // and reads them back as its own instants.
+        let hour = 3_600_000.0;
+        let text = log.encode(500.0, hour);
+        assert!(
+            text.ends_with(&alloc::format!(",{}]]}}", hour as u64)),
+            "{text}"
+        );
+        let shifted = ExposureLog::decode(&text, 1000.0, 500.0, hour).unwrap();
+        assert!(shifted.contains(&a, 900.0) && !shifted.contains(&a, 1000.0));
         assert!(
             log.clone().record(&a, 1000.0),
             "recorded again once the window is over"
@@ -269,7 +286,10 @@ mod tests {
             r#"{"v":1,"seen":[["a","b","c"]]}"#,
             r#"{"v":1,"seen":[["a",1,"c",0]]}"#,
         ] {
-            assert!(ExposureLog::decode(text, 1.0, 0.0).is_err(), "{text:?}");
+            assert!(
+                ExposureLog::decode(text, 1.0, 0.0, 0.0).is_err(),
+                "{text:?}"
+            );
         }
     }
 

@@ -4,8 +4,15 @@
 //! policy apart from the code that sends).
 //!
 //! Entries leave the queue only when delivered, rejected (a 4xx that retrying cannot fix), expired
-//! (older than `max_age_ms`, 4 h by default, as Flagship's SDKs do) or pushed out by the size
-//! bound; each of these is counted, never silent.
+//! (older than `max_age_ms`, 4 h by default, as Flagship's SDKs do), pushed out by the size
+//! bound, or handed over to a keepalive request as the page goes away; each of these is counted,
+//! never silent.
+//!
+//! Exactly once rests on one rule: an entry the browser has taken in a keepalive request when
+//! the page goes away is *handed over*. It leaves storage at that moment and is never sent again
+//! by a later page, because the browser completes such a request after the page is gone and
+//! Flagship has no key to deduplicate a second copy. Only an answer that proves it was not
+//! delivered (a retryable HTTP status, seen by a page that lived on) brings it back.
 
 use super::retry::is_retryable;
 use alloc::vec::Vec;
@@ -26,14 +33,10 @@ pub struct QueuePolicy {
 /// Four hours: unsent hits older than this are worthless to AB Tasty's reports.
 pub const MAX_AGE_MS: f64 = 4.0 * 60.0 * 60.0 * 1000.0;
 
-/// How long the next page waits before sending again an entry that left with a keepalive
-/// request as the previous page went away: that request outlives the page, and its answer, lost
-/// with the page, most likely was a delivery.
-pub const UNLOAD_GRACE_MS: f64 = 30_000.0;
-
-/// A keepalive batch left unanswered this long before the page went away is taken to have been
-/// cut off by the navigation: Chromium rejects such a fetch just before `pagehide`, and sends it.
-/// A real failure further back is retried after its backoff, with no grace.
+/// A keepalive batch left unanswered this long before `pagehide` is taken to have been cut off
+/// by the navigation: Chromium rejects such a fetch just before `pagehide`, and sends it. It is
+/// handed over like what leaves at that moment. A real failure further back is retried after
+/// its backoff.
 pub const UNLOAD_RACE_MS: f64 = 1000.0;
 
 /// One queued item with its delivery bookkeeping.
@@ -47,9 +50,6 @@ pub struct Entry<T> {
     pub attempts: u32,
     /// Not to be sent before this time (backoff after a failure).
     pub not_before_ms: f64,
-    /// When the item left in a keepalive request as the page went away; the next page sends it
-    /// again only [`UNLOAD_GRACE_MS`] after that, if it is still stored.
-    pub left_at_ms: Option<f64>,
     /// The hit or activation.
     pub item: T,
 }
@@ -83,18 +83,31 @@ pub struct Settlement {
     pub outcome: Outcome,
     /// The wait the server asked for (`Retry-After`), in ms.
     pub retry_after_ms: Option<f64>,
-    /// No answer came to a keepalive request: it may have been delivered all the same (Chromium
-    /// rejects a keepalive fetch as the page goes away, and sends it); see
-    /// [`Queue::unanswered_left`].
-    pub maybe_delivered: bool,
+    /// An HTTP answer came. Without one, a request the browser took as the page went away is
+    /// taken as delivered (the network failing during that very request is the one way it is
+    /// lost), and a keepalive batch may have been cut off by a navigation about to happen (see
+    /// [`Queue::hand_over_at_unload`]).
+    pub answered: bool,
+}
+
+impl Settlement {
+    /// No answer at all: the network failed, or the request was abandoned.
+    pub fn no_answer() -> Settlement {
+        Settlement {
+            outcome: Outcome::Retry,
+            retry_after_ms: None,
+            answered: false,
+        }
+    }
 }
 
 impl From<Outcome> for Settlement {
+    /// An answer with a status of this outcome and no `Retry-After`.
     fn from(outcome: Outcome) -> Settlement {
         Settlement {
             outcome,
             retry_after_ms: None,
-            maybe_delivered: false,
+            answered: true,
         }
     }
 }
@@ -125,8 +138,11 @@ pub struct Queue<T> {
     next_id: u64,
     /// The regular batch out, at most one at a time.
     in_flight: Vec<u64>,
-    /// Entries out in keepalive requests of the page going away.
-    leaving: Vec<u64>,
+    /// The regular batch out is a keepalive request: it may outlive the page.
+    batch_keepalive: bool,
+    /// Entries the browser took in keepalive requests as the page went away: out of storage,
+    /// never sent again; kept in memory only for an answer, should the page live on.
+    handed_over: Vec<u64>,
     /// The last regular batch that went out with keepalive and got no answer, and when.
     unanswered: Option<(f64, Vec<u64>)>,
     /// What was dropped, by reason.
@@ -159,7 +175,8 @@ impl<T: Clone> Queue<T> {
             entries: Vec::new(),
             next_id: 1,
             in_flight: Vec::new(),
-            leaving: Vec::new(),
+            batch_keepalive: false,
+            handed_over: Vec::new(),
             unanswered: None,
             dropped: Dropped::default(),
             delivered: 0,
@@ -167,28 +184,19 @@ impl<T: Clone> Queue<T> {
     }
 
     /// A queue holding entries restored from storage (the in-flight state is not restored: a
-    /// send that was under way when the page died is sent again).
+    /// regular send that was under way when the page died, and could not be handed over, is
+    /// sent again).
     pub fn restore(policy: QueuePolicy, entries: Vec<Entry<T>>, now_ms: f64) -> Self {
         let mut queue = Queue::new(policy);
         queue.next_id = entries.iter().map(|e| e.id).max().unwrap_or(0) + 1;
         queue.entries = entries;
-        queue.wait_out_unload_grace();
         queue.expire(now_ms);
         queue.bound();
         queue
     }
 
-    /// Entries that left as a previous page went away wait [`UNLOAD_GRACE_MS`] from then.
-    fn wait_out_unload_grace(&mut self) {
-        for entry in &mut self.entries {
-            if let Some(left) = entry.left_at_ms {
-                entry.not_before_ms = entry.not_before_ms.max(left + UNLOAD_GRACE_MS);
-            }
-        }
-    }
-
     fn is_out(&self, id: u64) -> bool {
-        self.in_flight.contains(&id) || self.leaving.contains(&id)
+        self.in_flight.contains(&id) || self.handed_over.contains(&id)
     }
 
     /// Puts `restored`, what a previous page left (oldest first), before what was queued since,
@@ -202,7 +210,6 @@ impl<T: Clone> Queue<T> {
         }
         entries.append(&mut self.entries);
         self.entries = entries;
-        self.wait_out_unload_grace();
         self.expire(now_ms);
         self.bound();
     }
@@ -214,7 +221,6 @@ impl<T: Clone> Queue<T> {
             created_at_ms: now_ms,
             attempts: 0,
             not_before_ms: now_ms,
-            left_at_ms: None,
             item,
         });
         self.next_id += 1;
@@ -236,11 +242,11 @@ impl<T: Clone> Queue<T> {
 
     fn expire(&mut self, now_ms: f64) {
         let max_age = self.policy.max_age_ms;
-        let (in_flight, leaving) = (&self.in_flight, &self.leaving);
+        let (in_flight, handed_over) = (&self.in_flight, &self.handed_over);
         let before = self.entries.len();
         self.entries.retain(|e| {
             in_flight.contains(&e.id)
-                || leaving.contains(&e.id)
+                || handed_over.contains(&e.id)
                 || now_ms - e.created_at_ms <= max_age
         });
         self.dropped.expired += (before - self.entries.len()) as u64;
@@ -333,22 +339,21 @@ impl<T: Clone> Queue<T> {
             return None;
         }
         self.in_flight = batch.iter().map(|e| e.id).collect();
-        // Sent again: whatever an earlier page's unload left is over.
-        for entry in self
-            .entries
-            .iter_mut()
-            .filter(|e| self.in_flight.contains(&e.id))
-        {
-            entry.left_at_ms = None;
-        }
+        self.batch_keepalive = false;
         Some(batch)
+    }
+
+    /// The batch just taken went out in a keepalive request: should the page go away before
+    /// its answer, the browser completes it, and its entries are handed over.
+    pub fn mark_batch_keepalive(&mut self) {
+        self.batch_keepalive = !self.in_flight.is_empty();
     }
 
     /// The page is going away: which entries may leave in keepalive requests, in batches of at
     /// most `batch_size`, until `budget` bytes are spent (`size` of an entry; each request also
-    /// costs `envelope`). Only entries `allow` lets through, out in no request, that never
-    /// failed (an entry in backoff waits for its time on the next page) and not waiting out the
-    /// grace of an earlier unload; in queue order, stopping at the first that does not fit.
+    /// costs `envelope`). Only entries `allow` lets through, out in no request, and that never
+    /// failed (an entry in backoff waits for its time on the next page); in queue order,
+    /// stopping at the first that does not fit.
     pub fn plan_unload(
         &self,
         mut allow: impl FnMut(&T) -> bool,
@@ -359,10 +364,7 @@ impl<T: Clone> Queue<T> {
     ) -> Vec<Vec<u64>> {
         let mut batches: Vec<Vec<u64>> = Vec::new();
         for entry in &self.entries {
-            let eligible = entry.attempts == 0
-                && entry.left_at_ms.is_none()
-                && !self.is_out(entry.id)
-                && allow(&entry.item);
+            let eligible = entry.attempts == 0 && !self.is_out(entry.id) && allow(&entry.item);
             if !eligible {
                 continue;
             }
@@ -380,88 +382,105 @@ impl<T: Clone> Queue<T> {
         batches
     }
 
-    /// Marks `ids` as out in a keepalive request of the page going away, at `now_ms`, and
-    /// returns their entries (for the request body).
-    pub fn leave(&mut self, ids: &[u64], now_ms: f64) -> Vec<Entry<T>> {
-        let mut left = Vec::with_capacity(ids.len());
-        for entry in self.entries.iter_mut().filter(|e| ids.contains(&e.id)) {
-            entry.left_at_ms = Some(now_ms);
-            left.push(entry.clone());
-        }
-        self.leaving.extend_from_slice(ids);
+    /// Hands `ids` over to a keepalive request of the page going away, and returns their
+    /// entries (for the request body). From now on they are out of storage and never sent
+    /// again, unless an answer proves they were not delivered.
+    pub fn hand_over(&mut self, ids: &[u64]) -> Vec<Entry<T>> {
+        let left: Vec<Entry<T>> = self
+            .entries
+            .iter()
+            .filter(|e| ids.contains(&e.id))
+            .cloned()
+            .collect();
+        self.handed_over.extend(left.iter().map(|e| e.id));
         left
     }
 
-    /// The page is going away while the regular batch is out in a keepalive request: that
-    /// request outlives the page too, so its entries are marked as having left at `now_ms`.
-    pub fn batch_left(&mut self, now_ms: f64) {
-        let batch = &self.in_flight;
-        for entry in self.entries.iter_mut().filter(|e| batch.contains(&e.id)) {
-            entry.left_at_ms = Some(now_ms);
+    /// The page is going away at `now_ms`. The regular batch out in a keepalive request
+    /// outlives the page: it is handed over. With `page_hide` (the document is being unloaded,
+    /// not only hidden), so is a keepalive batch that got no answer within [`UNLOAD_RACE_MS`]
+    /// before: Chromium rejects such a fetch as the page goes away, and sends it all the same.
+    /// Those entries were in backoff, with no request out; they leave the queue now.
+    pub fn hand_over_at_unload(&mut self, now_ms: f64, page_hide: bool) {
+        if self.batch_keepalive {
+            for id in &self.in_flight {
+                if !self.handed_over.contains(id) {
+                    self.handed_over.push(*id);
+                }
+            }
         }
-    }
-
-    /// The page is going away `now_ms`: a keepalive batch that got no answer within
-    /// [`UNLOAD_RACE_MS`] before was most likely rejected by the browser as the page went away,
-    /// and sent all the same. Its entries are marked as having left then, so that the next page
-    /// waits out the grace, as for what leaves now.
-    pub fn unanswered_left(&mut self, now_ms: f64) {
+        if !page_hide {
+            return;
+        }
         let Some((at, ids)) = self.unanswered.take() else {
             return;
         };
         if now_ms - at > UNLOAD_RACE_MS {
             return;
         }
-        for entry in self.entries.iter_mut().filter(|e| ids.contains(&e.id)) {
-            if entry.left_at_ms.is_none() {
-                entry.left_at_ms = Some(at);
-            }
-        }
+        let (in_flight, handed_over) = (&self.in_flight, &self.handed_over);
+        let before = self.entries.len();
+        self.entries.retain(|e| {
+            !ids.contains(&e.id) || in_flight.contains(&e.id) || handed_over.contains(&e.id)
+        });
+        self.delivered += (before - self.entries.len()) as u64;
     }
 
-    /// Records how a keepalive request of [`Queue::leave`] ended (the page stayed after all).
-    pub fn complete_left(
+    /// Records how a keepalive request of [`Queue::hand_over`] ended (the page lived on).
+    pub fn complete_handed_over(
         &mut self,
         ids: &[u64],
         settlement: impl Into<Settlement>,
         now_ms: f64,
         jitter: f64,
     ) {
-        self.leaving.retain(|id| !ids.contains(id));
         self.settle(ids, settlement.into(), now_ms, jitter);
     }
 
     /// Records how the batch in flight ended.
     pub fn complete(&mut self, settlement: impl Into<Settlement>, now_ms: f64, jitter: f64) {
         let batch = core::mem::take(&mut self.in_flight);
-        self.settle(&batch, settlement.into(), now_ms, jitter);
+        let keepalive = core::mem::replace(&mut self.batch_keepalive, false);
+        let settlement = settlement.into();
+        let handed_over = batch.iter().any(|id| self.handed_over.contains(id));
+        if keepalive && !handed_over && !settlement.answered {
+            self.unanswered = Some((now_ms, batch.clone()));
+        }
+        self.settle(&batch, settlement, now_ms, jitter);
     }
 
     fn settle(&mut self, ids: &[u64], settlement: Settlement, now_ms: f64, jitter: f64) {
-        match settlement.outcome {
-            Outcome::Delivered | Outcome::Rejected => {
-                let before = self.entries.len();
-                self.entries.retain(|e| !ids.contains(&e.id));
-                let removed = (before - self.entries.len()) as u64;
-                if settlement.outcome == Outcome::Delivered {
-                    self.delivered += removed;
-                } else {
-                    self.dropped.rejected += removed;
-                }
+        let handed_over = ids.iter().any(|id| self.handed_over.contains(id));
+        self.handed_over.retain(|id| !ids.contains(id));
+        // Taken by the browser as the page went away and not answered: the browser completes
+        // such a request after the page; sending it again would count it twice.
+        let delivered = match settlement.outcome {
+            Outcome::Retry if handed_over && !settlement.answered => true,
+            Outcome::Retry => false,
+            Outcome::Delivered => true,
+            Outcome::Rejected => {
+                self.remove(ids, |queue, removed| queue.dropped.rejected += removed);
+                return;
             }
-            Outcome::Retry => {
-                // A retry waits at least what the server asked for, the backoff if longer.
-                let asked = settlement.retry_after_ms.unwrap_or(0.0);
-                for entry in self.entries.iter_mut().filter(|e| ids.contains(&e.id)) {
-                    entry.not_before_ms = now_ms + backoff_ms(entry.attempts, jitter).max(asked);
-                    entry.attempts += 1;
-                    entry.left_at_ms = None;
-                }
-                if settlement.maybe_delivered {
-                    self.unanswered = Some((now_ms, ids.to_vec()));
-                }
-            }
+        };
+        if delivered {
+            self.remove(ids, |queue, removed| queue.delivered += removed);
+            return;
         }
+        // A retry waits at least what the server asked for, the backoff if longer.
+        let asked = settlement.retry_after_ms.unwrap_or(0.0);
+        for entry in self.entries.iter_mut().filter(|e| ids.contains(&e.id)) {
+            entry.not_before_ms = now_ms + backoff_ms(entry.attempts, jitter).max(asked);
+            entry.attempts += 1;
+        }
+    }
+
+    /// Removes the entries `ids` and counts them with `count`.
+    fn remove(&mut self, ids: &[u64], count: impl FnOnce(&mut Self, u64)) {
+        let before = self.entries.len();
+        self.entries.retain(|e| !ids.contains(&e.id));
+        let removed = (before - self.entries.len()) as u64;
+        count(self, removed);
     }
 
     /// Makes every entry sendable now (the browser came back online).
@@ -473,16 +492,23 @@ impl<T: Clone> Queue<T> {
 
     /// Drops the entries `keep` refuses (consent withdrawn); returns how many.
     pub fn purge(&mut self, keep: impl Fn(&T) -> bool) -> usize {
-        let (in_flight, leaving) = (&self.in_flight, &self.leaving);
+        let (in_flight, handed_over) = (&self.in_flight, &self.handed_over);
         let before = self.entries.len();
         self.entries
-            .retain(|e| in_flight.contains(&e.id) || leaving.contains(&e.id) || keep(&e.item));
+            .retain(|e| in_flight.contains(&e.id) || handed_over.contains(&e.id) || keep(&e.item));
         before - self.entries.len()
     }
 
-    /// The entries, oldest first, for persistence.
+    /// Every entry in memory, oldest first (handed-over ones included).
     pub fn entries(&self) -> &[Entry<T>] {
         &self.entries
+    }
+
+    /// The entries to keep in storage, oldest first: all but those handed over.
+    pub fn stored(&self) -> impl Iterator<Item = &Entry<T>> {
+        self.entries
+            .iter()
+            .filter(|e| !self.handed_over.contains(&e.id))
     }
 
     /// Entries waiting (in flight included).

@@ -295,6 +295,31 @@ export function dispatchPagehide() {
   window.dispatchEvent(new Event("pagehide"));
 }
 
+// A loaded analytics.js whose `track()` reports itself to its `track` listeners, either from
+// inside the call (classic analytics.js, or a page's own wrapper) or on the next tick
+// (analytics-next). Issue 20: the synchronous report must reach the module, not be dropped.
+export function installEmitting(key, anonymousId, synchronous) {
+  const listeners = {};
+  const user = fakeUser({ userId: null, anonymousId });
+  const instance = {
+    initialized: true,
+    VERSION: "1.70.0",
+    tracked: [],
+    user: () => user,
+    on(event, callback) { (listeners[event] = listeners[event] || []).push(callback); },
+    off(event, callback) { listeners[event] = (listeners[event] || []).filter((c) => c !== callback); },
+    track(event, properties) {
+      instance.tracked.push([event, properties]);
+      const report = () => (listeners.track || []).forEach((callback) => callback(event, properties));
+      if (synchronous) report(); else setTimeout(report, 0);
+    },
+    page() {},
+    identify() {},
+  };
+  window[key] = instance;
+  return instance;
+}
+
 export function trackedJson(instance) {
   return JSON.stringify(instance.tracked);
 }
@@ -302,15 +327,15 @@ export function trackedJson(instance) {
 // analytics-next's `Segment.io` destination as `analytics.queue.plugins` shows it, with its API on
 // this test server; `called` also completes a request to that API first (a 404 here, but Resource
 // Timing keeps it), as the snippet's page() does before the module starts.
-export async function segmentApiOnThisServer(instance, called) {
+export async function segmentApiOnThisServer(instance, request) {
   const path = `segment-api-${Math.random().toString(36).slice(2)}`;
   const metadata = { apiHost: `${location.host}/${path}`, protocol: location.protocol.slice(0, -1) };
   instance.queue = { plugins: [{ name: "Segment.io", metadata }] };
-  if (called) {
+  if (request) {
     await new Promise((resolve) => {
       const image = new Image();
       image.onload = image.onerror = resolve;
-      image.src = `${location.origin}/${path}/p`;
+      image.src = `${location.origin}/${path}/${request}`;
     });
   }
 }

@@ -17,7 +17,10 @@ extern "C" {
     #[wasm_bindgen(js_name = sleep)]
     fn sleep_promise(ms: u32) -> js_sys::Promise;
     #[wasm_bindgen(js_name = segmentApiOnThisServer)]
-    fn segment_api_on_this_server_promise(instance: &JsValue, called: bool) -> js_sys::Promise;
+    fn segment_api_on_this_server_promise(
+        instance: &JsValue,
+        request: Option<String>,
+    ) -> js_sys::Promise;
     #[wasm_bindgen(js_name = clearAnalytics)]
     pub fn clear_analytics(key: &str);
     #[wasm_bindgen(js_name = installLoaded)]
@@ -61,6 +64,8 @@ extern "C" {
     #[wasm_bindgen(js_name = installScripted)]
     pub fn install_scripted(key: &str, anonymous_id: &str, identify_event_delay_ms: u32)
         -> JsValue;
+    #[wasm_bindgen(js_name = installEmitting)]
+    pub fn install_emitting(key: &str, anonymous_id: &str, synchronous: bool) -> JsValue;
     #[wasm_bindgen(js_name = installScriptedLater)]
     pub fn install_scripted_later(
         key: &str,
@@ -102,9 +107,11 @@ extern "C" {
 }
 
 /// Gives a fake instance analytics-next's `Segment.io` destination, its API on the test server;
-/// with `called`, a request to that API completes first (what the snippet's `page()` leaves).
-pub async fn segment_api_on_this_server(instance: &JsValue, called: bool) {
-    wasm_bindgen_futures::JsFuture::from(segment_api_on_this_server_promise(instance, called))
+/// with `request` (a path below the API, `p` for a page call), a request there completes first
+/// (what the snippet's `page()` leaves).
+pub async fn segment_api_on_this_server(instance: &JsValue, request: Option<&str>) {
+    let request = request.map(String::from);
+    wasm_bindgen_futures::JsFuture::from(segment_api_on_this_server_promise(instance, request))
         .await
         .unwrap();
 }
@@ -166,6 +173,18 @@ pub fn console_lines() -> Vec<String> {
 
 pub async fn sleep(ms: u32) {
     JsFuture::from(sleep_promise(ms)).await.unwrap();
+}
+
+/// Waits until `done` holds, checking every 10 ms; panics with `what` after 10 s. Tests wait on
+/// conditions, not on fixed sleeps: the page's timers run late on a loaded machine.
+pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        sleep(10).await;
+    }
+    panic!("timed out waiting for: {what}");
 }
 
 /// Builds an options object from JSON, optionally with an analytics instance.

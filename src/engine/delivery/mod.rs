@@ -18,8 +18,16 @@ use crate::tracking::gate::{IdentityKey, SeenGate};
 use crate::tracking::queue::{Dropped, Queue, QueuePolicy, MAX_AGE_MS};
 use crate::tracking::{ExposureLog, Item, Kind};
 
-/// Activations wait this long for company, so that the reads of one render go out as one batch.
-pub const ACTIVATION_WINDOW_MS: f64 = 50.0;
+/// How long an exposure waits for others to share its request when no request of activations
+/// is out: none, so it leaves at the end of the task that queued it (the reads of one render
+/// share that task, and one request), and what is exposed while a request is out goes when it
+/// returns. Waiting longer would only leave more to the unload.
+pub const ACTIVATION_WAIT_MS: f64 = 0.0;
+/// How long a delivery request may go unanswered before it is abandoned and retried. Much
+/// longer than a decision's `timeoutMs`: the visitor waits for no delivery, and an answer that
+/// is only slow (a phone's network) means the collector has the batch; abandoning and sending it
+/// again would count it twice.
+pub const DELIVERY_TIMEOUT_MS: u32 = 30_000;
 /// What keepalive requests in flight may carry in all: browsers refuse a keepalive request that
 /// would take the document's total over 64 KiB; this leaves room for headers.
 pub const KEEPALIVE_BUDGET_BYTES: usize = 60 * 1024;
@@ -67,8 +75,6 @@ pub(super) struct Delivery {
     next_flush: u32,
     /// The last write of the queues left entries out (the stored size limit).
     stored_full: bool,
-    /// The kinds whose regular batch is out in a keepalive request (it may outlive the page).
-    keepalive_batches: Vec<Kind>,
     /// Unload batches out, and the number of the next one.
     leaving: Vec<Leaving>,
     next_leaving: u32,
@@ -81,6 +87,9 @@ pub(super) struct Delivery {
     /// After `close()`'s flush: nothing more is sent or scheduled.
     closed: bool,
     hit_batch: usize,
+    /// The wall clock minus the engine's clock: added to what is stored (see
+    /// `Engine::set_wall_clock`).
+    to_wall_ms: f64,
 }
 
 fn policy(batch_size: usize, flush_interval_ms: f64) -> QueuePolicy {
@@ -97,7 +106,7 @@ impl Delivery {
         Delivery {
             tab: None,
             restore_asked: false,
-            activations: Queue::new(policy(ACTIVATION_BATCH, ACTIVATION_WINDOW_MS)),
+            activations: Queue::new(policy(ACTIVATION_BATCH, ACTIVATION_WAIT_MS)),
             hits: Queue::new(policy(
                 config.batch_size,
                 f64::from(config.flush_interval_ms),
@@ -108,7 +117,6 @@ impl Delivery {
                 f64::from(config.segment_knows_timeout_ms),
             ),
             expedite: false,
-            keepalive_batches: Vec::new(),
             stored_full: false,
             flushes: Vec::new(),
             next_flush: 1,
@@ -119,6 +127,7 @@ impl Delivery {
             close_after: None,
             closed: false,
             hit_batch: config.batch_size.max(1),
+            to_wall_ms: 0.0,
         }
     }
 
@@ -127,6 +136,11 @@ impl Delivery {
             Kind::Activation => &mut self.activations,
             Kind::Hit => &mut self.hits,
         }
+    }
+
+    /// The wall clock minus the engine's clock, as last read.
+    pub(super) fn set_wall_offset(&mut self, to_wall_ms: f64) {
+        self.to_wall_ms = to_wall_ms;
     }
 
     /// Asks, once, for the stored state: after the first decision request is out, storage
@@ -151,12 +165,12 @@ impl Delivery {
             return;
         }
         let tab = stored.tab_id();
-        let (activations, hits) = restore_queues(out, stored, &tab, now);
+        let (activations, hits) = restore_queues(out, stored, &tab, now, self.to_wall_ms);
         self.activations.restore_front(activations, now);
         self.hits.restore_front(hits, now);
         let dedupe_ms = f64::from(config.activation_dedupe_ms);
         if let Some(text) = stored.get(EXPOSURES_KEY) {
-            match ExposureLog::decode(&text, dedupe_ms, now) {
+            match ExposureLog::decode(&text, dedupe_ms, now, self.to_wall_ms) {
                 Ok(log) => self.exposures.merge_older(log),
                 Err(reason) => discard(out, EXPOSURES_KEY, "stored exposures discarded: ", reason),
             }
@@ -279,9 +293,10 @@ impl Delivery {
         let full = write_queues(
             out,
             tab,
-            self.activations.entries(),
-            self.hits.entries(),
+            &self.activations,
+            &self.hits,
             now,
+            self.to_wall_ms,
         );
         // Said when the stored queue reaches its limit, not at every write while it stays there.
         if full && !self.stored_full {
@@ -292,7 +307,7 @@ impl Delivery {
         self.stored_full = full;
         out.push(Effect::Store {
             name: EXPOSURES_KEY.to_owned(),
-            value: Some(self.exposures.encode(now)),
+            value: Some(self.exposures.encode(now, self.to_wall_ms)),
         });
     }
 }

@@ -6,7 +6,7 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{Delivery, Leaving, ACTIVATION_BATCH, KEEPALIVE_BUDGET_BYTES};
+use super::{Delivery, Leaving, ACTIVATION_BATCH, DELIVERY_TIMEOUT_MS, KEEPALIVE_BUDGET_BYTES};
 use crate::config::{Config, LogLevel};
 use crate::context::SDK_CLIENT;
 use crate::engine::io::{Effect, Response, SegmentCall};
@@ -98,18 +98,15 @@ impl Delivery {
     ) {
         let status = response.map(|r| r.status);
         let outcome = Outcome::of(status);
-        let mut settlement = Settlement {
+        let settlement = Settlement {
             outcome,
             retry_after_ms: response
                 .and_then(|r| r.retry_after.as_deref())
                 .and_then(parse_retry_after),
-            maybe_delivered: false,
+            answered: response.is_some(),
         };
         let kind = match purpose {
             Purpose::Batch(kind) => {
-                let keepalive = self.keepalive_batches.contains(&kind);
-                self.keepalive_batches.retain(|k| *k != kind);
-                settlement.maybe_delivered = response.is_none() && keepalive;
                 self.queue(kind).complete(settlement, now, jitter);
                 kind
             }
@@ -118,9 +115,8 @@ impl Delivery {
                     return;
                 };
                 let left = self.leaving.remove(at);
-                settlement.maybe_delivered = response.is_none();
                 self.queue(kind)
-                    .complete_left(&left.ids, settlement, now, jitter);
+                    .complete_handed_over(&left.ids, settlement, now, jitter);
                 kind
             }
             _ => return,
@@ -156,24 +152,28 @@ impl Delivery {
         self.send_due(out, config, now);
     }
 
-    /// The page is going away (`pagehide`, or hidden). What may leave goes in keepalive
-    /// requests, within the browser's keepalive budget counted over every request in flight,
-    /// and stays stored with the time it left: if the page survives, the answers settle it;
-    /// if not, the next page sends it again after a grace period (at least once). Items in
-    /// backoff, held by the gate, over the budget or already out are not sent now. Storage is
-    /// written at once. Firing twice (hidden, then `pagehide`) sends nothing twice: what left is
-    /// out.
-    pub(in crate::engine) fn unload(&mut self, out: &mut Outbox, config: &Config, now: f64) {
+    /// The page is going away: hidden (it may be frozen, or closed, without another event) or
+    /// unloaded (`page_hide`). What may leave goes in keepalive requests, within the browser's
+    /// keepalive budget counted over every request in flight, and is handed over: out of
+    /// storage, never sent again, since the browser completes those requests after the page is
+    /// gone. So is the regular batch out in a keepalive request. Items in backoff, held by the
+    /// gate, over the budget, or out in a request that could not be keepalive stay stored for
+    /// the next page. Storage is written at once. Firing twice (hidden, then `pagehide`) sends
+    /// nothing twice: what left is out.
+    pub(in crate::engine) fn unload(
+        &mut self,
+        out: &mut Outbox,
+        config: &Config,
+        now: f64,
+        page_hide: bool,
+    ) {
         if self.closed {
             return;
         }
         for kind in [Kind::Activation, Kind::Hit] {
-            // A regular batch out in a keepalive request outlives the page as well, also one
-            // the browser has just reported as failed because the page is going.
-            if out.is_waiting_for(Purpose::Batch(kind)) {
-                self.queue(kind).batch_left(now);
-            }
-            self.queue(kind).unanswered_left(now);
+            self.queue(kind).hand_over_at_unload(now, page_hide);
+            // Handed over, it must outlive the page: no deadline aborts it any more.
+            out.never_abandon(Purpose::Batch(kind));
         }
         for kind in [Kind::Activation, Kind::Hit] {
             let budget = KEEPALIVE_BUDGET_BYTES.saturating_sub(out.keepalive_in_flight());
@@ -195,7 +195,7 @@ impl Delivery {
                 batch_size,
             );
             for ids in plan {
-                let entries = self.queue(kind).leave(&ids, now);
+                let entries = self.queue(kind).hand_over(&ids);
                 let mut request = batch_request(config, kind, &sent_items(&entries), now);
                 request.keepalive = true;
                 let number = self.next_leaving;
@@ -267,9 +267,14 @@ impl Delivery {
         let request = batch_request(config, kind, &sent_items(&batch), now);
         let request = keepalive_within(out, request);
         if request.keepalive {
-            self.keepalive_batches.push(kind);
+            queue.mark_batch_keepalive();
         }
-        out.send(request, Purpose::Batch(kind), now, Some(config.timeout_ms));
+        out.send(
+            request,
+            Purpose::Batch(kind),
+            now,
+            Some(DELIVERY_TIMEOUT_MS),
+        );
     }
 
     /// Arms the next attention for the earliest flush either queue needs or the gate's next

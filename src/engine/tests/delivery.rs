@@ -3,7 +3,7 @@
 use super::*;
 use crate::decision::ValueKind;
 use crate::tracking::hits::{EventCategory, EventHit, HitKind, ItemHit, TransactionHit};
-use crate::tracking::queue::{MAX_AGE_MS, UNLOAD_GRACE_MS};
+use crate::tracking::queue::{MAX_AGE_MS, UNLOAD_RACE_MS};
 
 fn event(action: &str) -> HitKind {
     HitKind::Event(EventHit {
@@ -32,6 +32,11 @@ fn started(config: Config) -> World {
     world
 }
 
+/// Asks for a flush without waiting for it (its requests may never be answered).
+fn flush_now(world: &mut World) {
+    world.run(|e, now, _| e.flush(now));
+}
+
 fn flush(world: &mut World) {
     let id = world.run(|e, now, _| e.flush(now));
     for _ in 0..100 {
@@ -41,6 +46,29 @@ fn flush(world: &mut World) {
         world.advance(10.0);
     }
     panic!("flush {id} not done");
+}
+
+/// The page goes away: `pagehide`, or only hidden.
+fn unload(world: &mut World, departure: Departure) {
+    world.run(|e, now, _| e.handle_unload(now, departure));
+}
+
+/// The next page of the site in this tab, `after` ms later, with every route answering.
+fn next_page(world: &World, config: Config, after: f64) -> World {
+    let mut next = World::with_store(config, world.store.clone());
+    next.now = world.now + after;
+    next.route_all_ok();
+    next.start();
+    next
+}
+
+/// Collector hits with action `action`.
+fn count(world: &World, action: &str) -> usize {
+    world
+        .hits_sent()
+        .iter()
+        .filter(|h| h["ea"] == action)
+        .count()
 }
 
 fn actions(hits: &[J]) -> Vec<String> {
@@ -206,7 +234,7 @@ fn offline_then_online_delivers_every_hit_once() {
     );
     world.advance(60_000.0);
     assert_eq!(world.sent_to("events.test").len(), 3, "nothing sent twice");
-    let hits = world.engine.diagnose().hits;
+    let hits = world.diagnose().hits;
     assert_eq!((hits.queued, hits.sent, hits.dropped), (0, 3, 0));
     assert!(world
         .log_lines()
@@ -407,7 +435,7 @@ fn hits_older_than_four_hours_are_dropped_and_counted() {
             .len(),
         1
     );
-    assert_eq!(world.engine.diagnose().hits.dropped, 1);
+    assert_eq!(world.diagnose().hits.dropped, 1);
 }
 
 fn warnings(world: &World, wanted: &str) -> Vec<String> {
@@ -436,7 +464,7 @@ fn a_full_storage_is_survived_and_said_once() {
         1,
         "one warning, not one per write"
     );
-    assert!(world.engine.diagnose().storage_refused);
+    assert!(world.diagnose().storage_refused);
 }
 
 #[test]
@@ -467,7 +495,7 @@ fn a_429_waits_as_long_as_retry_after_asks() {
         ["a", "a"],
         "the same hit, sent once more"
     );
-    assert_eq!(world.engine.diagnose().hits.sent, 1);
+    assert_eq!(world.diagnose().hits.sent, 1);
 }
 
 #[test]
@@ -488,7 +516,7 @@ fn a_refused_batch_is_dropped_counted_and_told_to_the_page() {
     );
     world.advance(600_000.0);
     assert_eq!(world.sent_to("events.test").len(), 1, "never retried");
-    let hits = world.engine.diagnose().hits;
+    let hits = world.diagnose().hits;
     assert_eq!((hits.queued, hits.sent, hits.dropped), (0, 0, 1));
     track(&mut world, event("next")).unwrap();
     flush(&mut world);
@@ -523,51 +551,150 @@ fn corrupt_stored_data_is_discarded_not_thrown() {
 }
 
 #[test]
-fn pagehide_hands_everything_to_keepalive_and_keeps_it_stored_until_answered() {
+fn pagehide_hands_everything_to_keepalive_and_out_of_storage() {
     let mut world = started(opts());
     world.route("events.test", &[(Reply::Status(200, String::new()), 20.0)]);
     track(&mut world, event("leaving")).unwrap();
-    world.run(|e, now, _| e.handle_unload(now));
+    unload(&mut world, Departure::Hidden);
     let calls = world.sent_to("events.test");
     assert_eq!(calls.len(), 1);
     assert!(calls[0].request.keepalive);
     assert_eq!(actions(&world.hits_sent()), ["leaving"]);
-    let stored = world.store.map.get("queue:tab-1").cloned().unwrap();
     assert!(
-        stored.contains("\"u\":"),
-        "stored with the time it left: {stored}"
+        !world.store.map.contains_key("queue:tab-1"),
+        "handed to the browser: out of storage at once"
     );
     // visibilitychange to hidden, then pagehide: the second sends nothing twice.
-    world.run(|e, now, _| e.handle_unload(now));
+    unload(&mut world, Departure::PageHide);
     assert_eq!(world.sent_to("events.test").len(), 1);
     // The page survived (back-forward cache): the answer settles it.
     world.advance(30.0);
-    assert!(!world.store.map.contains_key("queue:tab-1"));
-    assert_eq!(world.engine.diagnose().hits.sent, 1);
+    assert_eq!(world.diagnose().hits.sent, 1);
 }
 
 #[test]
-fn what_left_at_unload_is_sent_again_by_the_next_page_after_the_grace_only() {
+fn issue_20_what_left_at_unload_is_never_sent_by_the_next_page() {
     let mut world = started(opts());
     world.route("events.test", &[(Reply::Hang, 0.0)]);
-    track(&mut world, event("maybe-delivered")).unwrap();
-    world.run(|e, now, _| e.handle_unload(now));
-    // The page dies with the answer.
-    let mut next = World::with_store(opts(), world.store.clone());
-    next.route_all_ok();
-    next.start();
+    track(&mut world, event("purchase")).unwrap();
+    unload(&mut world, Departure::PageHide);
+    assert_eq!(count(&world, "purchase"), 1);
+    // The page dies with the answer; the next page stays open well past any resend window.
+    let mut next = next_page(&world, opts(), 500.0);
     flush(&mut next);
-    assert!(
-        next.hits_sent().is_empty(),
-        "the last page's keepalive request may have delivered it"
-    );
-    next.advance(UNLOAD_GRACE_MS);
-    flush(&mut next);
+    next.advance(120_000.0);
     assert_eq!(
-        actions(&next.hits_sent()),
-        ["maybe-delivered"],
-        "at least once"
+        count(&next, "purchase"),
+        0,
+        "received once, by the keepalive request"
     );
+}
+
+#[test]
+fn issue_20_an_exposure_then_a_navigation_is_activated_once() {
+    let mut world = ready(config());
+    world.route("/activate", &[(Reply::Hang, 0.0)]);
+    world.who();
+    unload(&mut world, Departure::PageHide);
+    assert_eq!(world.activations_sent().len(), 1);
+    let mut next = next_page(&world, config(), 400.0);
+    next.advance(120_000.0);
+    assert!(next.activations_sent().is_empty(), "not activated twice");
+    // The next page reads the same flag: the exposure log says it was sent.
+    next.who();
+    next.advance(1_000.0);
+    assert!(
+        next.activations_sent().is_empty(),
+        "deduplicated across the navigation"
+    );
+}
+
+#[test]
+fn issue_20_the_regular_batch_out_at_pagehide_is_never_sent_again() {
+    let mut world = started(opts());
+    world.route("events.test", &[(Reply::Hang, 0.0)]);
+    track(&mut world, event("purchase")).unwrap();
+    flush_now(&mut world);
+    assert!(world.sent_to("events.test")[0].request.keepalive);
+    unload(&mut world, Departure::PageHide);
+    assert_eq!(
+        world.sent_to("events.test").len(),
+        1,
+        "already out: nothing more"
+    );
+    assert!(!world.store.map.contains_key("queue:tab-1"));
+    // Its deadline passes while the page lingers: a request handed over is never aborted.
+    world.advance(f64::from(DELIVERY_TIMEOUT_MS) + 1.0);
+    assert!(!world.sent_to("events.test")[0].aborted);
+    let mut next = next_page(&world, opts(), 500.0);
+    next.advance(120_000.0);
+    assert_eq!(count(&next, "purchase"), 0);
+}
+
+#[test]
+fn issue_20_a_request_too_large_for_keepalive_stays_stored_for_the_next_page() {
+    let mut config = opts();
+    config.batch_size = 100;
+    config.flush_interval_ms = 0;
+    let mut world = started(config.clone());
+    world.route("events.test", &[(Reply::Hang, 0.0)]);
+    let label = "x".repeat(1000);
+    for i in 0..70 {
+        let hit = HitKind::Event(EventHit {
+            category: EventCategory::ActionTracking,
+            action: format!("big{i}"),
+            label: Some(label.clone()),
+            value: None,
+        });
+        track(&mut world, hit).unwrap();
+    }
+    flush_now(&mut world);
+    let batch = &world.sent_to("events.test")[0];
+    assert!(batch.request.body.len() > KEEPALIVE_BUDGET_BYTES);
+    assert!(!batch.request.keepalive);
+    unload(&mut world, Departure::PageHide);
+    assert_eq!(world.sent_to("events.test").len(), 1, "everything is out");
+    let stored = world.store.map.get("queue:tab-1").cloned().unwrap();
+    assert!(
+        stored.contains("big0") && stored.contains("big69"),
+        "cancelled with the page"
+    );
+    let mut next = next_page(&world, config, 500.0);
+    next.advance(10_000.0);
+    assert_eq!(count(&next, "big0"), 1);
+    next.advance(120_000.0);
+    assert_eq!(count(&next, "big0"), 1, "once");
+}
+
+#[test]
+fn issue_20_handed_over_while_hidden_then_refused_with_503_is_retried_once_by_the_same_page() {
+    let mut world = started(opts());
+    world.route(
+        "events.test",
+        &[
+            (Reply::Status(503, String::new()), 200.0),
+            (Reply::Status(200, String::new()), 0.0),
+        ],
+    );
+    track(&mut world, event("tab-switch")).unwrap();
+    unload(&mut world, Departure::Hidden);
+    assert!(!world.store.map.contains_key("queue:tab-1"));
+    // The visitor comes back: the 503 proves it was not delivered.
+    world.advance(200.0);
+    assert!(
+        world
+            .store
+            .map
+            .get("queue:tab-1")
+            .is_some_and(|q| q.contains("tab-switch")),
+        "stored again"
+    );
+    world.advance(10_000.0);
+    let calls = world.sent_to("events.test");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(world.diagnose().hits.sent, 1);
+    world.advance(120_000.0);
+    assert_eq!(world.sent_to("events.test").len(), 2);
 }
 
 #[test]
@@ -576,7 +703,7 @@ fn unload_keeps_what_failed_before_and_what_is_held() {
     config.ensure_segment_knows = EnsureSegmentKnows::Wait;
     config.segment_knows_timeout_ms = 60_000;
     let mut world = started(config.clone());
-    world.route("events.test", &[(Reply::Network, 0.0)]);
+    world.route("events.test", &[(Reply::Status(503, String::new()), 0.0)]);
     // Segment knows anon-1: its hit goes out and fails once.
     world.segment_dispatches();
     world.advance(DISPATCH_MS);
@@ -588,7 +715,7 @@ fn unload_keeps_what_failed_before_and_what_is_held() {
     track(&mut world, event("held")).unwrap();
     world.route("events.test", &[(Reply::Status(200, String::new()), 0.0)]);
     let before = world.sent_to("events.test").len();
-    world.run(|e, now, _| e.handle_unload(now));
+    unload(&mut world, Departure::PageHide);
     assert_eq!(
         world.sent_to("events.test").len(),
         before,
@@ -619,7 +746,7 @@ fn unload_stays_within_the_keepalive_budget() {
         });
         track(&mut world, hit).unwrap();
     }
-    world.run(|e, now, _| e.handle_unload(now));
+    unload(&mut world, Departure::PageHide);
     let bytes: usize = world
         .sent_to("events.test")
         .iter()
@@ -648,34 +775,55 @@ fn withdrawn_consent_hit_and_exposures_share_the_one_identity() {
 }
 
 #[test]
-fn a_keepalive_batch_unanswered_as_the_page_goes_away_waits_out_the_grace_on_the_next_page() {
+fn issue_20_a_keepalive_batch_rejected_just_before_pagehide_is_not_sent_again() {
     // Chromium rejects a keepalive fetch as the page goes away, before `pagehide`, and sends it
-    // all the same: the next page cannot tell it from a failure, so it waits out the grace.
+    // all the same.
     let mut world = started(opts());
     world.route("events.test", &[(Reply::Network, 0.0)]);
     track(&mut world, event("in-flight")).unwrap();
     flush(&mut world);
     assert!(world.sent_to("events.test")[0].request.keepalive);
-    world.run(|e, now, _| e.handle_unload(now));
-    let left_at = world.sent_to("events.test")[0].at;
-    let mut next = World::with_store(opts(), world.store.clone());
-    next.now = world.now + 2000.0;
-    next.route_all_ok();
-    next.start();
-    next.advance(left_at + UNLOAD_GRACE_MS - next.now - 1.0);
-    assert!(next.hits_sent().is_empty(), "not within the grace");
-    next.advance(1000.0);
-    assert_eq!(actions(&next.hits_sent()), ["in-flight"]);
-    assert!(next.sent_to("events.test")[0].at >= left_at + UNLOAD_GRACE_MS);
+    world.advance(UNLOAD_RACE_MS / 2.0);
+    unload(&mut world, Departure::PageHide);
+    assert!(!world.store.map.contains_key("queue:tab-1"));
+    let mut next = next_page(&world, opts(), 2000.0);
+    next.advance(120_000.0);
+    assert_eq!(count(&next, "in-flight"), 0);
 }
 
 #[test]
-fn a_batch_the_server_answered_with_a_failure_is_retried_by_the_next_page_without_the_grace() {
+fn a_keepalive_batch_that_failed_before_a_tab_switch_is_retried() {
+    let mut world = started(opts());
+    world.route(
+        "events.test",
+        &[
+            (Reply::Network, 0.0),
+            (Reply::Status(200, String::new()), 0.0),
+        ],
+    );
+    track(&mut world, event("offline")).unwrap();
+    flush(&mut world);
+    unload(&mut world, Departure::Hidden);
+    assert!(
+        world.store.map.contains_key("queue:tab-1"),
+        "a failure, kept"
+    );
+    world.advance(5_000.0);
+    assert_eq!(
+        count(&world, "offline"),
+        2,
+        "tried, then delivered after its backoff"
+    );
+    assert_eq!(world.diagnose().hits.sent, 1);
+}
+
+#[test]
+fn a_batch_the_server_answered_with_a_failure_is_retried_by_the_next_page() {
     let mut world = started(opts());
     world.route("events.test", &[(Reply::Status(503, String::new()), 0.0)]);
     track(&mut world, event("failed")).unwrap();
     flush(&mut world);
-    world.run(|e, now, _| e.handle_unload(now));
+    unload(&mut world, Departure::PageHide);
     let mut next = World::with_store(opts(), world.store.clone());
     next.now = world.now + 2000.0;
     next.route_all_ok();
@@ -686,4 +834,58 @@ fn a_batch_the_server_answered_with_a_failure_is_retried_by_the_next_page_withou
         ["failed"],
         "its backoff is over"
     );
+}
+
+#[test]
+fn issue_20_an_idle_queue_sends_at_the_end_of_the_task_and_batches_what_arrives_meanwhile() {
+    // The defaults: no wait for company.
+    let mut world = started(config());
+    world.route("events.test", &[(Reply::Status(200, String::new()), 400.0)]);
+    track(&mut world, event("a")).unwrap();
+    track(&mut world, event("b")).unwrap();
+    assert!(
+        world.sent_to("events.test").is_empty(),
+        "not inside the task"
+    );
+    world.advance(0.0);
+    let calls = world.sent_to("events.test");
+    assert_eq!(calls.len(), 1, "one task, one request");
+    assert_eq!(
+        actions(calls[0].body()["h"].as_array().unwrap()),
+        ["a", "b"]
+    );
+    world.advance(100.0);
+    track(&mut world, event("c")).unwrap();
+    world.advance(100.0);
+    track(&mut world, event("d")).unwrap();
+    world.advance(199.0);
+    assert_eq!(
+        world.sent_to("events.test").len(),
+        1,
+        "one request out at a time"
+    );
+    world.advance(1.0);
+    let calls = world.sent_to("events.test");
+    assert_eq!(calls.len(), 2, "what arrived meanwhile goes together");
+    assert_eq!(
+        actions(calls[1].body()["h"].as_array().unwrap()),
+        ["c", "d"]
+    );
+    assert_eq!(
+        calls[1].at - calls[0].at,
+        400.0,
+        "as soon as the first returned"
+    );
+}
+
+#[test]
+fn a_flush_interval_still_waits_for_company_when_asked_to() {
+    let mut config = config();
+    config.flush_interval_ms = 5000;
+    let mut world = started(config);
+    track(&mut world, event("a")).unwrap();
+    world.advance(4_999.0);
+    assert!(world.sent_to("events.test").is_empty());
+    world.advance(1.0);
+    assert_eq!(world.sent_to("events.test").len(), 1);
 }

@@ -35,7 +35,7 @@ fn no_activation_leaves_before_segment_dispatched_a_call() {
         world.sent_to("/activate").is_empty(),
         "held: Segment has not seen this visitor"
     );
-    assert_eq!(world.engine.diagnose().seen_by_segment, Some(false));
+    assert_eq!(world.diagnose().seen_by_segment, Some(false));
     assert!(world.events.iter().any(|e| matches!(
         e,
         PageEvent::Warning {
@@ -55,7 +55,7 @@ fn no_activation_leaves_before_segment_dispatched_a_call() {
         1,
         "sent once Segment dispatched its call"
     );
-    let d = world.engine.diagnose();
+    let d = world.diagnose();
     assert_eq!(
         (d.seen_by_segment, d.sent_before_segment_knew),
         (Some(true), 0)
@@ -75,7 +75,7 @@ fn a_call_segment_sent_before_start_opens_the_gate() {
         1,
         "Segment's earlier request is evidence enough"
     );
-    assert_eq!(world.engine.diagnose().sent_before_segment_knew, 0);
+    assert_eq!(world.diagnose().sent_before_segment_knew, 0);
 }
 
 #[test]
@@ -94,7 +94,7 @@ fn wait_gives_up_after_the_timeout_and_counts_it() {
     assert!(world.sent_to("/activate").is_empty());
     world.advance(250.0);
     assert_eq!(world.sent_to("/activate").len(), 1);
-    assert_eq!(world.engine.diagnose().sent_before_segment_knew, 1);
+    assert_eq!(world.diagnose().sent_before_segment_knew, 1);
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn track_mode_makes_segment_see_the_visitor_first() {
     );
     world.advance(DISPATCH_MS + 150.0);
     assert_eq!(world.sent_to("/activate").len(), 1);
-    assert_eq!(world.engine.diagnose().sent_before_segment_knew, 0);
+    assert_eq!(world.diagnose().sent_before_segment_knew, 0);
 }
 
 #[test]
@@ -192,7 +192,7 @@ fn a_flush_asked_while_held_goes_as_soon_as_segment_knows() {
 #[test]
 fn diagnose_hides_ids_and_the_key() {
     let world = ready(config());
-    let d = world.engine.diagnose();
+    let d = world.diagnose();
     assert_eq!(d.api_key, "key_…(15)");
     assert_eq!(d.visitor_id.as_deref(), Some("anon…(6)"));
     assert_eq!(d.id_source, IdSource::Segment);

@@ -5,6 +5,7 @@
 
 mod bucketing;
 mod changes;
+mod clock;
 mod decisions;
 mod delivery;
 mod gate;
@@ -181,6 +182,8 @@ pub struct World {
     later: Vec<(f64, Later)>,
     /// Counter of analytics-next's generated anonymousIds.
     rotations: u32,
+    /// The wall clock minus the engine's monotonic clock: 0 until a test sets the system clock.
+    pub wall_shift: f64,
 }
 
 impl World {
@@ -213,6 +216,7 @@ impl World {
             routes: Vec::new(),
             later: Vec::new(),
             rotations: 0,
+            wall_shift: 0.0,
         }
     }
 
@@ -248,6 +252,7 @@ impl World {
 
     /// `start()` with what the page already had.
     pub fn start_preloaded(&mut self, preloaded: Preloaded) {
+        self.read_wall_clock();
         self.engine
             .start(self.now, preloaded, &mut self.segment, &self.store);
         self.pump();
@@ -255,6 +260,7 @@ impl World {
 
     /// Runs a command on the engine (it may read Segment), then performs its effects.
     pub fn run<R>(&mut self, f: impl FnOnce(&mut Engine, f64, &mut FakeSegment) -> R) -> R {
+        self.read_wall_clock();
         let result = f(&mut self.engine, self.now, &mut self.segment);
         self.pump();
         result
@@ -304,6 +310,7 @@ impl World {
                 break;
             };
             self.now = self.now.max(at);
+            self.read_wall_clock();
             match which {
                 None => {
                     let now = self.now;
@@ -330,6 +337,12 @@ impl World {
             self.pump();
         }
         self.now = until;
+    }
+
+    /// Hands the engine the wall clock, as the browser's driver does before every call.
+    fn read_wall_clock(&mut self) {
+        self.engine
+            .set_wall_clock(self.now, self.now + self.wall_shift);
     }
 
     /// analytics.js loads (the stub is replaced) after `ms`.
@@ -525,6 +538,11 @@ impl World {
                 _ => None,
             })
             .collect()
+    }
+
+    /// `diagnose()` now.
+    pub fn diagnose(&self) -> Diagnosis<'_> {
+        self.engine.diagnose(self.now)
     }
 
     /// The status string.

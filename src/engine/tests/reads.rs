@@ -99,12 +99,11 @@ fn each_variation_is_exposed_once_and_one_render_is_one_batch() {
     world.read("btnColor", ValueKind::String, true);
     world.read("size", ValueKind::Number, true);
     world.read("banner", ValueKind::String, true);
-    world.advance(49.0);
     assert!(
         world.sent_to("/activate").is_empty(),
-        "waits for the reads of one render"
+        "waits for the end of the render's task"
     );
-    world.advance(101.0);
+    world.advance(0.0);
     let calls = world.sent_to("/activate");
     assert_eq!(calls.len(), 1, "reads of one render go out as one batch");
     let items = calls[0].body()["batch"].as_array().unwrap().clone();
@@ -201,7 +200,7 @@ fn failed_exposure_is_retried_with_backoff_and_a_rejected_one_is_not() {
         world.advance(150.0);
     }
     assert_eq!(world.sent_to("/activate").len(), 1);
-    assert_eq!(world.engine.diagnose().activations.dropped, 1);
+    assert_eq!(world.diagnose().activations.dropped, 1);
 }
 
 #[test]

@@ -210,10 +210,7 @@ fn a_429_holds_every_page_view_of_the_environment_until_retry_after() {
     first.start();
     first.advance(0.0);
     assert_eq!(first.status(), "FETCH_FAILED");
-    assert_eq!(
-        first.engine.diagnose().rate_limited_until,
-        Some(T0 + 30_000.0)
-    );
+    assert_eq!(first.diagnose().rate_limited_until, Some(T0 + 30_000.0));
     assert!(first.store.map.contains_key(NOT_BEFORE_KEY));
     // A second page view 10 s later: nothing asked, defaults, the reason says why.
     let mut next = next_view(&first, config(), 10_000.0);

@@ -1,7 +1,9 @@
-// An events collector the test controls: a local HTTP server on an origin of its own
-// (cross-origin to the page, as events.flagship.io is), answering CORS like a real collector and
-// exposing Retry-After. What it accepts it forwards to the emulator's collector, which validates
-// the hits as AB Tasty's would; the emulator's status is the answer the page gets.
+// AB Tasty's side as the test controls it: a local HTTP server on an origin of its own
+// (cross-origin to the page, as events.flagship.io and decision.flagship.io are), answering CORS
+// like the real hosts and exposing Retry-After. It takes what the module sends to either host
+// (hits at /events, activations at /v2/activate, decisions at /v2/{env}/campaigns), forwards
+// what it accepts to the same path of the emulator, which validates it as AB Tasty's would, and
+// answers with the emulator's status, after `latencyMs` (a phone's round trip) when set.
 //
 // A server rather than `page.route`: requests sent with keepalive as the page goes away
 // (pagehide) reach the network without passing Playwright's interception, and they are what the
@@ -22,7 +24,7 @@ export const COLLECTOR_BROWSER_ARGS = ['--disable-features=LocalNetworkAccessChe
 const CORS = {
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'POST',
-  'access-control-allow-headers': 'content-type',
+  'access-control-allow-headers': 'content-type, x-api-key, x-sdk-client, x-sdk-version',
   'access-control-expose-headers': 'Retry-After',
   // No preflight cache: a collector that goes down refuses the next request, preflight or not.
   'access-control-max-age': '0',
@@ -31,10 +33,15 @@ const CORS = {
   connection: 'close',
 }
 
-/** The `ea` of each hit of a collector body (one hit or a BATCH), in order. */
+/**
+ * What a body carries, in order: the `ea` of each hit (one hit or a BATCH), `activate:{vaid}` for
+ * each activation, `campaigns:{visitor_id}` for a decision request.
+ */
 export function actionsOf(body) {
   try {
     const parsed = JSON.parse(body)
+    if (Array.isArray(parsed.batch)) return parsed.batch.map((a) => `activate:${a.vaid}`)
+    if (typeof parsed.visitor_id === 'string') return [`campaigns:${parsed.visitor_id}`]
     return (parsed.t === 'BATCH' ? parsed.h : [parsed]).map((h) => h.ea ?? `${h.t}`)
   } catch {
     return []
@@ -60,7 +67,11 @@ export async function startCollector({ forwardTo }) {
     arrived: [],
     mode: 'up',
     respond: () => undefined,
+    /** How long each answer takes, preflights included (a phone's round trip). */
+    latencyMs: 0,
+    /** The hits URL (`{origin}/events`); the decision host is `origin`. */
     url: '',
+    origin: '',
     /** Actions of every hit answered with a 2xx, in arrival order. */
     delivered() {
       return requests.filter((r) => r.outcome >= 200 && r.outcome < 300).flatMap((r) => r.actions)
@@ -79,6 +90,7 @@ export async function startCollector({ forwardTo }) {
       collector.arrived.length = 0
       collector.mode = 'up'
       collector.respond = () => undefined
+      collector.latencyMs = 0
     },
     /** Polls until `predicate(collector)` is truthy. */
     async waitFor(predicate, { timeoutMs = 10_000, what = 'condition' } = {}) {
@@ -111,7 +123,9 @@ export async function startCollector({ forwardTo }) {
         if (req.method === 'POST') requests.push({ ...request, outcome: 'down', answeredAt: Date.now() })
         return req.socket.destroy()
       }
+      const late = () => new Promise((r) => setTimeout(r, collector.latencyMs))
       if (req.method === 'OPTIONS') {
+        await late()
         res.writeHead(204, CORS)
         return res.end()
       }
@@ -131,23 +145,26 @@ export async function startCollector({ forwardTo }) {
         return req.socket.destroy()
       }
       let { status, headers = {} } = decision ?? {}
+      let answer = ''
       if (status === undefined) {
-        const forwarded = await fetch(`${forwardTo.origin}/events`, {
+        const forwarded = await fetch(`${forwardTo.origin}${req.url}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', 'x-api-key': req.headers['x-api-key'] ?? '' },
           body,
           signal: AbortSignal.timeout(5_000),
         })
-        await forwarded.arrayBuffer()
+        answer = await forwarded.text()
         status = forwarded.status
       }
+      await late()
       // Recorded before the page can see the answer: a retry is always later than `answeredAt`.
       requests.push({ ...request, outcome: status, answeredAt: Date.now() })
-      res.writeHead(status, { ...CORS, ...headers })
-      res.end()
+      res.writeHead(status, { ...CORS, 'content-type': 'application/json', ...headers })
+      res.end(answer)
     })
   })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  collector.url = `http://127.0.0.1:${server.address().port}/events`
+  collector.origin = `http://127.0.0.1:${server.address().port}`
+  collector.url = `${collector.origin}/events`
   return collector
 }

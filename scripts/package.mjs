@@ -54,7 +54,7 @@ const ENTRIES = [
     runtimes: {
       workerd: "server/workerd.mjs",
       "edge-light": "server/edge-light.mjs",
-      deno: "server/fetch.mjs",
+      deno: "server/deno.mjs",
       bun: "server/bun.mjs",
       node: "server/node.mjs",
       default: "server/fetch.mjs",

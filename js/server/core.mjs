@@ -43,12 +43,12 @@ async function instantiate(wasm) {
       to_lower_case: (ptr, len, out, cap) => write(read(ptr, len).toLowerCase(), out, cap),
     },
   };
-  // A compiled module where the runtime forbids compiling bytes (workerd, the Edge Runtime);
-  // bytes elsewhere.
-  const instance =
-    wasm instanceof WebAssembly.Module
-      ? await WebAssembly.instantiate(wasm, imports)
-      : (await WebAssembly.instantiate(wasm, imports)).instance;
+  // A compiled module where the runtime forbids compiling bytes (workerd, the Edge Runtime),
+  // which instantiate() answers with an Instance; bytes elsewhere, answered with {module,
+  // instance}. Told apart by shape: a module compiled in another realm (Next.js's edge sandbox
+  // compiles outside the function's) is no `instanceof` this realm's WebAssembly.Module.
+  const result = await WebAssembly.instantiate(wasm, imports);
+  const instance = result.instance ?? result;
   const exports = instance.exports;
   memory = exports.memory;
   // Calls an export with `text` (and more numbers or texts after it); the parsed answer, or a

@@ -1,7 +1,7 @@
-// flagship-segment/server in Deno (the `deno` condition) and wherever no other condition
-// matched (`default`): the .wasm is fetched from next to this file. Deno fetches file: URLs
-// (with read permission) as well as the https: URL a module imported from a CDN has; a
-// bundler that follows `new URL(…, import.meta.url)` ships the file. Elsewhere, pass `wasm`.
+// flagship-segment/server wherever no runtime's condition matched (`default`): the .wasm is
+// fetched from next to this file. That works where this file has an http(s) URL (a module CDN)
+// or the runtime's fetch reads file: URLs, and a bundler that follows `new URL(…,
+// import.meta.url)` ships the file. Elsewhere, pass the `wasm` option.
 import { decider } from "./core.mjs";
 
 export const decideFromCookies = decider(async () => {

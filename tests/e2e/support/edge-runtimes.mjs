@@ -89,16 +89,28 @@ ${Object.entries(env).map(([name, value]) => `    (name = ${text(name)}, text = 
 `
 }
 
-/** Cloudflare's workerd: the host bundled as wrangler does, served by `workerd serve`. */
-export async function startWorkerd(app, env, { entry = 'host-workerd.js', dir = 'dist-workerd' } = {}) {
+/** Bundles `entry` of the app as wrangler does and writes its workerd config; resolves to the
+ *  folder `serveWorker` serves. */
+export async function bundleWorker(app, env, { entry = 'host-workerd.js', dir = 'dist-workerd' } = {}) {
   const out = path.join(app, dir)
   const { modules } = await bundleForEdge('wrangler', path.join(app, entry), out)
   writeFileSync(path.join(out, 'config.capnp'), workerdConfig(modules, env))
-  return spawnServer(bin('workerd'), ['serve', 'config.capnp', '--control-fd=3'], {
+  return out
+}
+
+/** `workerd serve` of a folder made by `bundleWorker`: a fresh process, a cold Worker. */
+export async function serveWorker(out) {
+  const server = await spawnServer(bin('workerd'), ['serve', 'config.capnp', '--control-fd=3'], {
     cwd: out,
     ready: /"port":(\d+)/,
     controlFd: true,
-  }).then((server) => ({ ...server, origin: `http://127.0.0.1:${server.origin}` }))
+  })
+  return { ...server, origin: `http://127.0.0.1:${server.origin}` }
+}
+
+/** Cloudflare's workerd: the host bundled as wrangler does, served by `workerd serve`. */
+export async function startWorkerd(app, env) {
+  return serveWorker(await bundleWorker(app, env))
 }
 
 /** Vercel's Edge Runtime (npm edge-runtime): the host bundled as Next.js does for the edge. */

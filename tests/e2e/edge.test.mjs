@@ -9,6 +9,7 @@
 // package's `node` entry. Each runtime is started once for the file; one that cannot start fails.
 // Needs `./run build` (pkg/) and the emulator binary.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
 import path from 'node:path'
@@ -61,6 +62,33 @@ async function probeBoth(runtime, body) {
   const expected = await (await node.probe(probeRequest('http://node.test', body))).text()
   return { body: text, expected, answer: JSON.parse(text) }
 }
+
+test('each edge condition has its own entry, and none of them reaches a Node built-in', () => {
+  const installed = path.join(app, 'node_modules/flagship-segment')
+  const { exports } = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8'))
+  const server = exports['./server']
+  // Tried in this order: a runtime that matches several conditions (Bun and Deno match `node`)
+  // gets the first.
+  assert.deepEqual(Object.keys(server), ['types', 'workerd', 'edge-light', 'deno', 'bun', 'node', 'default'])
+  const entries = ['workerd', 'edge-light', 'deno', 'bun', 'default'].map((c) => server[c])
+  assert.equal(new Set(entries).size, entries.length, 'one entry per condition')
+  // Each entry and every file it imports, relative import by relative import.
+  const imports = /(?:^|\n)\s*import\s+(?:source\s+)?(?:[\w{}\s,*]+\s+from\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g
+  for (const entry of entries) {
+    const seen = new Set()
+    const visit = (file) => {
+      if (seen.has(file)) return
+      seen.add(file)
+      for (const [, fixed, dynamic] of readFileSync(file, 'utf8').matchAll(imports)) {
+        const specifier = fixed ?? dynamic
+        assert.ok(specifier.startsWith('./'), `${path.relative(installed, file)} imports ${specifier}`)
+        if (/\.m?js$/.test(specifier)) visit(path.join(path.dirname(file), specifier))
+      }
+    }
+    visit(path.join(installed, entry))
+    assert.ok(seen.size >= 2, `${entry} is read with the core`)
+  }
+})
 
 for (const [name, start] of Object.entries(RUNTIMES)) {
   describe(`${name}: flagship-segment/server through the \`${name}\` condition`, () => {

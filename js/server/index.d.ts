@@ -41,8 +41,8 @@ export interface DecideFromCookiesSettings {
   /** `visitor_consent` sent with the decision; default true. */
   consent?: boolean;
   /** flagship_segment_server.wasm, compiled or as bytes, for a runtime the package's entries
-   *  do not cover; default: loaded the runtime's way (Node, Deno and Bun read the file next to
-   *  the entry, a Worker and the Edge Runtime import it as a module). */
+   *  do not cover; default: loaded the runtime's way (imported in Workers, the Edge Runtime and
+   *  Deno, read from next to the entry by Node and Bun, fetched elsewhere). */
   wasm?: WebAssembly.Module | BufferSource;
   /** The fetch to send with; default the runtime's `fetch`, looked up at each call. */
   fetch?: typeof fetch;

@@ -99,6 +99,18 @@ for (const [name, start] of Object.entries(RUNTIMES)) {
     after(() => runtime?.stop())
     beforeEach(() => emulator.reset())
 
+    // First, while the runtime is fresh: the requests share one instantiation of the module
+    // (in workerd, across request contexts) and one output buffer, and must not share a visitor.
+    test('concurrent first requests: each decided for its own visitor', async () => {
+      const ids = Array.from({ length: 8 }, (_, i) => `${name}-visitor-${i}`)
+      const answers = await Promise.all(ids.map(async (id) => {
+        const response = await fetch(probeRequest(runtime.origin, { options: settings({ cookie: `ajs_anonymous_id=${id}` }), cookieAs: 'request' }))
+        return (await response.json()).result?.visitorId
+      }))
+      assert.deepEqual(answers, ids, runtime.output())
+      assert.deepEqual((await decisions()).map(([visitorId]) => visitorId).sort(), [...ids].sort())
+    })
+
     if (name === 'edge-light') {
       test('the Next.js middleware hands the page the decision for exactly the identity in Segment\'s cookies', async () => {
         const response = await fetch(`${runtime.origin}/checkout`, { headers: { cookie: IDENTIFIED, 'x-flagship-decision': 'forged' } })

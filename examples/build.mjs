@@ -28,9 +28,11 @@ const pkg = path.join(root, "pkg");
 const WASM = ["flagship_segment_bg.wasm", "flagship_segment_bucketing.wasm"];
 
 /** Resolves `flagship-segment` and its subpaths through pkg/package.json's `exports`, as a
- *  bundler does once the package is installed. With `external`, the bundle imports the files
- *  where they are (the server entry reads its .wasm from next to itself). */
-function fromPkg({ external = false } = {}) {
+ *  bundler does once the package is installed: the first of a subpath's conditions that is
+ *  among `conditions` (the server entry has one module per runtime). With `external`, the
+ *  bundle imports the files where they are (the server entry reads its .wasm from next to
+ *  itself). */
+function fromPkg({ external = false, conditions = ["import", "default"] } = {}) {
   const { exports } = JSON.parse(readFileSync(path.join(pkg, "package.json"), "utf8"));
   return {
     name: "flagship-segment-from-pkg",
@@ -39,7 +41,8 @@ function fromPkg({ external = false } = {}) {
         const subpath = `.${args.path.slice("flagship-segment".length)}`;
         const target = exports[subpath];
         if (!target) return { errors: [{ text: `pkg/package.json exports no "${subpath}"` }] };
-        return { path: path.join(pkg, typeof target === "string" ? target : target.default), external };
+        const file = typeof target === "string" ? target : target[Object.keys(target).find((c) => conditions.includes(c))];
+        return { path: path.join(pkg, file), external };
       });
     },
   };
@@ -91,7 +94,7 @@ export async function buildExamples({ out = path.join(root, "target/examples"), 
     logLevel: "warning",
     // React comes from node_modules at run time; flagship-segment's entries stay files of pkg/.
     packages: "external",
-    plugins: [fromPkg({ external: true })],
+    plugins: [fromPkg({ external: true, conditions: ["node", "import", "default"] })],
   });
 
   for (const dir of [spa, assets]) {

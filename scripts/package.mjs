@@ -1,7 +1,7 @@
 // Completes pkg/ after the two wasm-pack builds (./run build): package.json, README, changelog,
-// licences, the server entry (pkg/server/), the React entry (pkg/react/), and the classic script-tag build pkg/web/flagship-segment.js (js/script-tag.js bundled with the
+// licences, the server entries (pkg/server/, one per runtime), the React entry (pkg/react/), and the classic script-tag build pkg/web/flagship-segment.js (js/script-tag.js bundled with the
 // --target web glue by esbuild, minified, no eval). Idempotent: it rewrites what it owns.
-import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -21,11 +21,13 @@ const version = field("version");
 //   path         the subpath under `exports` ("." is the package name itself)
 //   types, js    its declarations and its module (`types` is listed first in `exports`, as
 //                TypeScript requires)
+//   runtimes     instead of `js`, one module per runtime, by `exports` condition, in the order
+//                they are tried (a runtime matches several: Bun and Deno also match `node`);
+//                `default` last
 //   uses         the other files it loads at run time, packed with it (a trailing "/" is a folder)
 //   sideEffects  importing it does something a bundler must keep even when nothing is imported
 //   node         the Node.js versions the entry needs, for an entry that runs in Node (a server
-//                helper, say); `engines.node` is derived from these. Browser entries leave it out,
-//                and so, today, does every entry.
+//                helper, say); `engines.node` is derived from these. Browser entries leave it out.
 //   peers        packages the entry imports but does not ship (`{ name: range }`), listed in
 //                `peerDependencies`; all of them optional (`peerDependenciesMeta`), since the
 //                package's other entries work without them.
@@ -44,8 +46,24 @@ const ENTRIES = [
   { path: "./web/flagship-segment.js", types: "web/flagship-segment.d.ts", js: "web/flagship-segment.js", uses: webWasm, sideEffects: true },
   { path: "./web/flagship_segment_bg.wasm", file: "web/flagship_segment_bg.wasm" },
   { path: "./web/flagship_segment_bucketing.wasm", file: "web/flagship_segment_bucketing.wasm" },
-  // decideFromCookies for server rendering (js/server.mjs), with its own .wasm (src/server.rs).
-  { path: "./server", types: "server/index.d.ts", js: "server/index.mjs", uses: ["server/flagship_segment_server.wasm"], node: ">=18" },
+  // decideFromCookies for server rendering (js/server/), with its own .wasm (src/server.rs): one
+  // shared core and, per runtime, the few lines that load the .wasm the way that runtime can.
+  {
+    path: "./server",
+    types: "server/index.d.ts",
+    runtimes: {
+      workerd: "server/workerd.mjs",
+      "edge-light": "server/edge-light.mjs",
+      deno: "server/deno.mjs",
+      bun: "server/bun.mjs",
+      node: "server/node.mjs",
+      default: "server/fetch.mjs",
+    },
+    uses: ["server/core.mjs", "server/flagship_segment_server.wasm"],
+    node: ">=18",
+  },
+  // The server's .wasm itself, for a runtime no condition covers (the `wasm` option).
+  { path: "./server/flagship_segment_server.wasm", file: "server/flagship_segment_server.wasm" },
   // FlagshipSegmentProvider, useFlag, useFlagship (js/react.mjs): loads the ./web build lazily,
   // on the client only; React itself is the app's. Its types import React's.
   { path: "./react", types: "react/index.d.ts", js: "react/index.mjs", uses: ["web/flagship_segment.js", "web/flagship_segment.d.ts", ...webWasm], peers: { react: ">=18", "@types/react": ">=18" } },
@@ -54,11 +72,20 @@ const ENTRIES = [
 const DOCS = ["README.md", "CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE"];
 
 const rel = (file) => `./${file}`;
+const modulesOf = (e) => (e.runtimes ? Object.values(e.runtimes) : [e.js]);
+for (const e of ENTRIES.filter((e) => e.runtimes)) {
+  if (Object.keys(e.runtimes).at(-1) !== "default") throw new Error(`${e.path}: the \`default\` runtime must come last`);
+}
 const exportsMap = Object.fromEntries([
-  ...ENTRIES.map((e) => [e.path, e.file ? rel(e.file) : { types: rel(e.types), default: rel(e.js) }]),
+  ...ENTRIES.map((e) => [
+    e.path,
+    e.file
+      ? rel(e.file)
+      : { types: rel(e.types), ...Object.fromEntries(Object.entries(e.runtimes ?? { default: e.js }).map(([c, f]) => [c, rel(f)])) },
+  ]),
   ["./package.json", "./package.json"],
 ]);
-const files = [...new Set(ENTRIES.flatMap((e) => (e.file ? [e.file] : [e.types, e.js, ...(e.uses ?? [])])).concat(DOCS))];
+const files = [...new Set(ENTRIES.flatMap((e) => (e.file ? [e.file] : [e.types, ...modulesOf(e), ...(e.uses ?? [])])).concat(DOCS))];
 const nodeRanges = [...new Set(ENTRIES.map((e) => e.node).filter(Boolean))];
 if (nodeRanges.length > 1) throw new Error(`entries need different Node.js ranges (${nodeRanges.join(", ")}): give them one`);
 const peers = {};
@@ -98,9 +125,8 @@ const manifest = {
 writeFileSync(`${pkg}package.json`, `${JSON.stringify(manifest, null, 2)}\n`);
 for (const file of DOCS) copyFileSync(`${root}${file}`, `${pkg}${file}`);
 copyFileSync(`${root}js/script-tag.d.ts`, `${pkg}web/flagship-segment.d.ts`);
-// The server entry is written by hand (./run build puts its .wasm beside it).
-copyFileSync(`${root}js/server.mjs`, `${pkg}server/index.mjs`);
-copyFileSync(`${root}js/server.d.ts`, `${pkg}server/index.d.ts`);
+// The server entry is written by hand (./run build puts its .wasm beside it): js/server/ as is.
+for (const file of readdirSync(`${root}js/server`)) copyFileSync(`${root}js/server/${file}`, `${pkg}server/${file}`);
 // So is the React entry; it imports ../web/flagship_segment.js, the web build below.
 mkdirSync(`${pkg}react`, { recursive: true });
 copyFileSync(`${root}js/react.mjs`, `${pkg}react/index.mjs`);

@@ -1,4 +1,4 @@
-//! The core of `flagship-segment/server` (`decideFromCookies`, js/server.mjs), built as its own
+//! The core of `flagship-segment/server` (`decideFromCookies`, js/server/), built as its own
 //! .wasm with `--no-default-features --features server`: from a request's `Cookie` header to the
 //! Decision API request for exactly the identity Segment's cookies hold, and from its answer to
 //! what the page hydrates with (`start({ initialDecision })`).

@@ -23,7 +23,7 @@ import { launch } from './support/browser.mjs'
 import { API_KEY, ENV_ID, root, startEmulator } from './support/emulator.mjs'
 import { WRITE_KEY } from './support/page.mjs'
 
-const { decideFromCookies } = await import('../../pkg/server/index.mjs')
+const { decideFromCookies } = await import('../../pkg/server/node.mjs')
 
 /** The examples' defaults (examples/Checkout.jsx). */
 const DEFAULTS = { color: 'grey', title: 'Checkout' }

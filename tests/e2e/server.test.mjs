@@ -8,7 +8,7 @@ import { after, before, beforeEach, test } from 'node:test'
 
 import { API_KEY, ENV_ID, startEmulator } from './support/emulator.mjs'
 
-const { decideFromCookies } = await import('../../pkg/server/index.mjs')
+const { decideFromCookies } = await import('../../pkg/server/node.mjs')
 
 const ANON = '5c1e7a8b-0f2d-4c3e-9a6b-7d8e9f0a1b2c'
 const USER = 'user-4242'
@@ -106,4 +106,56 @@ test('failures reject with the module codes', async () => {
   // An answer for someone else is never handed to the page.
   const forAnother = JSON.stringify({ visitorId: 'someone-else', campaigns: [] })
   await rejects(decide(cookie, { fetch: async () => new Response(forAnother, { status: 200 }) }), 'VISITOR_MISMATCH')
+})
+
+test('a Request (as edge code has it) decides as its Cookie header does', async () => {
+  const cookie = `ajs_user_id=${USER}; ajs_anonymous_id=%22${ANON}%22`
+  const request = new Request('https://shop.example/checkout', { headers: { cookie } })
+  const fromRequest = await decideFromCookies({ envId: ENV_ID, apiKey: API_KEY, endpoints: { decision: emulator.origin }, request })
+  const fromHeader = await decide(cookie)
+  assert.equal(JSON.stringify(fromRequest), JSON.stringify(fromHeader))
+  assert.deepEqual((await emulator.log()).decisions.map((d) => [d.visitorId, d.anonymousId]), [[USER, ANON], [USER, ANON]])
+  // A request without Segment's cookies: null, and nothing asked.
+  await emulator.reset()
+  const bare = new Request('https://shop.example/', { headers: { cookie: 'theme=dark' } })
+  assert.equal(await decideFromCookies({ envId: ENV_ID, apiKey: API_KEY, endpoints: { decision: emulator.origin }, request: bare }), null)
+  assert.equal(await decideFromCookies({ envId: ENV_ID, apiKey: API_KEY, endpoints: { decision: emulator.origin }, request: new Request('https://shop.example/') }), null)
+  assert.deepEqual((await emulator.log()).decisions, [])
+})
+
+test('the options of the edge path are checked: request, fetch, wasm', async () => {
+  const rejects = (options, code, message) => assert.rejects(
+    decideFromCookies({ envId: ENV_ID, apiKey: API_KEY, endpoints: { decision: emulator.origin }, ...options }),
+    (error) => {
+      assert.equal(error.code, code, `${error.code}: ${error.message}`)
+      assert.match(error.message, message)
+      return true
+    },
+  )
+  const request = new Request('https://shop.example/', { headers: { cookie: `ajs_anonymous_id=${ANON}` } })
+  await rejects({ request, cookie: `ajs_anonymous_id=${ANON}` }, 'INVALID_OPTIONS', /`request`: give `request` or `cookie`, not both/)
+  await rejects({ request: `ajs_anonymous_id=${ANON}` }, 'INVALID_OPTIONS', /`request`: must be a Request/)
+  await rejects({ request: { headers: { cookie: `ajs_anonymous_id=${ANON}` } } }, 'INVALID_OPTIONS', /`request`: must be a Request/)
+  await rejects({ request, fetch: 'https://decision.flagship.io' }, 'INVALID_OPTIONS', /`fetch`: must be a function/)
+  await rejects({ request, wasm: new Uint8Array([0, 97, 115, 109, 9]) }, 'WASM_UNAVAILABLE', /flagship_segment_server\.wasm could not be loaded/)
+  assert.deepEqual((await emulator.log()).decisions, [])
+})
+
+test('the deadline aborts the request through its signal (AbortSignal.timeout)', async () => {
+  let signal
+  const started = Date.now()
+  await assert.rejects(
+    decide(`ajs_anonymous_id=${ANON}`, {
+      timeoutMs: 150,
+      // Honours its signal, as a runtime's fetch does.
+      fetch: (url, init) => new Promise((_, reject) => {
+        signal = init.signal
+        signal.addEventListener('abort', () => reject(signal.reason))
+      }),
+    }),
+    (error) => error.code === 'DECISION_TIMEOUT' && /within 150 ms/.test(error.message),
+  )
+  assert.ok(Date.now() - started >= 140, `rejected after ${Date.now() - started} ms`)
+  assert.equal(signal.aborted, true)
+  assert.equal(signal.reason.name, 'TimeoutError')
 })

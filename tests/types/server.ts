@@ -47,3 +47,15 @@ export async function render(request: { headers: { cookie?: string } }, wasm: We
   // @ts-expect-error only the decision endpoint is used on the server
   await decideFromCookies({ envId: "env", apiKey: "key", endpoints: { events: "https://events.example.test" } });
 }
+
+// At the edge: the incoming Request itself (a Worker's, the Edge Runtime's, Deno's, Bun's, or
+// Next.js's NextRequest, which extends it), or anything whose headers have get().
+export async function edge(request: Request, headers: Headers) {
+  const decided = decideFromCookies({ envId: "env", apiKey: "key", request });
+  expectType<Promise<InitialDecision | null>>()(decided);
+  await decideFromCookies({ envId: "env", apiKey: "key", request: { headers }, timeoutMs: 300 });
+  // @ts-expect-error the cookie comes from the request or from `cookie`, not both
+  await decideFromCookies({ envId: "env", apiKey: "key", request, cookie: "ajs_anonymous_id=a" });
+  // @ts-expect-error a request's headers are read with get(), as a Fetch API Headers
+  await decideFromCookies({ envId: "env", apiKey: "key", request: { headers: { cookie: "ajs_anonymous_id=a" } } });
+}

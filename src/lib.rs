@@ -43,6 +43,7 @@ pub mod error;
 pub mod identity;
 pub mod json;
 pub mod num;
+pub mod options;
 pub mod status;
 pub mod tracking;
 pub mod wire;

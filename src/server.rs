@@ -16,15 +16,13 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::config::{
-    check_base_url, check_credential, check_millis, Config, IdPolicy, FORBIDDEN_OPTIONS,
-};
-use crate::context::{Context, ContextValue, MAX_CONTEXT_KEYS, RESERVED_KEYS};
+use crate::config::{Config, IdPolicy};
 use crate::decision::{campaigns_request, interpret_campaigns_response, write_decision, FlagStore};
 use crate::error::Error;
 use crate::identity::{find_cookie, parse_stored_id, resolve, Identity, SegmentIds};
-use crate::json::{self, write_string, write_uint, write_value, ObjectWriter, Value};
-use crate::wire::{join, Request};
+use crate::json::{write_string, write_uint, write_value, ObjectWriter};
+use crate::options::Reader;
+use crate::wire::Request;
 
 /// What `decideFromCookies` was given, validated.
 #[derive(Debug, Clone)]
@@ -37,120 +35,14 @@ pub struct ServerOptions {
     pub warnings: Vec<String>,
 }
 
-/// Options the loader reads itself (`wasm`, `fetch`); accepted here without a warning.
-const LOADER_OPTIONS: [&str; 2] = ["wasm", "fetch"];
-
-/// Reads the options object (its JSON text).
+/// Reads the options object (its JSON text), as `crate::options` reads them for a server.
 pub fn read_options(text: &str) -> Result<ServerOptions, Error> {
-    let Ok(Value::Object(options)) = json::parse(text) else {
-        return Err(Error::option("options", "must be an object"));
-    };
-    let mut config = Config::default();
-    let mut cookie = String::new();
-    let mut warnings = Vec::new();
-    let mut credentials = [false, false];
-    for (key, value) in options.iter() {
-        if FORBIDDEN_OPTIONS.contains(&key) {
-            return Err(Error::option(
-                key,
-                "is not accepted: the visitor ID always comes from Segment's cookies",
-            ));
-        }
-        match key {
-            "envId" => {
-                config.env_id = check_credential(key, text_of(key, value)?)?;
-                credentials[0] = true;
-            }
-            "apiKey" => {
-                config.api_key = check_credential(key, text_of(key, value)?)?;
-                credentials[1] = true;
-            }
-            "cookie" => match value {
-                Value::Null => {}
-                value => cookie = String::from(text_of(key, value)?),
-            },
-            "endpoints" => {
-                let Value::Object(endpoints) = value else {
-                    return Err(Error::option(key, "must be an object"));
-                };
-                if let Some(decision) = endpoints.get("decision") {
-                    let field = "endpoints.decision";
-                    config.endpoints.decision = check_base_url(field, text_of(field, decision)?)?;
-                }
-            }
-            "timeoutMs" => {
-                let Value::Number(ms) = value else {
-                    return Err(Error::option(key, "must be a number of milliseconds"));
-                };
-                config.timeout_ms = check_millis(key, *ms)?;
-            }
-            "context" => config.context = context(value, &mut warnings)?,
-            "idPolicy" => {
-                config.id_policy = match value.as_str() {
-                    Some("user") => IdPolicy::UserThenAnonymous,
-                    Some("anonymous") => IdPolicy::Anonymous,
-                    _ => return Err(Error::option(key, "must be \"user\" or \"anonymous\"")),
-                }
-            }
-            "consent" => match value {
-                Value::Bool(consent) => config.consent = *consent,
-                _ => return Err(Error::option(key, "must be a boolean")),
-            },
-            key if LOADER_OPTIONS.contains(&key) => {}
-            key => warnings.push(join("unknown option `", &[key, "` ignored"])),
-        }
-    }
-    if !credentials[0] {
-        return Err(Error::option("envId", "is required"));
-    }
-    if !credentials[1] {
-        return Err(Error::option("apiKey", "is required"));
-    }
+    let read = crate::options::read_options(text, Reader::Server)?;
     Ok(ServerOptions {
-        config,
-        cookie,
-        warnings,
+        config: read.config,
+        cookie: read.cookie,
+        warnings: read.warnings,
     })
-}
-
-fn text_of<'a>(field: &str, value: &'a Value) -> Result<&'a str, Error> {
-    value
-        .as_str()
-        .ok_or_else(|| Error::option(field, "must be a string"))
-}
-
-/// The `context` option: a flat object of strings, numbers and booleans, as in the browser.
-fn context(value: &Value, warnings: &mut Vec<String>) -> Result<Context, Error> {
-    let reason = "must be an object of string, number or boolean values";
-    let Value::Object(members) = value else {
-        return Err(Error::option("context", reason));
-    };
-    if members.len() > MAX_CONTEXT_KEYS {
-        return Err(Error::option("context", "has more than 100 keys"));
-    }
-    let mut context = Context::new();
-    for (key, value) in members.iter() {
-        if RESERVED_KEYS.contains(&key) {
-            warnings.push(join(
-                "context key `",
-                &[key, "` is set by the module; the value given is ignored"],
-            ));
-            continue;
-        }
-        let value = match value {
-            Value::String(text) => ContextValue::String(text.clone()),
-            Value::Number(number) => ContextValue::Number(*number),
-            Value::Bool(flag) => ContextValue::Bool(*flag),
-            _ => {
-                return Err(Error::option(
-                    &join("context.", &[key]),
-                    "must be a string, a finite number or a boolean",
-                ))
-            }
-        };
-        context.insert(String::from(key), value);
-    }
-    Ok(context)
 }
 
 /// The identity Segment's cookies hold (`ajs_user_id`, `ajs_anonymous_id`, in any of the forms

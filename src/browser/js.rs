@@ -2,9 +2,6 @@
 //! page's options), and the conversions of the core's values to plain JS values. Every call that
 //! could throw is caught: a hostile getter on the page must not unwind through Rust.
 
-use alloc::string::String;
-use alloc::vec::Vec;
-
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -77,17 +74,6 @@ pub(crate) fn flags_object(flags: &FlagStore) -> JsValue {
         set(&object, key, &to_js(value));
     }
     object.into()
-}
-
-/// Own enumerable string keys of a plain object.
-pub(crate) fn keys(object: &JsValue) -> Vec<String> {
-    let mut keys = Vec::new();
-    if let Some(object) = object.dyn_ref::<Object>() {
-        for key in Object::keys(object).iter() {
-            keys.extend(key.as_string());
-        }
-    }
-    keys
 }
 
 /// Flag metadata as a plain object with the official SDK's field names.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::context::ContextValue;
 use serde_json::{json, Value as J};
 
 fn options(extra: J) -> ServerOptions {
@@ -82,7 +83,7 @@ fn options_are_validated_as_in_the_browser() {
     let base = json!({"envId": "env_test", "apiKey": "key_test_123456"});
     assert_eq!(
         code(json!({"apiKey": "key_test_123456"})),
-        Error::option("envId", "is required")
+        Error::option("envId", "is required and must be a non-empty string")
     );
     for (key, value) in [
         ("visitorId", json!("me")),

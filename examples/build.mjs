@@ -13,8 +13,9 @@
 //
 // In an app of your own, `flagship-segment` is installed in node_modules and resolves by itself:
 // the `fromPkg` plugin below only maps it to this repository's pkg/. esbuild does not follow
-// `new URL("…wasm", import.meta.url)`, so the .wasm files are copied next to the bundles, where
-// the module's code looks for them (Vite and webpack 5 find them without help).
+// `new URL("…", import.meta.url)`, so the .wasm files and the web build's full module
+// (flagship_segment_full.js) are copied next to the bundles, where the module's code looks for
+// them (Vite and webpack 5 find them without help).
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,7 +26,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
 const pkg = path.join(root, "pkg");
 
-const WASM = ["flagship_segment_bg.wasm", "flagship_segment_bucketing.wasm"];
+const WASM = ["flagship_segment_bg.wasm", "flagship_segment_bucketing.wasm", "flagship_segment_full.js"];
 
 /** Resolves `flagship-segment` and its subpaths through pkg/package.json's `exports`, as a
  *  bundler does once the package is installed: the first of a subpath's conditions that is

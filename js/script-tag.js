@@ -1,8 +1,9 @@
 // Entry of the classic <script src=".../flagship-segment.js"> build (bundled as an IIFE by
-// scripts/package.mjs). It sets `window.FlagshipSegment = {start, ready, flagshipSegmentPlugin,
-// version}` and loads `flagship_segment_bg.wasm` from the directory the script itself came from,
-// on first use: a page that includes the script but never starts the module downloads no wasm.
-// In `mode: "bucketing"` the module also loads `flagship_segment_bucketing.wasm` from there.
+// scripts/package.mjs). It sets `window.FlagshipSegment = {start, ready, plugin, version}`. Like
+// the web build (web/entry.js), it carries the first stage inside it; the full module
+// (`flagship_segment_full.js` and `flagship_segment_bg.wasm`) is loaded from the directory the
+// script itself came from once the first flag is in hand. In `mode: "bucketing"` the bucketing
+// engine, `flagship_segment_bucketing.wasm`, comes from there too.
 //
 // With `data-env-id` and `data-api-key` on the tag, the module starts at once and `ready` resolves
 // to it (or rejects with the start error). Other `data-*` attributes are options too: `data-mode`,
@@ -12,17 +13,12 @@
 // resolves to the first module the page starts itself with `FlagshipSegment.start(options)`.
 //
 // No eval, no new Function, no inline code: it runs under `script-src 'self' 'wasm-unsafe-eval'`.
-import init, { start as startModule, flagshipSegmentPlugin } from "../pkg/web/flagship_segment.js";
-// The glue's own copy of the loader (scripts/package.mjs resolves this import to the snippet
-// wasm-bindgen wrote), so that the URL set here is the one the module uses.
-import { setBucketingEngineUrl } from "./bucketing-engine.js";
+import init, { start as startModule, flagshipSegmentPlugin } from "./web/entry.js";
 
 const script = document.currentScript;
 const base = (script && script.src) || location.href;
+// An IIFE has no import.meta: the full module and the bucketing engine are found next to this.
 const wasmUrl = new URL("flagship_segment_bg.wasm", base);
-// The bucketing engine, fetched only in mode "bucketing", ships next to it; the loader cannot
-// find it by import.meta.url, which an IIFE does not have.
-setBucketingEngineUrl(new URL("flagship_segment_bucketing.wasm", base));
 
 let loading;
 const load = () => (loading ||= init({ module_or_path: wasmUrl }));
@@ -37,8 +33,8 @@ function start(options) {
 }
 
 function plugin(options) {
-  // The plugin needs the wasm synchronously; the script may still be fetching it, so the page
-  // awaits this one: `analytics.register(await FlagshipSegment.plugin(options))`.
+  // The plugin checks its options with the first stage, which may still be compiling, so the
+  // page awaits this one: `analytics.register(await FlagshipSegment.plugin(options))`.
   return load().then(() => flagshipSegmentPlugin(options));
 }
 

@@ -1,7 +1,11 @@
 // Completes pkg/ after the two wasm-pack builds (./run build): package.json, README, changelog,
-// licences, the server entries (pkg/server/, one per runtime), the React entry (pkg/react/), and the classic script-tag build pkg/web/flagship-segment.js (js/script-tag.js bundled with the
-// --target web glue by esbuild, minified, no eval). Idempotent: it rewrites what it owns.
+// licences, the server entries (pkg/server/, one per runtime), the React entry (pkg/react/), the
+// web build in two stages (pkg/web/flagship_segment.js, carrying the first stage's .wasm, and
+// pkg/web/flagship_segment_full.js, the --target web glue bundled), and the classic script-tag
+// build pkg/web/flagship-segment.js (js/script-tag.js bundled by esbuild, minified, no eval).
+// Idempotent: it rewrites what it owns.
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -34,7 +38,8 @@ const version = field("version");
 // A row with `file` instead of `types` and `js` exports a plain file (a .wasm a page may preload
 // or a bundler import as a URL).
 const mainWasm = ["flagship_segment_bg.wasm", "flagship_segment_bg.wasm.d.ts", "flagship_segment_bucketing.wasm"];
-const webWasm = mainWasm.map((f) => `web/${f}`);
+// The web build's full module (its glue and .wasm) is loaded by its first stage at run time.
+const webWasm = [...mainWasm, "flagship_segment_full.js"].map((f) => `web/${f}`);
 const ENTRIES = [
   // Bundler build: the glue imports the .wasm as an ES module (webpack 5 asyncWebAssembly,
   // vite-plugin-wasm, ...) and instantiates it on import.
@@ -132,67 +137,91 @@ mkdirSync(`${pkg}react`, { recursive: true });
 copyFileSync(`${root}js/react.mjs`, `${pkg}react/index.mjs`);
 copyFileSync(`${root}js/react.d.ts`, `${pkg}react/index.d.ts`);
 
-// js/script-tag.js imports js/bucketing-engine.js (setBucketingEngineUrl) while the glue imports
-// the copy wasm-bindgen wrote to pkg/web/snippets/<crate>-<hash>/js/: two modules, two URL
-// settings. The script's import is resolved to the copy the glue names, so the bundle holds one.
-const glue = readFileSync(`${pkg}web/flagship_segment.js`, "utf8");
-// The glue is replaced by its bundle below: a second run would bundle the bundle.
+// js/web/full.js exports the glue's setBucketingEngineUrl, which the glue imports from the copy
+// wasm-bindgen wrote to pkg/web/snippets/<crate>-<hash>/js/: resolved to that copy, so that the
+// URL set is the one the module uses.
+const webGlue = `${pkg}web/flagship_segment.js`;
+const glue = readFileSync(webGlue, "utf8");
+// The glue is replaced by the first stage's entry below: a second run would bundle that.
 if (glue.startsWith("/* flagship-segment ")) {
   console.error("pkg/web/flagship_segment.js is already the bundle: run ./run build, which runs wasm-pack first");
   process.exit(1);
 }
 const imported = glue.match(/["'](\.\/snippets\/[^"']+\/js\/bucketing-engine\.js)["']/);
 const loaderCopy = imported ? `${pkg}web/${imported[1].slice(2)}` : undefined;
-const oneLoader = {
-  name: "one-bucketing-engine-loader",
-  setup(build) {
-    build.onResolve({ filter: /^\.\/bucketing-engine\.js$/ }, (args) =>
-      loaderCopy && args.importer === `${root}js/script-tag.js` ? { path: loaderCopy } : undefined);
-  },
-};
+const banner = { js: `/* flagship-segment ${version} | MIT OR Apache-2.0 */` };
+const common = { bundle: true, minify: true, target: "es2020", legalComments: "none", banner, logLevel: "warning" };
 
-// The --target web build as shipped: js/web-entry.js bundled with the glue and its snippets into
-// pkg/web/flagship_segment.js (one request, minified, the .wasm fetched on import). Written next
-// to the glue first, which the script-tag build below still reads; then it replaces the glue.
-const webGlue = `${pkg}web/flagship_segment.js`;
-const webBundle = `${pkg}web/flagship_segment.bundle.js`;
-const webEntry = {
-  name: "web-entry",
-  setup(build) {
-    build.onResolve({ filter: /^__GLUE__$/ }, () => ({ path: webGlue }));
-    build.onResolve({ filter: /^\.\/bucketing-engine\.js$/ }, (args) =>
-      loaderCopy && args.importer === `${root}js/web-entry.js` ? { path: loaderCopy } : undefined);
-  },
-};
+// The full module: js/web/full.js with the glue, its snippets and the read cache, one file.
 await build({
-  entryPoints: [`${root}js/web-entry.js`],
-  plugins: [webEntry],
-  outfile: webBundle,
-  bundle: true,
+  ...common,
+  entryPoints: [`${root}js/web/full.js`],
+  plugins: [
+    {
+      name: "full-module",
+      setup(build) {
+        build.onResolve({ filter: /^__GLUE__$/ }, () => ({ path: webGlue }));
+        build.onResolve({ filter: /^\.\.\/bucketing-engine\.js$/ }, (args) =>
+          loaderCopy && args.importer === `${root}js/web/full.js` ? { path: loaderCopy } : undefined);
+      },
+    },
+  ],
+  outfile: `${pkg}web/flagship_segment_full.js`,
   format: "esm",
-  minify: true,
-  target: "es2020",
-  legalComments: "none",
-  banner: { js: `/* flagship-segment ${version} | MIT OR Apache-2.0 */` },
-  logLevel: "warning",
 });
 
+// The first stage's .wasm (./run build puts it in target/first-stage/), gzip then base64 inside
+// the entry: HTTP compression adds nearly nothing to that, and the page makes no request for it.
+const firstStage = readFileSync(`${root}target/first-stage/flagship_segment_first.wasm`);
+const firstStageText = gzipSync(firstStage, { level: 9 }).toString("base64");
+const firstStagePlugin = {
+  name: "first-stage",
+  setup(build) {
+    build.onLoad({ filter: /js\/web\/first-stage\.js$/ }, (args) => ({
+      contents: readFileSync(args.path, "utf8").replace('"__FIRST_STAGE_WASM__"', JSON.stringify(firstStageText)),
+      loader: "js",
+    }));
+  },
+};
+const define = { __VERSION__: JSON.stringify(version) };
+
+// The web entry: the first stage and the page's handle; the full module stays a file of its own.
+const webEntry = `${pkg}web/flagship_segment.entry.js`;
+await build({ ...common, entryPoints: [`${root}js/web/entry.js`], plugins: [firstStagePlugin], define, outfile: webEntry, format: "esm" });
+
 await build({
+  ...common,
   entryPoints: [`${root}js/script-tag.js`],
-  plugins: [oneLoader],
+  plugins: [firstStagePlugin],
   outfile: `${pkg}web/flagship-segment.js`,
-  bundle: true,
   format: "iife",
-  minify: true,
-  target: "es2020",
-  legalComments: "none",
-  define: { __VERSION__: JSON.stringify(version) },
-  // The glue's `new URL(..., import.meta.url)` default is never reached: the loader always passes
-  // the .wasm URL it derived from document.currentScript.
+  define,
+  // The entry's `new URL(..., import.meta.url)` defaults are never reached: the script passes
+  // init() the .wasm URL it derived from document.currentScript.
   logOverride: { "empty-import-meta": "silent" },
-  banner: { js: `/* flagship-segment ${version} | MIT OR Apache-2.0 */` },
-  logLevel: "warning",
 });
-renameSync(webBundle, webGlue);
+renameSync(webEntry, webGlue);
 rmSync(`${pkg}web/snippets`, { recursive: true, force: true });
-console.log(`pkg/package.json, README, changelog, licences, pkg/server/, pkg/react/, pkg/web/flagship_segment.js (bundled) and pkg/web/flagship-segment.js written (${version})`);
+
+// The entry's declarations are the glue's, but for what the two-stage loader changes: init()
+// and initSync() load nothing the page could use.
+const declarations = readFileSync(`${pkg}web/flagship_segment.d.ts`, "utf8");
+const loaderTypes = `
+/** Where the full module's .wasm is served from (or its bytes, or the compiled module), as \`init()\` takes it. */
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+export type SyncInitInput = BufferSource | WebAssembly.Module;
+
+/**
+ * Compiles the first stage (begun on import) and, given one, records where the full module's
+ * .wasm is (\`{ module_or_path }\`): the bucketing engine and flagship_segment_full.js are then
+ * looked for next to that URL.
+ */
+export default function init(module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>): Promise<void>;
+/** Records the full module's .wasm (its bytes or the compiled module) for when it loads. */
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): void;
+`;
+const cut = declarations.indexOf("export type InitInput");
+if (cut < 0) throw new Error("pkg/web/flagship_segment.d.ts: wasm-bindgen's InitInput not found");
+writeFileSync(`${pkg}web/flagship_segment.d.ts`, declarations.slice(0, cut) + loaderTypes);
+
+console.log(`pkg/package.json, README, changelog, licences, pkg/server/, pkg/react/, pkg/web/flagship_segment.js (first stage), flagship_segment_full.js and flagship-segment.js written (${version})`);

@@ -180,6 +180,12 @@ impl Default for Config {
     }
 }
 
+/// Where the module keeps what it stores for environment `env_id` in localStorage:
+/// `flagship-segment:{envId}:{name}`.
+pub fn storage_prefix(env_id: &str) -> String {
+    crate::wire::join("flagship-segment:", &[env_id, ":"])
+}
+
 /// Options that would let the page (or a server) choose the visitor: refused, since the visitor
 /// ID always comes from Segment.
 pub const FORBIDDEN_OPTIONS: [&str; 6] = [

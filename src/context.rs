@@ -19,6 +19,20 @@ pub enum ContextValue {
     Bool(bool),
 }
 
+impl ContextValue {
+    /// A JSON value as a context value: a string, a finite number or a boolean; `None` for
+    /// anything else (traits of other types are skipped, never stringified).
+    pub fn of(value: &crate::json::Value) -> Option<ContextValue> {
+        use crate::json::Value;
+        match value {
+            Value::String(text) => Some(ContextValue::String(text.clone())),
+            Value::Number(n) if n.is_finite() => Some(ContextValue::Number(*n)),
+            Value::Bool(b) => Some(ContextValue::Bool(*b)),
+            _ => None,
+        }
+    }
+}
+
 /// Context keys the module owns. A page value for one of these is ignored with a warning.
 pub const RESERVED_KEYS: [&str; 3] = ["fs_users", "fs_client", "fs_version"];
 

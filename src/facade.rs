@@ -352,13 +352,16 @@ pub struct FlagshipSegment {
     driver: Rc<Driver>,
 }
 
-/// Reads and validates `options`, logging their warnings.
+/// Reads and validates `options`.
 fn read_options(options: &JsValue) -> Result<ReadOptions, JsValue> {
-    let read = options::read(options).map_err(|e| to_js_error(&e))?;
+    options::read(options).map_err(|e| to_js_error(&e))
+}
+
+/// Logs the options' warnings.
+fn log_warnings(read: &ReadOptions) {
     for warning in &read.warnings {
         log::warn(read.config.log_level, "OPTION_IGNORED", warning);
     }
-    Ok(read)
 }
 
 /// Starts a module for validated options.
@@ -385,9 +388,32 @@ fn then(promise: &Promise, value: impl FnOnce() -> JsValue + 'static) -> Promise
 #[wasm_bindgen(js_name = start, skip_typescript)]
 pub fn start_for_page(options: JsValue) -> Promise {
     let driver = match read_options(&options) {
-        Ok(read) => begin(read),
+        Ok(read) => {
+            log_warnings(&read);
+            begin(read)
+        }
         Err(error) => return Promise::reject(&error),
     };
+    then(&driver.settled(), move || {
+        FlagshipSegment { driver }.into_page_handle()
+    })
+}
+
+/// The web build's full module taking the visit over from its first stage (js/web/handle.js),
+/// which read the same `options`, decided `initial_decision` (as `start({initialDecision})`
+/// takes it; absent when it served cached flags or defaults) and says in `takeover`
+/// (`{visitorId, anonymousId, fresh, exposed}`) for whom, whether that decision came from the
+/// Decision API just now, and which flags the page read (exposing). Not part of the typed API.
+#[wasm_bindgen(js_name = takeOver, skip_typescript)]
+pub fn take_over(options: JsValue, initial_decision: Option<String>, takeover: String) -> Promise {
+    let mut read = match read_options(&options) {
+        Ok(read) => read,
+        Err(error) => return Promise::reject(&error),
+    };
+    read.preloaded.decision = initial_decision;
+    read.preloaded.takeover = Some(crate::engine::Takeover::from_json(&takeover));
+    // The options' warnings were the first stage's to log.
+    let driver = begin(read);
     then(&driver.settled(), move || {
         FlagshipSegment { driver }.into_page_handle()
     })
@@ -397,7 +423,9 @@ pub fn start_for_page(options: JsValue) -> Promise {
 /// instance without the JS read path, whose methods are the wasm ones.
 #[cfg(feature = "std")]
 pub async fn start(options: JsValue) -> Result<FlagshipSegment, JsValue> {
-    let driver = begin(read_options(&options)?);
+    let read = read_options(&options)?;
+    log_warnings(&read);
+    let driver = begin(read);
     let _ = wasm_bindgen_futures::JsFuture::from(driver.settled()).await;
     Ok(FlagshipSegment { driver })
 }
@@ -654,6 +682,7 @@ impl FlagshipSegment {
 #[wasm_bindgen(js_name = flagshipSegmentPlugin, skip_typescript)]
 pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
     let read = read_options(&options)?;
+    log_warnings(&read);
     let (config, preloaded) = (read.config, read.preloaded);
     let driver: Rc<RefCell<Option<Rc<Driver>>>> = Rc::default();
     let mut resolve_started = None;

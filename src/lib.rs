@@ -25,10 +25,15 @@ compile_error!(
 );
 #[cfg(all(
     target_arch = "wasm32",
-    feature = "bucketing-engine",
-    feature = "server"
+    any(
+        all(feature = "bucketing-engine", feature = "server"),
+        all(feature = "bucketing-engine", feature = "first-flag"),
+        all(feature = "server", feature = "first-flag")
+    )
 ))]
-compile_error!("`bucketing-engine` and `server` are two .wasm modules: build them one at a time");
+compile_error!(
+    "`bucketing-engine`, `server` and `first-flag` are separate .wasm modules: build them one at a time"
+);
 
 extern crate alloc;
 
@@ -52,6 +57,8 @@ pub mod wire;
 pub mod bucketing_engine;
 #[cfg(feature = "c-abi")]
 mod c_abi;
+#[cfg(feature = "first-flag")]
+pub mod first_flag;
 #[cfg(feature = "server")]
 pub mod server;
 

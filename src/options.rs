@@ -413,16 +413,11 @@ pub fn context(value: Option<&Value>, warnings: &mut Vec<String>) -> Result<Cont
             ));
             continue;
         }
-        let value = match value {
-            Value::String(text) => ContextValue::String(text.clone()),
-            Value::Number(number) if number.is_finite() => ContextValue::Number(*number),
-            Value::Bool(flag) => ContextValue::Bool(*flag),
-            _ => {
-                return Err(Error::option(
-                    &join("context.", &[key]),
-                    "must be a string, a finite number or a boolean",
-                ))
-            }
+        let Some(value) = ContextValue::of(value) else {
+            return Err(Error::option(
+                &join("context.", &[key]),
+                "must be a string, a finite number or a boolean",
+            ));
         };
         context.insert(String::from(key), value);
     }

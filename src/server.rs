@@ -116,20 +116,7 @@ pub fn write_plan(options: &ServerOptions, planned: Option<&(Identity, Request)>
     ObjectWriter::new(&mut out)
         .string("visitorId", identity.visitor_id())
         .opt_string("anonymousId", identity.anonymous_id())
-        .with("request", |out| {
-            ObjectWriter::new(out)
-                .string("url", &request.url)
-                .string("method", request.method.as_str())
-                .with("headers", |out| {
-                    let mut headers = ObjectWriter::new(out);
-                    for (name, value) in &request.headers {
-                        headers = headers.string(name, value);
-                    }
-                    headers.finish();
-                })
-                .string("body", &request.body)
-                .finish();
-        })
+        .with("request", |out| crate::wire::write_request(out, request))
         .with("timeoutMs", |out| {
             write_uint(out, u64::from(options.config.timeout_ms))
         })

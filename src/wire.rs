@@ -56,6 +56,23 @@ impl Request {
     }
 }
 
+/// `request` as a loader reads it: `{url, method, headers, body, keepalive}`.
+pub fn write_request(out: &mut String, request: &Request) {
+    crate::json::ObjectWriter::new(out)
+        .string("url", &request.url)
+        .string("method", request.method.as_str())
+        .with("headers", |out| {
+            let mut headers = crate::json::ObjectWriter::new(out);
+            for (name, value) in &request.headers {
+                headers = headers.string(name, value);
+            }
+            headers.finish();
+        })
+        .string("body", &request.body)
+        .bool("keepalive", request.keepalive)
+        .finish();
+}
+
 /// Headers of every authenticated Decision API call.
 pub fn api_headers(api_key: &str) -> Vec<(&'static str, String)> {
     vec![

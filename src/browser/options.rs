@@ -49,6 +49,7 @@ pub(crate) fn read(options: &JsValue) -> Result<ReadOptions, Error> {
         preloaded: Preloaded {
             bucketing: read.initial_bucketing,
             decision: read.initial_decision,
+            takeover: None,
         },
     })
 }

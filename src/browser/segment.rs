@@ -331,19 +331,13 @@ pub(crate) fn primitive(value: &JsValue) -> Option<ContextValue> {
     }
 }
 
-/// Segment accepts numeric user IDs (`identify(42)`) and sends them as they are; the Decision API
-/// needs a string, and `42` is what Segment's servers turn it into.
+/// Segment's value of an ID (`identify(42)` makes it a number): `crate::identity` decides what
+/// it stands for.
 fn id_string(value: &JsValue) -> Option<String> {
-    if let Some(s) = value.as_string() {
-        return Some(s);
+    match value.as_string() {
+        Some(text) => Some(text),
+        None => crate::identity::numeric_id(value.as_f64()?),
     }
-    let n = value.as_f64()?;
-    if !(n.is_finite() && crate::num::fract(n) == 0.0 && n.abs() < 9.007_199_254_740_992e15) {
-        return None;
-    }
-    let mut text = String::new();
-    crate::json::write_number(&mut text, n);
-    Some(text)
 }
 
 /// A listener registered with `analytics.on(event, …)`; dropping it calls `analytics.off`.

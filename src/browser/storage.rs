@@ -22,7 +22,7 @@ impl Store {
     /// The store of environment `env_id`.
     pub(crate) fn new(env_id: &str) -> Store {
         Store {
-            prefix: join("flagship-segment:", &[env_id, ":"]),
+            prefix: crate::config::storage_prefix(env_id),
         }
     }
 

@@ -7,14 +7,16 @@ use alloc::string::String;
 
 use wasm_bindgen::JsCast;
 
-use crate::identity::{find_cookie, parse_stored_id, SegmentIds};
+use crate::identity::{find_cookie, parse_stored_id, stored_segment_ids, SegmentIds};
 
 /// The IDs found in Segment's storage; fields are `None` when nothing usable is stored.
 pub(crate) fn read() -> SegmentIds {
-    SegmentIds {
-        user_id: read_one("ajs_user_id"),
-        anonymous_id: read_one("ajs_anonymous_id"),
-    }
+    let jar = cookie_jar().unwrap_or_default();
+    let (user, anonymous) = (
+        local_storage("ajs_user_id"),
+        local_storage("ajs_anonymous_id"),
+    );
+    stored_segment_ids(&jar, [user.as_deref(), anonymous.as_deref()])
 }
 
 /// Segment's two copies of the anonymousId, `(cookie, localStorage)`: they diverge across
@@ -27,21 +29,18 @@ pub(crate) fn anonymous_id_copies() -> (Option<String>, Option<String>) {
     )
 }
 
-fn read_one(name: &str) -> Option<String> {
-    cookie(name)
-        .and_then(|raw| parse_stored_id(&raw))
-        .or_else(|| local_storage(name).and_then(|raw| parse_stored_id(&raw)))
+fn cookie(name: &str) -> Option<String> {
+    find_cookie(&cookie_jar()?, name).map(str::to_owned)
 }
 
-fn cookie(name: &str) -> Option<String> {
+/// `document.cookie`; it throws in sandboxed documents, which is "no cookie".
+fn cookie_jar() -> Option<String> {
     let document = web_sys::window()?.document()?;
-    // `document.cookie` throws in sandboxed documents; treat that as "no cookie".
-    let jar = document
+    document
         .dyn_into::<web_sys::HtmlDocument>()
         .ok()?
         .cookie()
-        .ok()?;
-    find_cookie(&jar, name).map(str::to_owned)
+        .ok()
 }
 
 fn local_storage(name: &str) -> Option<String> {

@@ -4,6 +4,7 @@
 //! whether a read should expose the visitor (send an activation), which keeps that rule next to
 //! the typing rule it depends on.
 
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -106,6 +107,21 @@ impl<'a> FlagMetadata<'a> {
             is_reference: campaign.variation.reference,
         }
     }
+}
+
+/// Metadata as the loaders read it, with the official SDK's field names.
+pub fn write_metadata(out: &mut String, m: &FlagMetadata<'_>) {
+    crate::json::ObjectWriter::new(out)
+        .string("campaignId", m.campaign_id)
+        .opt_string("campaignName", m.campaign_name)
+        .opt_string("slug", m.slug)
+        .opt_string("campaignType", m.campaign_type)
+        .string("variationGroupId", m.variation_group_id)
+        .opt_string("variationGroupName", m.variation_group_name)
+        .string("variationId", m.variation_id)
+        .opt_string("variationName", m.variation_name)
+        .bool("isReference", m.is_reference)
+        .finish();
 }
 
 /// Flags of one decision.

@@ -8,6 +8,6 @@ pub mod model;
 pub mod rate_limit;
 pub mod request;
 
-pub use flags::{FlagMetadata, FlagRead, FlagStore, ReadOutcome, ValueKind};
+pub use flags::{write_metadata, FlagMetadata, FlagRead, FlagStore, ReadOutcome, ValueKind};
 pub use model::{parse_decision, write_decision, Campaign, Decision, Modifications, Variation};
 pub use request::{campaigns_request, interpret_campaigns_response};

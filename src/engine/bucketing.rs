@@ -12,6 +12,20 @@ use crate::config::LogLevel;
 use crate::error::Error;
 use crate::wire::{join, Method, Request};
 
+/// `GET {cdn}/{envId}/bucketing.json`: the environment's bucketing file.
+pub fn bucketing_file_request(config: &crate::config::Config) -> Request {
+    Request {
+        method: Method::Get,
+        url: join(
+            &config.endpoints.cdn,
+            &["/", &config.env_id, "/bucketing.json"],
+        ),
+        headers: vec![],
+        body: String::new(),
+        keepalive: false,
+    }
+}
+
 /// Where the bucketing engine and its file stand.
 #[derive(Debug, Default)]
 pub(super) struct BucketingState {
@@ -71,21 +85,10 @@ impl Engine {
         if self.out.is_waiting_for(Purpose::BucketingFile) {
             return;
         }
-        let url = join(
-            &self.config.endpoints.cdn,
-            &["/", &self.config.env_id, "/bucketing.json"],
-        );
-        let headers = match &self.bucketing.last_modified {
-            Some(date) => vec![("if-modified-since", date.clone())],
-            None => vec![],
-        };
-        let request = Request {
-            method: Method::Get,
-            url,
-            headers,
-            body: String::new(),
-            keepalive: false,
-        };
+        let mut request = bucketing_file_request(&self.config);
+        if let Some(date) = &self.bucketing.last_modified {
+            request.headers = vec![("if-modified-since", date.clone())];
+        }
         let timeout = Some(self.config.timeout_ms);
         self.out.send(request, Purpose::BucketingFile, now, timeout);
     }

@@ -47,6 +47,7 @@ impl Engine {
         }
         self.read_decision_state(now, stored);
         self.decisions.initial = preloaded.decision;
+        self.decisions.takeover = preloaded.takeover;
         self.link = Link::Connecting {
             next_probe: now,
             deadline: now + f64::from(self.config.segment_timeout_ms),
@@ -82,6 +83,8 @@ impl Engine {
             if self.sync_identity(now, ChangeHint::None, segment) {
                 self.decide(now);
             }
+            self.seen_during_takeover(now);
+            self.expose_early(now, segment);
             return;
         }
         let saw_something = saw_something || found == Probe::Loading;
@@ -124,6 +127,7 @@ impl Engine {
         if self.switch_to(stored, Context::new(), ChangeHint::None) {
             self.decide(now);
         }
+        self.expose_early(now, segment);
     }
 
     /// What analytics.js reported: an identity change, or a call dispatched for the visitor.
@@ -158,6 +162,18 @@ impl Engine {
             line.push_str("segment's API received a call from this page");
         });
         self.mark_current_seen(now);
+    }
+
+    /// Segment dispatched a call while only the first stage was up (see `Takeover`): it knows
+    /// the visitor, if that was this identity.
+    fn seen_during_takeover(&mut self, now: f64) {
+        let Some(takeover) = self.decisions.takeover.as_mut() else {
+            return;
+        };
+        let dispatched = core::mem::take(&mut takeover.dispatched);
+        if dispatched && takeover.is_for(self.identity.as_ref()) {
+            self.mark_current_seen(now);
+        }
     }
 
     fn mark_current_seen(&mut self, now: f64) {

@@ -46,6 +46,29 @@ pub struct Preloaded {
     /// `initialDecision`: what `decideFromCookies` gave the server, as JSON text; used only
     /// if made for the identity read from Segment at start.
     pub decision: Option<String>,
+    /// The module takes over from the web build's first stage (`src/first_flag.rs`), whose
+    /// decision `decision` is: not the page's, so one made for another identity (Segment changed
+    /// meanwhile) is replaced without a `STALE_IDENTITY` warning.
+    pub takeover: Option<Takeover>,
+}
+
+/// What the first stage leaves to the module taking over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Takeover {
+    /// Who the first stage decided for (its flags are those of `Preloaded::decision`, or its
+    /// cached or default flags when that is `None`).
+    pub visitor_id: Option<String>,
+    /// The anonymousId beside it.
+    pub anonymous_id: Option<String>,
+    /// The decision came from the Decision API just now (not from storage, nor from the page):
+    /// kept as the identity's last good decision.
+    pub fresh: bool,
+    /// Segment dispatched a call (`page`, `track`, `identify`) while only the first stage was
+    /// up: if still for this identity, Segment knows the visitor (the seen-by-Segment gate).
+    pub dispatched: bool,
+    /// Flags the page read (exposing) while only the first stage was up: exposed once this
+    /// module's flags are current for the same identity; dropped if Segment changed meanwhile.
+    pub exposed: Vec<String>,
 }
 
 /// What a send gave: an answer, or none (the transport's message: offline, DNS, CORS, refused
@@ -120,6 +143,37 @@ pub enum Departure {
     /// It is being unloaded (`pagehide`): a navigation, a reload, the tab closing, or the
     /// back-forward cache.
     PageHide,
+}
+
+impl Takeover {
+    /// True when it was for `identity`.
+    pub(super) fn is_for(&self, identity: Option<&crate::identity::Identity>) -> bool {
+        identity.is_some_and(|identity| {
+            self.visitor_id.as_deref() == Some(identity.visitor_id())
+                && self.anonymous_id.as_deref() == identity.anonymous_id()
+        })
+    }
+
+    /// Reads the first stage's `{visitorId, anonymousId, fresh, dispatched, exposed: [keys]}`; what is
+    /// missing or of another type reads as absent (no identity: the exposures are dropped).
+    pub fn from_json(text: &str) -> Takeover {
+        use crate::json::Value;
+        let value = crate::json::parse(text).unwrap_or(Value::Null);
+        let text = |key| value.get(key).and_then(Value::as_str).map(String::from);
+        Takeover {
+            visitor_id: text("visitorId"),
+            anonymous_id: text("anonymousId"),
+            fresh: value.get("fresh").and_then(Value::as_bool) == Some(true),
+            dispatched: value.get("dispatched").and_then(Value::as_bool) == Some(true),
+            exposed: value
+                .get("exposed")
+                .and_then(Value::as_array)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|key| key.as_str().map(String::from))
+                .collect(),
+        }
+    }
 }
 
 /// Something the page listens to (`fs.on(…)`).

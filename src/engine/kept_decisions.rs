@@ -40,6 +40,9 @@ pub(super) struct DecisionState {
     ask_at: Option<f64>,
     /// `initialDecision`, until the first decision: used then if made for that identity.
     pub(super) initial: Option<String>,
+    /// Taking over from the first stage (see [`super::io::Takeover`]), until its exposures
+    /// are sent or dropped.
+    pub(super) takeover: Option<super::io::Takeover>,
     /// The flags of this generation came from this stored answer: an answer with the same
     /// text replaces nothing (no `flags` event), it only makes them current. Compared as text:
     /// comparing parsed decisions links a sort and JSON equality (+3.5 KB raw measured).
@@ -88,8 +91,20 @@ impl Engine {
     /// The first decision: `initialDecision` is applied, with no request, if it was made for
     /// exactly `identity`; otherwise the page is told why, and the module decides as usual.
     pub(super) fn hydrate(&mut self, now: f64, identity: &Identity, text: &str) -> bool {
+        let takeover = self.decisions.takeover.as_ref();
+        let kept = takeover.is_none_or(|t| t.fresh);
         let initial = match parse_initial_decision(text) {
             Ok(initial) if initial.is_for(identity) => initial,
+            Ok(_) if takeover.is_some() => {
+                // Segment changed between the first stage's decision and now: decided again,
+                // as after any identity change; the page did nothing wrong.
+                self.out.log(LogLevel::Info, "IDENTITY_CHANGED", |line| {
+                    line.push_str(
+                        "segment identity changed while the module loaded; deciding again",
+                    );
+                });
+                return false;
+            }
             Ok(_) => {
                 let error = Error::StaleIdentity;
                 self.warn_page(error.code(), error.message());
@@ -103,7 +118,8 @@ impl Engine {
         match interpret_campaigns_response(identity, 200, &initial.body) {
             Ok(decision) => {
                 self.apply(decision, Source::Answer, &initial.body);
-                if self.config.mode == Mode::Api {
+                // A stored decision the first stage reused keeps its age.
+                if self.config.mode == Mode::Api && kept {
                     self.keep_decision(now, identity.clone(), initial.body);
                 }
                 true

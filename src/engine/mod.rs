@@ -22,14 +22,15 @@ mod reads;
 mod stored_queues;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
+pub use bucketing::bucketing_file_request;
 pub use delivery::{Counters, ACTIVATION_WAIT_MS, DELIVERY_TIMEOUT_MS, KEEPALIVE_BUDGET_BYTES};
 pub use diagnose::Diagnosis;
 pub use follow::SegmentEvent;
 pub use io::{
     Answer, Departure, Effect, PageEvent, Preloaded, Probe, Reading, Response, SegmentCall,
-    SegmentNeed, SegmentSource, StoredState, Token,
+    SegmentNeed, SegmentSource, StoredState, Takeover, Token,
 };
 pub use kept_decisions::CACHE_KEY;
 pub use machine::{Engine, IdSource};

@@ -3,6 +3,7 @@
 
 mod change;
 mod policy;
+mod segment_value;
 mod stored;
 mod visitor_id;
 
@@ -10,5 +11,6 @@ pub use change::{classify, ChangeHint, ChangeReason};
 #[cfg(test)]
 pub(crate) use policy::test_identity;
 pub use policy::{resolve, Identity, SegmentIds};
-pub use stored::{find_cookie, parse_stored_id};
+pub use segment_value::{numeric_id, segment_id};
+pub use stored::{find_cookie, parse_stored_id, stored_segment_ids};
 pub use visitor_id::{redact, IdRejection, VisitorId, MAX_ID_CHARS};

@@ -21,6 +21,21 @@ pub fn parse_stored_id(stored: &str) -> Option<String> {
     (!value.is_empty()).then_some(value)
 }
 
+/// The IDs Segment stored, each from its cookie (in `cookies`, a `document.cookie` string) or
+/// else its localStorage copy (`local`: the raw values of `ajs_user_id` and `ajs_anonymous_id`),
+/// as analytics.js 2.0 reads them; `None` where nothing usable is stored.
+pub fn stored_segment_ids(cookies: &str, local: [Option<&str>; 2]) -> super::SegmentIds {
+    let read = |name, local: Option<&str>| {
+        find_cookie(cookies, name)
+            .and_then(parse_stored_id)
+            .or_else(|| local.and_then(parse_stored_id))
+    };
+    super::SegmentIds {
+        user_id: read("ajs_user_id", local[0]),
+        anonymous_id: read("ajs_anonymous_id", local[1]),
+    }
+}
+
 /// Finds cookie `name` in a `document.cookie` string.
 pub fn find_cookie<'a>(cookies: &'a str, name: &str) -> Option<&'a str> {
     cookies.split(';').find_map(|pair| {

@@ -45,6 +45,9 @@ async function start(page, options = {}) {
     window.warnings = []
     window.fs.on('warning', (w) => window.warnings.push(w.code))
     await window.analytics.page()
+    // The full module has taken over from the first stage once a flush has run: the faults
+    // below are about its delivery.
+    await window.fs.flush()
   })
 }
 

@@ -22,7 +22,7 @@ import {
   type DeliveryCounters,
   type EventProperties,
 } from "flagship-segment";
-import init, { initSync, start as startWeb, type InitOutput } from "flagship-segment/web";
+import init, { initSync, start as startWeb } from "flagship-segment/web";
 import type { FlagshipSegmentGlobal } from "flagship-segment/web/flagship-segment.js";
 
 /** Compiles only when A and B are the same type. */
@@ -200,7 +200,7 @@ async function main() {
   flagshipSegmentPlugin({ envId: "env", apiKey: "key", userId: "someone" });
 
   // The --target web build: init first (optionally with the .wasm URL), then the same API.
-  expectType<Promise<InitOutput>>()(init());
+  expectType<Promise<void>>()(init());
   await init({ module_or_path: new URL("https://cdn.example.test/flagship_segment_bg.wasm") });
   initSync({ module: new Uint8Array() });
   expectType<Promise<FlagshipSegment>>()(startWeb(minimal));

@@ -245,7 +245,7 @@ impl World {
     pub fn start_with(&mut self, initial_bucketing: Option<String>) {
         let preloaded = Preloaded {
             bucketing: initial_bucketing,
-            decision: None,
+            ..Preloaded::default()
         };
         self.start_preloaded(preloaded);
     }

@@ -31,9 +31,11 @@ export async function openSoakPage(browser, emulator, collector, { module = true
     if (status !== 'READY') throw new Error(`module status after start: ${status}`)
   }
   await page.evaluate(async ([withModule, leak]) => {
-    // The exports of the instantiated .wasm: init() resolves with them (the load begun on import).
-    const glue = await import('/pkg/web/flagship_segment.js')
-    const wasm = await glue.default()
+    // The full module's .wasm, once it has taken over from the first stage (a flush waits for
+    // that): its glue's init() resolves with the exports of the instance it made.
+    if (withModule) await window.fs.flush()
+    const glue = await import('/pkg/web/flagship_segment_full.js')
+    const wasm = withModule ? await glue.default() : null
     const PRESENT = ['btnColor', 'newCheckout']
     const PRESENT_DEFAULTS = ['none', false]
     const MISSING = ['soakMissingA', 'soakMissingB']

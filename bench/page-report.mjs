@@ -9,15 +9,19 @@ const x = (a, b) => `${(a / b).toFixed(2)}×`
 
 /** Timing table: one row per profile, median (p10–p90) per side and the ratio of medians. */
 export function timingTable(r) {
-  const rows = r.profiles.map((p) => {
-    const o = p.sides.ours
+  const rows = r.profiles.flatMap((p) => {
     const t = p.sides.theirs
     const range = (s) => `${ms(s.median)} (${n(s.p10)}–${ms(s.p90)})`
-    return `| ${p.label} | ${range(o)} | ${range(t)} | ${x(o.median, t.median)} | ${x(o.p90, t.p90)} |`
+    return [['ours', 'no hint'], ['ours-hint', "README's hint"]]
+      .filter(([side]) => p.sides[side])
+      .map(([side, page]) => {
+        const o = p.sides[side]
+        return `| ${p.label} | ${page} | ${range(o)} | ${range(t)} | ${x(o.median, t.median)} | ${x(o.p90, t.p90)} |`
+      })
   })
   return [
-    `| profile | flagship-segment, median (p10–p90) | @flagship.io/js-sdk ${r.meta.sdkVersion}, median (p10–p90) | ours / official, median | p90 |`,
-    '|---|---|---|---|---|',
+    `| profile | page | flagship-segment, median (p10–p90) | @flagship.io/js-sdk ${r.meta.sdkVersion}, median (p10–p90) | ours / official, median | p90 |`,
+    '|---|---|---|---|---|---|',
     ...rows,
   ].join('\n')
 }

@@ -96,8 +96,11 @@ window.result = { ms, value, marks, timeOrigin: performance.timeOrigin };
   window.result = { error: String(e && e.stack || e), timeOrigin: performance.timeOrigin };
 }
 console.log('${RESULT_TAG}', JSON.stringify(window.result));`
-// A build whose start() needs no init() still gets init() called when it exports one.
-put('/ours.html', Buffer.from(page('flagship-segment', `
+// A build whose start() needs no init() still gets init() called when it exports one. Two pages:
+// as most pages are (no hint), and with the README's hint (a `modulepreload` of the module, which
+// an inline module script like this one gains nothing from; a page whose bundle imports the
+// module does).
+const oursPage = (title, head) => Buffer.from(page(title, `
 import * as flagship from './ours/flagship_segment.js';
 try {
 const marks = { script: performance.now() };
@@ -113,10 +116,9 @@ const fs = await flagship.start({
 marks.decided = performance.now();
 const value = fs.getFlag('btnColor', 'grey');
 const ms = performance.now();
-${finish}`,
-  // What the README tells a page to write: the .wasm starts loading with the HTML.
-  `<link rel="preload" href="./ours/flagship_segment_bg.wasm" as="fetch" type="application/wasm" crossorigin>`,
-)), TYPES['.html'])
+${finish}`, head))
+put('/ours.html', oursPage('flagship-segment'), TYPES['.html'])
+put('/ours-hint.html', oursPage('flagship-segment, hint', `<link rel="modulepreload" href="./ours/flagship_segment.js">`), TYPES['.html'])
 put('/theirs.html', Buffer.from(page('@flagship.io/js-sdk', `
 import { Flagship, DecisionMode, LogLevel } from './theirs/flagship.js';
 try {
@@ -325,12 +327,12 @@ async function load(side, profile) {
 
 // ---------------------------------------------------------------------------------------------
 // Runs: per profile, warm-up then LOADS per side, sides alternated.
-const sides = ['ours', 'theirs']
+const sides = ['ours', 'ours-hint', 'theirs']
 const profiles = []
 for (const profile of PROFILES) {
   console.log(`\n== ${profile.label}: ${WARMUP} warm-up + ${LOADS} loads per side`)
   for (let i = 0; i < WARMUP; i++) for (const side of sides) await load(side, profile)
-  const loads = { ours: [], theirs: [] }
+  const loads = Object.fromEntries(sides.map((side) => [side, []]))
   for (let i = 0; i < LOADS; i++) {
     for (const side of i % 2 ? [...sides].reverse() : sides) {
       const l = await load(side, profile)
@@ -381,7 +383,7 @@ for (const profile of PROFILES) {
       cpuCheck: median(ls.map((l) => l.cpuCheck)),
     }
   }
-  const s = { ours: summarise(loads.ours), theirs: summarise(loads.theirs) }
+  const s = Object.fromEntries(sides.map((side) => [side, summarise(loads[side])]))
   profiles.push({
     key: profile.key,
     label: profile.label,
@@ -389,7 +391,8 @@ for (const profile of PROFILES) {
     cpuRate: profile.cpuRate,
     sides: s,
     ratio: s.ours.median / s.theirs.median,
-    cpuCheck: median([...loads.ours, ...loads.theirs].map((l) => l.cpuCheck)),
+    ratioHint: s['ours-hint'].median / s.theirs.median,
+    cpuCheck: median(sides.flatMap((side) => loads[side]).map((l) => l.cpuCheck)),
   })
 }
 const chromium = browser.version()

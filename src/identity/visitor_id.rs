@@ -60,7 +60,7 @@ impl VisitorId {
         if raw.trim().is_empty() {
             return Err(IdRejection::Empty);
         }
-        let chars = raw.chars().count();
+        let chars = char_count(raw);
         if chars > MAX_ID_CHARS {
             return Err(IdRejection::TooLong(chars));
         }
@@ -83,10 +83,17 @@ impl fmt::Debug for VisitorId {
     }
 }
 
+/// The characters of `text`: its bytes that start one (not UTF-8 continuation bytes). Written
+/// out because `str::chars().count()` links core's unrolled counter: 0.9 KB of every module
+/// (measured on the first stage: 56,679 → 55,710 bytes, 26,566 → 26,153 gzip).
+fn char_count(text: &str) -> usize {
+    text.bytes().filter(|b| (*b as i8) >= -0x40).count()
+}
+
 /// A log-safe form of an ID or key: its first four characters, an ellipsis and its length.
 /// Enough to tell two IDs apart in a support ticket, not enough to reuse one.
 pub fn redact(secret: &str) -> String {
-    let len = secret.chars().count();
+    let len = char_count(secret);
     let mut out = String::with_capacity(16);
     if len > 4 {
         out.extend(secret.chars().take(4));

@@ -9,20 +9,26 @@
 // wasm-bindgen copies this file to <out-dir>/snippets/<crate>-<hash>/js/, three levels below the
 // directory of the main module's .wasm, where the engine is shipped too. Bundlers understand this
 // `new URL(literal, import.meta.url)` form and emit the file. Computed on first use only: the
-// script-tag build (an IIFE, no import.meta) sets the URL first, with setBucketingEngineUrl.
-let engineUrl;
-const defaultUrl = () =>
-  engineUrl || new URL("../../../flagship_segment_bucketing.wasm", import.meta.url);
+// web build sets the source first, with setBucketingEngineSource.
+let engineSource;
+const defaultSource = () =>
+  engineSource || new URL("../../../flagship_segment_bucketing.wasm", import.meta.url);
 
-/** Where loadBucketingEngine() fetches the engine when given no source. */
-export function setBucketingEngineUrl(url) {
-  engineUrl = url;
+/**
+ * What loadBucketingEngine() loads when given no source: a URL, or the engine already compiled
+ * (the web build's first stage hands over the one it used, so it is not fetched twice).
+ */
+export function setBucketingEngineSource(source) {
+  engineSource = source;
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 async function instantiate(source, imports) {
+  if (source instanceof WebAssembly.Module) {
+    return { module: source, instance: await WebAssembly.instantiate(source, imports) };
+  }
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     return WebAssembly.instantiate(source, imports);
   }
@@ -40,8 +46,9 @@ async function instantiate(source, imports) {
 
 /**
  * Fetches (`source`: a URL, string or URL, default next to the main .wasm) or compiles (`source`:
- * the bytes, Uint8Array or ArrayBuffer) the bucketing engine. Rejects when the engine cannot be
- * fetched (network, non-2xx status) or instantiated. Resolves to:
+ * the bytes, Uint8Array or ArrayBuffer) or instantiates (`source`: a WebAssembly.Module) the
+ * bucketing engine. Rejects when the engine cannot be fetched (network, non-2xx status) or
+ * instantiated. Resolves to `module`, the compiled engine, and:
  * - `load(text)`: parses a bucketing.json text and keeps it; `null` when done, else the reason of
  *   the refusal (BUCKETING_MALFORMED), the file loaded before then staying in use;
  * - `decide(visitorId, contextJson)`: the Decision API `/campaigns` answer, as JSON text, for the
@@ -70,7 +77,7 @@ export async function loadBucketingEngine(source) {
       to_lower_case: (ptr, len, out, cap) => write(read(ptr, len).toLowerCase(), out, cap),
     },
   };
-  const { instance } = await instantiate(source || defaultUrl(), imports);
+  const { module, instance } = await instantiate(source || defaultSource(), imports);
   const engine = instance.exports;
   memory = engine.memory;
 
@@ -92,6 +99,8 @@ export async function loadBucketingEngine(source) {
   };
 
   return {
+    /** The compiled engine, for another instance of it. */
+    module,
     load(text) {
       const [status, reason] = call(engine.load, String(text));
       return status === 0 ? null : reason;

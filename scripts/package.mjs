@@ -137,7 +137,7 @@ mkdirSync(`${pkg}react`, { recursive: true });
 copyFileSync(`${root}js/react.mjs`, `${pkg}react/index.mjs`);
 copyFileSync(`${root}js/react.d.ts`, `${pkg}react/index.d.ts`);
 
-// js/web/full.js exports the glue's setBucketingEngineUrl, which the glue imports from the copy
+// js/web/full.js exports the glue's setBucketingEngineSource, which the glue imports from the copy
 // wasm-bindgen wrote to pkg/web/snippets/<crate>-<hash>/js/: resolved to that copy, so that the
 // URL set is the one the module uses.
 const webGlue = `${pkg}web/flagship_segment.js`;

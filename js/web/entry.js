@@ -47,10 +47,13 @@ function besideWasm(file) {
   return own[file]();
 }
 
-/** The full module's glue, its .wasm instantiated; loaded once (again after a failure). */
-export function loadFull() {
+/**
+ * The full module's glue, its .wasm instantiated; loaded once (again after a failure). Its
+ * bucketing engine is `engine`, the one the first stage compiled, or is found next to its .wasm.
+ */
+export function loadFull(engine) {
   full ||= import(/* @vite-ignore */ besideWasm("glue").href).then(async (glue) => {
-    glue.setBucketingEngineUrl(besideWasm("engine"));
+    glue.setBucketingEngineSource(engine ?? besideWasm("engine"));
     await glue.default({ module_or_path: fullWasm() });
     return glue;
   });
@@ -93,7 +96,7 @@ export async function start(options) {
   const module = await stage;
   if (!module) return loadFull().then((glue) => glue.start(options));
   const first = await runFirstStage(module, options, engineUrl);
-  return new StagedModule(first, options, loadFull);
+  return new StagedModule(first, options, () => loadFull(first.bucketingEngine));
 }
 
 /**

@@ -121,6 +121,7 @@ export async function runFirstStage(module, options, engineUrl) {
   };
   const idsNow = () => (segment.analytics ? { ids: readUser(segment.analytics, []) } : {});
   let bucketingFile = null;
+  let bucketingEngine = null;
   const code = call("decide", JSON.stringify(reading), Date.now());
   if (code === 0) {
     const plan = JSON.parse(output());
@@ -128,8 +129,9 @@ export async function runFirstStage(module, options, engineUrl) {
     call("answer", kind, status, body, JSON.stringify({ ...extra, ...idsNow() }), Date.now());
   } else if (code === 2) {
     const plan = JSON.parse(output());
-    const [kind, body, file] = await decideLocally(plan, config.bucketingEngineUrl ?? engineUrl());
+    const [kind, body, file, engine] = await decideLocally(plan, config.bucketingEngineUrl ?? engineUrl());
     bucketingFile = file;
+    bucketingEngine = engine;
     call("answer", kind, 0, body, JSON.stringify(idsNow()), Date.now());
   }
   call("report");
@@ -148,12 +150,13 @@ export async function runFirstStage(module, options, engineUrl) {
     return { value, exposes: (found & 2) !== 0, mismatch };
   };
   const metadata = (key) => (call("metadata", key) === 0 ? JSON.parse(output()) : null);
-  return { config, report, read, metadata, analytics: segment.analytics, bucketingFile };
+  return { config, report, read, metadata, analytics: segment.analytics, bucketingFile, bucketingEngine };
 }
 
 /**
  * Bucketing mode: the engine decides for the plan's visitor from the page's file (or, refused
- * or absent, the environment's, fetched). Resolves to [answer kind, body, the file used].
+ * or absent, the environment's, fetched). Resolves to [answer kind, body, the file used, the
+ * compiled engine].
  */
 async function decideLocally(plan, engineUrl) {
   let engine;
@@ -174,7 +177,7 @@ async function decideLocally(plan, engineUrl) {
     if (refused) return [5, refused, null];
   }
   try {
-    return [3, engine.decide(plan.visitorId, plan.context), file];
+    return [3, engine.decide(plan.visitorId, plan.context), file, engine.module];
   } catch (error) {
     return [5, String(error && error.message), null];
   }

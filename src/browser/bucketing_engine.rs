@@ -25,7 +25,7 @@ extern "C" {
 
     /// `loadBucketingEngineThen(url, done)`: fetches the engine from `url`, or (`undefined`)
     /// from its default URL next to the main .wasm (or where the script-tag build pointed it
-    /// with `setBucketingEngineUrl`); then `done(engine, null)` or `done(null, message)`.
+    /// with `setBucketingEngineSource`); then `done(engine, null)` or `done(null, message)`.
     #[wasm_bindgen(js_name = loadBucketingEngineThen)]
     fn load_bucketing_engine_then(url: Option<&str>, done: &JsValue);
 

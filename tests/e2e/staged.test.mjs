@@ -1,0 +1,185 @@
+// Issue 21 end to end: the web build's two stages with the real analytics-next and the emulator.
+// The first flag comes from the first stage, carried inside pkg/web/flagship_segment.js, with no
+// other file of the module fetched before it; the full module is fetched after and takes the
+// visit over with the same decision (no second request) for the same identity, or decides again
+// when Segment changed meanwhile; what the page did in between reaches AB Tasty once.
+
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { test } from 'node:test'
+
+import { newPage, openBlank } from './support/browser.mjs'
+import { pkgDir } from './ship-support.mjs'
+import { withEmulatorAndBrowser } from './support/suite.mjs'
+import { loadLibraries, segmentIds, startModule } from './support/page.mjs'
+
+let emulator
+let browser
+withEmulatorAndBrowser((started) => ({ emulator, browser } = started))
+
+/** The module's own files a page fetched, with when (ms since the test's start). */
+function moduleRequests(page) {
+  const seen = []
+  const t0 = Date.now()
+  page.on('request', (r) => {
+    const { pathname } = new URL(r.url())
+    if (/flagship_segment/.test(pathname)) seen.push({ path: pathname, at: Date.now() - t0 })
+  })
+  return seen
+}
+
+/** Holds every request for the full module's glue until `release()`. */
+async function holdFullModule(page) {
+  let release
+  const released = new Promise((resolve) => (release = resolve))
+  await page.route('**/flagship_segment_full.js', async (route) => {
+    await released
+    await route.continue()
+  })
+  return release
+}
+
+async function withPage(body) {
+  const opened = await newPage(browser)
+  try {
+    await body(opened)
+    assert.deepEqual(opened.errors, [], 'uncaught errors in the page')
+  } catch (error) {
+    error.message += `\n--- page console ---\n${opened.console.slice(-30).join('\n')}`
+    throw error
+  } finally {
+    await opened.context.close()
+  }
+}
+
+const campaignsFor = (log) => log.decisions.filter((d) => d.endpoint === 'campaigns').map((d) => d.visitorId)
+
+test('the first flag needs no other file; the full module takes over with no second decision and sends the early exposure once', { timeout: 60_000 }, async () => {
+  await withPage(async ({ page }) => {
+    const requests = moduleRequests(page)
+    await openBlank(page, emulator.origin)
+    await loadLibraries(page, emulator)
+    const release = await holdFullModule(page)
+    assert.equal(await startModule(page, emulator), 'READY')
+    const { anonymousId } = await segmentIds(page)
+    const first = await page.evaluate(() => ({
+      color: window.fs.getFlag('btnColor', 'none'),
+      visitorId: window.fs.visitorId,
+      stage: window.fs.diagnose().stage,
+    }))
+    assert.equal(first.stage, 'first', 'answered by the first stage')
+    assert.equal(first.visitorId, anonymousId)
+    assert.notEqual(first.color, 'none')
+    assert.deepEqual(
+      requests.map((r) => r.path),
+      ['/pkg/web/flagship_segment.js', '/pkg/web/flagship_segment_full.js'],
+      'the entry, then (after the first flag) the full module; no .wasm yet',
+    )
+    release()
+    // Segment's page call opens the gate; a flush runs on the full module once it has taken over.
+    await page.evaluate(async () => {
+      await window.analytics.page()
+      await window.fs.flush()
+    })
+    const after = await page.evaluate(() => ({ stage: window.fs.diagnose().stage, visitorId: window.fs.visitorId, color: window.fs.getFlag('btnColor', 'none') }))
+    assert.deepEqual(after, { stage: undefined, visitorId: anonymousId, color: first.color }, 'the full module, same visitor, same flags')
+    const log = await emulator.waitForLog((l) => l.activations.length >= 1, { what: 'the early exposure' })
+    assert.deepEqual(campaignsFor(log), [anonymousId], 'one decision: the full module used the first stage\'s')
+    await page.waitForTimeout(1_000)
+    const activations = (await emulator.log()).activations
+    assert.equal(activations.length, 1, `activations: ${JSON.stringify(activations)}`)
+    assert.equal(activations[0].visitorId ?? activations[0].vid, anonymousId)
+    assert.ok(requests.some((r) => r.path === '/pkg/web/flagship_segment_bg.wasm'))
+  })
+})
+
+test('Segment changed between the stages: the full module decides for the new identity and drops the old one\'s early exposure', { timeout: 60_000 }, async () => {
+  await withPage(async ({ page }) => {
+    await openBlank(page, emulator.origin)
+    await loadLibraries(page, emulator)
+    const release = await holdFullModule(page)
+    assert.equal(await startModule(page, emulator), 'READY')
+    const before = await segmentIds(page)
+    await page.evaluate(async () => {
+      window.fs.getFlag('btnColor', 'none')
+      await window.analytics.reset()
+      window.changes = []
+      window.fs.on('change', (e) => window.changes.push(e))
+    })
+    const after = await segmentIds(page)
+    assert.notEqual(after.anonymousId, before.anonymousId)
+    release()
+    await page.evaluate(async () => {
+      await window.analytics.page()
+      await window.fs.flush()
+    })
+    assert.equal(await page.evaluate(() => window.fs.visitorId), after.anonymousId)
+    const log = await emulator.waitForLog((l) => campaignsFor(l).length === 2, { what: 'the new identity\'s decision' })
+    assert.deepEqual(campaignsFor(log), [before.anonymousId, after.anonymousId])
+    await page.evaluate(() => window.fs.getFlag('btnColor', 'none'))
+    await emulator.waitForLog((l) => l.activations.length >= 1, { what: 'the new identity\'s exposure' })
+    await page.waitForTimeout(1_000)
+    const activated = (await emulator.log()).activations.map((a) => a.visitorId ?? a.vid)
+    assert.deepEqual(activated, [after.anonymousId], 'nothing for the identity Segment no longer reports')
+  })
+})
+
+test('offline right after the first flag: the full module loads once back online and sends what was tracked meanwhile, once', { timeout: 60_000 }, async () => {
+  await withPage(async ({ context, page }) => {
+    await openBlank(page, emulator.origin)
+    await loadLibraries(page, emulator)
+    const release = await holdFullModule(page)
+    assert.equal(await startModule(page, emulator), 'READY')
+    await context.setOffline(true)
+    release()
+    const accepted = await page.evaluate(() => window.fs.track('tracked-offline', { label: 'staged' }))
+    assert.equal(accepted, true)
+    await page.waitForTimeout(1_500)
+    assert.equal(await page.evaluate(() => window.fs.diagnose().stage), 'first', 'still the first stage while offline')
+    await context.setOffline(false)
+    await page.evaluate(async () => {
+      await window.analytics.page()
+      await window.fs.flush()
+    })
+    await emulator.waitForLog((l) => l.hits.some((h) => h.ea === 'tracked-offline'), { what: 'the hit' })
+    await page.waitForTimeout(1_000)
+    const hits = (await emulator.log()).hits.filter((h) => h.ea === 'tracked-offline')
+    assert.equal(hits.length, 1)
+    assert.equal(hits[0].vid, (await segmentIds(page)).anonymousId)
+  })
+})
+
+test('init({ module_or_path }) elsewhere: the full module, its glue and the bucketing engine come from there, each once', { timeout: 60_000 }, async () => {
+  await withPage(async ({ page }) => {
+    const requests = moduleRequests(page)
+    // The page serves the module's files from /elsewhere/ (a CDN, say); only the entry is imported from /pkg/web/.
+    await page.route(`${emulator.origin}/elsewhere/*`, (route) => {
+      const file = path.basename(new URL(route.request().url()).pathname)
+      const type = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript'
+      return route.fulfill({ body: readFileSync(path.join(pkgDir, 'web', file)), contentType: type })
+    })
+    await openBlank(page, emulator.origin)
+    await loadLibraries(page, emulator)
+    const status = await page.evaluate(async ({ origin }) => {
+      await window.flagshipSegment.default({ module_or_path: `${origin}/elsewhere/flagship_segment_bg.wasm` })
+      window.fs = await window.flagshipSegment.start({
+        envId: 'e2e-env', apiKey: 'e2e-key', analytics: window.analytics, mode: 'bucketing',
+        endpoints: { decision: origin, events: origin, cdn: origin },
+      })
+      await window.analytics.page()
+      window.fs.getFlag('btnColor', 'none')
+      await window.fs.flush()
+      return window.fs.status
+    }, { origin: emulator.origin })
+    assert.equal(status, 'READY')
+    const paths = requests.map((r) => r.path)
+    assert.deepEqual(
+      paths.filter((p) => p !== '/pkg/web/flagship_segment.js').sort(),
+      ['/elsewhere/flagship_segment_bg.wasm', '/elsewhere/flagship_segment_bucketing.wasm', '/elsewhere/flagship_segment_full.js'].sort(),
+      `each once, from where init() said: ${paths.join(', ')}`,
+    )
+    const log = await emulator.waitForLog((l) => l.activations.length >= 1, { what: 'the exposure' })
+    assert.deepEqual(campaignsFor(log), [], 'decided locally')
+  })
+})

@@ -22,7 +22,7 @@ use crate::context::SDK_VERSION;
 use crate::decision::ValueKind;
 use crate::engine::SegmentEvent;
 use crate::error::Error;
-use crate::tracking::hits::HitKind;
+use crate::tracking::hits::{HitKind, HitMethod};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -602,22 +602,22 @@ impl FlagshipSegment {
 
     /// Sends an EVENT hit; false (with a warning) when refused or not sent.
     pub fn track(&self, action: JsValue, properties: JsValue) -> bool {
-        self.hit(hit_input::event(&action, &properties))
+        self.hit(hit_input::hit(HitMethod::Track, &[&action, &properties]))
     }
 
     /// Sends a TRANSACTION hit.
     pub fn transaction(&self, properties: JsValue) -> bool {
-        self.hit(hit_input::transaction(&properties))
+        self.hit(hit_input::hit(HitMethod::Transaction, &[&properties]))
     }
 
     /// Sends an ITEM hit.
     pub fn item(&self, properties: JsValue) -> bool {
-        self.hit(hit_input::item(&properties))
+        self.hit(hit_input::hit(HitMethod::Item, &[&properties]))
     }
 
     /// Sends a PAGEVIEW hit for `url` (default: the current location).
     pub fn page(&self, url: JsValue) -> bool {
-        self.hit(hit_input::page_view(&url))
+        self.hit(hit_input::hit(HitMethod::Page, &[&url]))
     }
 
     /// Gives or withdraws the visitor's consent, and sends the consent hit.

@@ -12,8 +12,10 @@
 use crate::json::ObjectWriter;
 use alloc::{borrow::ToOwned, string::String};
 
+mod input;
 mod parse;
 
+pub use input::{hit_of_call, HitMethod};
 pub use parse::{parse_hit, parse_hits, parse_hits_text, HitBatch, MAX_BATCH_HITS};
 
 /// Largest integer a JSON number carries exactly (2^53 − 1): `ev`, `icn` and `iq` above it would

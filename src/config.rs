@@ -180,6 +180,10 @@ impl Default for Config {
     }
 }
 
+/// This tab's ID, in sessionStorage: it survives a reload of the tab but not a new tab, so each
+/// tab keeps its own stored queue and no two tabs send the same stored hit.
+pub const TAB_KEY: &str = "flagship-segment:tab";
+
 /// Where the module keeps what it stores for environment `env_id` in localStorage:
 /// `flagship-segment:{envId}:{name}`.
 pub fn storage_prefix(env_id: &str) -> String {

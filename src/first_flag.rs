@@ -32,6 +32,7 @@ use crate::identity::{resolve, Identity, SegmentIds};
 use crate::json::Value;
 use crate::options::{read_options, Options, Reader};
 use crate::status::Status;
+use crate::tracking::hits::{hit_of_call, Hit, HitMethod};
 use crate::wire::Request;
 
 /// How often the loader looks for analytics.js while it loads, as the engine does.
@@ -269,6 +270,35 @@ impl FirstFlag {
             self.warnings.push(("FLAG_TYPE_MISMATCH", message));
         }
         (read.value, current && read.expose.is_some())
+    }
+
+    /// Whether a hit call (`[method, …args]`, as the page made it) would be sent: `Ok(true)`,
+    /// `Ok(false)` when it is not for a reason that is not the page's mistake (no identity, no
+    /// consent: `consent` is the visitor's as the page last set it), or why it is refused, as
+    /// the full module answers the same call.
+    pub fn check_hit(&self, call: &[Value], consent: bool) -> Result<bool, Error> {
+        let Some(identity) = &self.identity else {
+            return Ok(false);
+        };
+        if !consent {
+            return Ok(false);
+        }
+        let (method, args) = call
+            .split_first()
+            .ok_or(Error::InvalidHit("action must be a string"))?;
+        let method = method
+            .as_str()
+            .and_then(HitMethod::parse)
+            .ok_or(Error::InvalidHit("action must be a string"))?;
+        let (vid, cuid) = identity.hit_ids();
+        let hit = Hit {
+            visitor_id: String::from(vid),
+            customer_user_id: cuid.map(String::from),
+            queue_time_ms: 0.0,
+            kind: hit_of_call(method, args, "")?,
+        };
+        hit.validate().map_err(Error::InvalidHit)?;
+        Ok(true)
     }
 
     /// Metadata of the campaign that sets `key`.

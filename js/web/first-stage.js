@@ -150,7 +150,12 @@ export async function runFirstStage(module, options, engineUrl) {
     return { value, exposes: (found & 2) !== 0, mismatch };
   };
   const metadata = (key) => (call("metadata", key) === 0 ? JSON.parse(output()) : null);
-  return { config, report, read, metadata, analytics: segment.analytics, bucketingFile, bucketingEngine };
+  // Whether a hit call would be sent: true, false (no identity, no consent), or the refusal.
+  const checkHit = (hitCall, consent) => {
+    const code = call("check_hit", JSON.stringify({ consent, call: hitCall }));
+    return code === 0 ? true : code === 2 ? false : JSON.parse(output());
+  };
+  return { config, report, read, metadata, checkHit, analytics: segment.analytics, bucketingFile, bucketingEngine };
 }
 
 /**

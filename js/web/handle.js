@@ -5,13 +5,16 @@
 // `FlagshipSegment`.
 //
 // While only the first stage is up, reads are its; flags it exposes are handed to the full
-// module, which sends those exposures once its flags are current for the same visitor; hits,
-// consent and context changes wait in order and are replayed on the full module as they were
-// made; `flush()`, `close()` and `updateContext()` resolve once the full module has done them.
-// The full module is loaded as soon as the first flag is in hand, and `pagehide` before it has
-// taken over loads nothing more (see README, "Loading fast").
+// module, which sends those exposures once its flags are current for the same visitor; hits
+// (checked by the stage as the full module checks them), consent and context changes wait in
+// order and are replayed on the full module as they were made; `flush()`, `close()` and
+// `updateContext()` resolve once the full module has done them. The full module is loaded as
+// soon as the first flag is in hand. A page that goes away before it has taken over leaves a
+// record of its exposures and hits (`early:{tabId}:{pageId}`), which the next page's full module
+// sends (src/engine/early.rs).
 
 const EVENTS = ["change", "flags", "warning"];
+const HIT_METHODS = ["track", "transaction", "item", "page"];
 /** Most warnings kept for the first `warning` listener, as the full module keeps. */
 const MAX_UNHEARD = 16;
 /** Waits before loading the full module again after a failure: doubling, up to 30 s. */
@@ -55,7 +58,9 @@ export class StagedModule {
     this.exposed = new Set();
     this.closed = false;
     this.dispatched = false;
+    this.consent = stage.config.consent;
     this.unsubscribe = this.followSegment(stage.analytics);
+    this.stopRecording = this.recordOnUnload();
     for (const warning of stage.config.warnings) log(stage.config.logLevel, 2, "OPTION_IGNORED", warning);
     this.tell(stage.report.warnings);
     this.takingOver = this.takeOver(loadFull);
@@ -114,6 +119,7 @@ export class StagedModule {
     }
     const options = bucketingFile == null ? this.options : { ...this.options, initialBucketing: bucketingFile };
     this.unsubscribe();
+    this.stopRecording();
     const takeover = JSON.stringify({ ...report.takeover, dispatched: this.dispatched, exposed: [...this.exposed] });
     const initial = report.initialDecision == null ? undefined : JSON.stringify(report.initialDecision);
     const full = await glue.takeOver(options, initial, takeover);
@@ -127,6 +133,49 @@ export class StagedModule {
         settle?.[1](error);
       }
     }
+  }
+
+  /**
+   * While only the first stage is up, keeps a record of the exposures and hits made so far each
+   * time the page is hidden or goes away (`pagehide`, `visibilitychange`), for the next page;
+   * removes it when the full module takes over here (which sends them itself). Returns what
+   * stops it.
+   */
+  recordOnUnload() {
+    const { config, report } = this.stage;
+    // One record per page: a page never removes another's.
+    const key = `${config.earlyKey}${tabId(config.tabKey)}:${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
+    const write = () => {
+      const hits = this.pending.filter(([method]) => HIT_METHODS.includes(method));
+      const exposed = [...this.exposed].map((flag) => this.stage.metadata(flag)).filter(Boolean);
+      if (!report.visitorId || !this.consent || (!hits.length && !exposed.length)) return;
+      const record = {
+        v: 1,
+        at: Date.now(),
+        visitorId: report.visitorId,
+        anonymousId: report.anonymousId ?? null,
+        consent: this.consent,
+        exposed: exposed.map((m) => ({ caid: m.variationGroupId, vaid: m.variationId })),
+        hits: hits.map(([method, args]) => [method, ...args]),
+      };
+      try {
+        localStorage.setItem(key, JSON.stringify(record));
+      } catch {
+        // Storage refused: what was made in this moment is lost, as the page is.
+      }
+    };
+    const hidden = () => document.visibilityState === "hidden" && write();
+    addEventListener("pagehide", write);
+    document.addEventListener("visibilitychange", hidden);
+    return () => {
+      removeEventListener("pagehide", write);
+      document.removeEventListener("visibilitychange", hidden);
+      try {
+        localStorage.removeItem(key);
+      } catch {
+        // Nothing was written then.
+      }
+    };
   }
 
   /** Runs `method` on the full module now, or once it has taken over (in the order asked). */
@@ -235,10 +284,25 @@ export class StagedModule {
     if (at >= 0) listeners.splice(at, 1);
   }
 
-  /** A hit: recorded, and sent by the full module with the identity Segment reports then. */
+  /**
+   * A hit: checked by the first stage as the full module checks it, then kept for the full
+   * module, which sends it with the identity Segment reports then.
+   */
   hit(method, args) {
     if (this.full) return this.full[method](...args);
     if (this.closed) return false;
+    // `page()` with no URL is this page's, wherever the call is replayed.
+    if (method === "page" && args[0] == null) args = [location.href];
+    let checked;
+    try {
+      checked = this.stage.checkHit([method, ...JSON.parse(JSON.stringify(args))], this.consent);
+    } catch {
+      checked = { code: "INVALID_HIT", message: "hit properties must be an object" };
+    }
+    if (checked !== true) {
+      if (checked) log(this.stage.config.logLevel, 2, checked.code, checked.message);
+      return false;
+    }
     this.pending.push([method, args]);
     return true;
   }
@@ -261,6 +325,7 @@ export class StagedModule {
 
   setConsent(granted) {
     if (this.full) return this.full.setConsent(granted);
+    if (typeof granted === "boolean") this.consent = granted;
     this.pending.push(["setConsent", [granted]]);
   }
 
@@ -287,7 +352,7 @@ export class StagedModule {
       sentBeforeSegmentKnew: 0,
       storageRefused: false,
       rateLimitedUntil: null,
-      hits: { ...none, queued: this.pending.filter(([method]) => method !== "setConsent").length },
+      hits: { ...none, queued: this.pending.filter(([method]) => HIT_METHODS.includes(method)).length },
       activations: { ...none, queued: this.exposed.size },
       endpoints: null,
     };
@@ -304,6 +369,20 @@ export class StagedModule {
 
   free() {
     this.full?.free();
+  }
+}
+
+/** This tab's ID (sessionStorage `key`), made as the full module makes it when there is none. */
+function tabId(key) {
+  try {
+    let id = sessionStorage.getItem(key);
+    if (!id) {
+      id = `${Date.now()}-${Math.floor(Math.random() * 1e12)}`;
+      sessionStorage.setItem(key, id);
+    }
+    return id;
+  } catch {
+    return "no-session-storage";
   }
 }
 

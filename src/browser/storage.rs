@@ -44,7 +44,7 @@ impl StoredState for Store {
     /// This tab's ID, kept in sessionStorage so that it survives a reload of the same tab but
     /// not a new tab: each tab persists its own queue, and no two tabs send the same stored hit.
     fn tab_id(&self) -> String {
-        const KEY: &str = "flagship-segment:tab";
+        const KEY: &str = crate::config::TAB_KEY;
         let session = web_sys::window().and_then(|w| w.session_storage().ok().flatten());
         if let Some(id) = session
             .as_ref()

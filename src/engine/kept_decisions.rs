@@ -277,5 +277,8 @@ impl Engine {
         }
         self.delivery
             .restore(&mut self.out, &self.config, now, stored);
+        if self.consent {
+            self.restore_early(now, stored);
+        }
     }
 }

@@ -12,6 +12,7 @@ mod bucketing;
 mod decide;
 mod delivery;
 mod diagnose;
+mod early;
 mod follow;
 mod hits;
 mod io;
@@ -27,6 +28,7 @@ pub(crate) mod tests;
 pub use bucketing::bucketing_file_request;
 pub use delivery::{Counters, ACTIVATION_WAIT_MS, DELIVERY_TIMEOUT_MS, KEEPALIVE_BUDGET_BYTES};
 pub use diagnose::Diagnosis;
+pub use early::EARLY_PREFIX;
 pub use follow::SegmentEvent;
 pub use io::{
     Answer, Departure, Effect, PageEvent, Preloaded, Probe, Reading, Response, SegmentCall,

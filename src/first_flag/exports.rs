@@ -8,11 +8,11 @@ use alloc::string::String;
 use super::{Answer, FirstFlag, Next, Segment, Stored, PROBE_EVERY_MS};
 use crate::c_abi::bytes;
 pub use crate::c_abi::{alloc, free};
-use crate::config::{Fallback, Mode};
+use crate::config::{Fallback, Mode, TAB_KEY};
 use crate::context::{Context, ContextValue};
 use crate::decision::rate_limit::NOT_BEFORE_KEY;
 use crate::decision::{write_metadata, ValueKind};
-use crate::engine::CACHE_KEY;
+use crate::engine::{CACHE_KEY, EARLY_PREFIX};
 use crate::error::Error;
 use crate::identity::{redact, segment_id, stored_segment_ids, Identity, SegmentIds};
 use crate::json::{self, write_string, write_value, ObjectWriter, Value};
@@ -62,6 +62,8 @@ pub extern "C" fn configure(ptr: *const u8, len: usize) -> u32 {
                 .with("traits", |o| write_list(o, c.traits.iter()))
                 .string("decisionsKey", &join(&prefix, &[CACHE_KEY]))
                 .string("notBeforeKey", &join(&prefix, &[NOT_BEFORE_KEY]))
+                .string("earlyKey", &join(&prefix, &[EARLY_PREFIX]))
+                .string("tabKey", TAB_KEY)
                 .opt_string("bucketingEngineUrl", c.bucketing_engine_url.as_deref())
                 .number("logLevel", f64::from(c.log_level as u8))
                 .with("warnings", |o| {
@@ -200,6 +202,31 @@ pub extern "C" fn read(ptr: *const u8, len: usize, kind: u32) -> u32 {
             found + exposes + 4
         }
         None => found + exposes,
+    }
+}
+
+/// Whether the hit call `{consent, call: [method, …args]}` would be sent: 0 yes, 2 not sent (no
+/// identity, no consent), 1 refused with `{code, message}`.
+#[cfg_attr(target_arch = "wasm32", no_mangle)]
+pub extern "C" fn check_hit(ptr: *const u8, len: usize) -> u32 {
+    let (slot, out) = state();
+    out.clear();
+    let Some(first) = slot.as_ref() else {
+        return 2;
+    };
+    let input = json::parse(text(ptr, len)).unwrap_or(Value::Null);
+    let consent = input.get("consent").and_then(Value::as_bool) == Some(true);
+    let call = input
+        .get("call")
+        .and_then(Value::as_array)
+        .unwrap_or_default();
+    match first.check_hit(call, consent) {
+        Ok(true) => 0,
+        Ok(false) => 2,
+        Err(error) => {
+            write_error(out, &error);
+            1
+        }
     }
 }
 

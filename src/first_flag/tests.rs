@@ -329,3 +329,41 @@ fn issue_21_options_are_refused_as_start_refuses_them() {
     assert_eq!(first.option_warnings(), ["unknown option `typo` ignored"]);
     assert_eq!(first.storage_prefix(), "flagship-segment:env_test:");
 }
+
+#[test]
+fn issue_21_hit_calls_are_checked_as_the_full_module_checks_them() {
+    let mut first = FirstFlag::new(&options(json!({}))).unwrap();
+    let call = |text: &str| -> Vec<Value> {
+        match crate::json::parse(text).unwrap() {
+            Value::Array(items) => items,
+            _ => unreachable!(),
+        }
+    };
+    assert_eq!(
+        first.check_hit(&call(r#"["track","buy"]"#), true),
+        Ok(false),
+        "no identity yet"
+    );
+    sent(first.decide(T0, loaded(Some("u-1"), "a-1"), Stored::default()));
+    assert_eq!(
+        first.check_hit(&call(r#"["track","buy",{"value":3}]"#), true),
+        Ok(true)
+    );
+    assert_eq!(
+        first.check_hit(&call(r#"["track","buy"]"#), false),
+        Ok(false),
+        "no consent"
+    );
+    assert_eq!(
+        first.check_hit(&call(r#"["track",""]"#), true),
+        Err(Error::InvalidHit("ea is required"))
+    );
+    assert_eq!(
+        first.check_hit(&call(r#"["item",{"transactionId":"T","name":"n"}]"#), true),
+        Err(Error::InvalidHit("ic is required"))
+    );
+    assert_eq!(
+        first.check_hit(&call(r#"["track",{"value":"3"}]"#), true),
+        Err(Error::InvalidHit("action must be a string"))
+    );
+}

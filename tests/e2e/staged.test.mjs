@@ -46,7 +46,7 @@ async function withPage(body) {
     await body(opened)
     assert.deepEqual(opened.errors, [], 'uncaught errors in the page')
   } catch (error) {
-    error.message += `\n--- page console ---\n${opened.console.slice(-30).join('\n')}`
+    error.message += `\n--- page console ---\n${opened.console.slice(-30).join('\n')}\n--- emulator ---\n${emulator.output().slice(-3_000)}`
     throw error
   } finally {
     await opened.context.close()
@@ -181,5 +181,42 @@ test('init({ module_or_path }) elsewhere: the full module, its glue and the buck
     )
     const log = await emulator.waitForLog((l) => l.activations.length >= 1, { what: 'the exposure' })
     assert.deepEqual(campaignsFor(log), [], 'decided locally')
+  })
+})
+
+test('a read and a purchase, then a link followed before the full module loaded: the next page sends both, once', { timeout: 60_000 }, async () => {
+  await withPage(async ({ page }) => {
+    const next = `${emulator.origin}/__e2e_staged_next.html`
+    await page.route(next, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>next</title>' }))
+    await openBlank(page, emulator.origin)
+    await loadLibraries(page, emulator)
+    // The first page never gets its full module.
+    await page.route('**/flagship_segment_full.js', () => {})
+    assert.equal(await startModule(page, emulator), 'READY')
+    const { anonymousId } = await segmentIds(page)
+    const made = await page.evaluate(() => ({
+      color: window.fs.getFlag('btnColor', 'none'),
+      tracked: window.fs.track('purchase-before-load', { value: 42 }),
+      refused: window.fs.track(''),
+    }))
+    assert.deepEqual({ tracked: made.tracked, refused: made.refused }, { tracked: true, refused: false })
+    await page.goto(next)
+    await page.unroute('**/flagship_segment_full.js')
+    await loadLibraries(page, emulator)
+    assert.equal(await startModule(page, emulator), 'READY')
+    await page.evaluate(async () => {
+      await window.analytics.page()
+      await window.fs.flush()
+    })
+    const log = await emulator.waitForLog((l) => l.hits.some((h) => h.ea === 'purchase-before-load') && l.activations.length >= 1, {
+      what: 'the first page\'s exposure and purchase',
+    })
+    await page.waitForTimeout(1_000)
+    const after = await emulator.log()
+    assert.equal(after.hits.filter((h) => h.ea === 'purchase-before-load').length, 1, 'the purchase, once')
+    assert.equal(after.activations.length, 1, 'the exposure, once')
+    assert.equal(after.hits.find((h) => h.ea === 'purchase-before-load').vid, anonymousId)
+    assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes(':early:')).length), 0, 'the record is gone')
+    void log
   })
 })

@@ -213,9 +213,32 @@ impl Delivery {
 
     /// Queues a validated hit.
     pub(super) fn track(&mut self, out: &mut Outbox, now: f64, item: Item) {
-        self.hits.push(item, now);
+        self.track_at(out, now, now, item);
+    }
+
+    /// Queues a validated hit made at `made_at` (an earlier page's, say).
+    pub(super) fn track_at(&mut self, out: &mut Outbox, now: f64, made_at: f64, item: Item) {
+        self.hits.push(item, made_at);
         self.persist_soon(now);
         self.schedule(out, now);
+    }
+
+    /// Queues an exposure made at its `created_at_ms`, unless the log says it was queued already.
+    pub(super) fn expose_at(
+        &mut self,
+        out: &mut Outbox,
+        now: f64,
+        activation: crate::tracking::Activation,
+    ) -> bool {
+        if self.exposures.contains(&activation, now) {
+            return false;
+        }
+        self.exposures.record(&activation, now);
+        self.activations
+            .push(Item::activation(&activation), activation.created_at_ms);
+        self.persist_soon(now);
+        self.schedule(out, now);
+        true
     }
 
     /// Drops every queued item about these visitors (consent withdrawn); stored at once.

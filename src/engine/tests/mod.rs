@@ -8,6 +8,7 @@ mod changes;
 mod clock;
 mod decisions;
 mod delivery;
+mod early;
 mod gate;
 mod hydration;
 mod identity;

@@ -48,7 +48,10 @@ pub fn hit_of_call(method: HitMethod, args: &[Value], location: &str) -> Result<
                 url: String::from(location),
             }),
             Some(url) => Ok(HitKind::PageView {
-                url: String::from(url.as_str().ok_or(Error::InvalidHit("url must be a string"))?),
+                url: String::from(
+                    url.as_str()
+                        .ok_or(Error::InvalidHit("url must be a string"))?,
+                ),
             }),
         },
     }
@@ -139,28 +142,63 @@ mod tests {
         let Ok(Value::Array(args)) = parse(args) else {
             panic!("{args}")
         };
-        hit_of_call(HitMethod::parse(method).unwrap(), &args, "https://shop.test/here")
+        hit_of_call(
+            HitMethod::parse(method).unwrap(),
+            &args,
+            "https://shop.test/here",
+        )
     }
 
     #[test]
     fn each_call_reads_into_its_hit() {
-        let HitKind::Event(event) = call("track", r#"["buy",{"label":"l","value":3}]"#).unwrap() else {
+        let HitKind::Event(event) = call("track", r#"["buy",{"label":"l","value":3}]"#).unwrap()
+        else {
             panic!()
         };
-        assert_eq!((event.action.as_str(), event.label.as_deref(), event.value), ("buy", Some("l"), Some(3.0)));
+        assert_eq!(
+            (event.action.as_str(), event.label.as_deref(), event.value),
+            ("buy", Some("l"), Some(3.0))
+        );
         assert_eq!(event.category, EventCategory::ActionTracking);
         let engagement = call("track", r#"["x",{"category":"User Engagement"}]"#).unwrap();
-        assert!(matches!(engagement, HitKind::Event(EventHit { category: EventCategory::UserEngagement, .. })));
-        let HitKind::Transaction(t) = call("transaction", r#"[{"id":"T1","affiliation":"a","revenue":12.5,"itemCount":2}]"#).unwrap() else {
+        assert!(matches!(
+            engagement,
+            HitKind::Event(EventHit {
+                category: EventCategory::UserEngagement,
+                ..
+            })
+        ));
+        let HitKind::Transaction(t) = call(
+            "transaction",
+            r#"[{"id":"T1","affiliation":"a","revenue":12.5,"itemCount":2}]"#,
+        )
+        .unwrap() else {
             panic!()
         };
-        assert_eq!((t.id.as_str(), t.revenue, t.item_count), ("T1", Some(12.5), Some(2.0)));
-        let HitKind::Item(i) = call("item", r#"[{"transactionId":"T1","name":"Mug","code":"S","quantity":2}]"#).unwrap() else {
+        assert_eq!(
+            (t.id.as_str(), t.revenue, t.item_count),
+            ("T1", Some(12.5), Some(2.0))
+        );
+        let HitKind::Item(i) = call(
+            "item",
+            r#"[{"transactionId":"T1","name":"Mug","code":"S","quantity":2}]"#,
+        )
+        .unwrap() else {
             panic!()
         };
         assert_eq!((i.code.as_str(), i.quantity), ("S", Some(2.0)));
-        assert_eq!(call("page", "[]").unwrap(), HitKind::PageView { url: "https://shop.test/here".into() });
-        assert_eq!(call("page", r#"["https://x.test/"]"#).unwrap(), HitKind::PageView { url: "https://x.test/".into() });
+        assert_eq!(
+            call("page", "[]").unwrap(),
+            HitKind::PageView {
+                url: "https://shop.test/here".into()
+            }
+        );
+        assert_eq!(
+            call("page", r#"["https://x.test/"]"#).unwrap(),
+            HitKind::PageView {
+                url: "https://x.test/".into()
+            }
+        );
         assert!(call("track", r#"["buy",null]"#).is_ok(), "no properties");
     }
 
@@ -170,12 +208,24 @@ mod tests {
             ("track", "[3]", "action must be a string"),
             ("track", r#"["x",[1]]"#, "hit properties must be an object"),
             ("track", r#"["x",{"value":"3"}]"#, "value must be a number"),
-            ("track", r#"["x",{"category":"Other"}]"#, "category must be \"Action Tracking\" or \"User Engagement\""),
-            ("transaction", r#"[{"revenue":"1"}]"#, "revenue must be a number"),
+            (
+                "track",
+                r#"["x",{"category":"Other"}]"#,
+                "category must be \"Action Tracking\" or \"User Engagement\"",
+            ),
+            (
+                "transaction",
+                r#"[{"revenue":"1"}]"#,
+                "revenue must be a number",
+            ),
             ("item", r#"[{"code":4}]"#, "code must be a string"),
             ("page", "[4]", "url must be a string"),
         ] {
-            assert_eq!(call(method, args), Err(Error::InvalidHit(reason)), "{method} {args}");
+            assert_eq!(
+                call(method, args),
+                Err(Error::InvalidHit(reason)),
+                "{method} {args}"
+            );
         }
         assert_eq!(HitMethod::parse("send"), None);
     }

@@ -202,6 +202,10 @@ export interface Diagnosis {
   envId: string;
   /** Redacted. */
   apiKey: string;
+  /** The web build answers from its first stage until the full module has taken over (a moment
+   *  after start() resolves): then "first", the counters are what waits for the full module,
+   *  and what only the full module knows reads as unknown. Absent otherwise. */
+  stage?: "first";
 }
 
 /** Properties of an EVENT hit. */

@@ -347,14 +347,16 @@ export class StagedModule {
       visitorId: report.redacted.visitorId ?? null,
       anonymousId: report.redacted.anonymousId ?? null,
       consent: config.consent,
-      segment: { flavour: this.stage.analytics ? "loaded" : "absent", version: null, idSource: report.visitorId ? "segment" : "none", cookieAndStorageAgree: null },
+      segment: { flavour: this.stage.analytics ? "unknown" : "absent", version: null, idSource: !report.visitorId ? "none" : this.stage.analytics ? "segment" : "storage", cookieAndStorageAgree: null },
       seenBySegment: null,
       sentBeforeSegmentKnew: 0,
       storageRefused: false,
       rateLimitedUntil: null,
       hits: { ...none, queued: this.pending.filter(([method]) => HIT_METHODS.includes(method)).length },
       activations: { ...none, queued: this.exposed.size },
-      endpoints: null,
+      endpoints: config.endpoints,
+      envId: config.envId,
+      apiKey: config.apiKey,
     };
   }
 

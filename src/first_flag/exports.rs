@@ -65,6 +65,15 @@ pub extern "C" fn configure(ptr: *const u8, len: usize) -> u32 {
                 .string("earlyKey", &join(&prefix, &[EARLY_PREFIX]))
                 .string("tabKey", TAB_KEY)
                 .opt_string("bucketingEngineUrl", c.bucketing_engine_url.as_deref())
+                .string("envId", &c.env_id)
+                .string("apiKey", &redact(&c.api_key))
+                .with("endpoints", |o| {
+                    ObjectWriter::new(o)
+                        .string("decision", &c.endpoints.decision)
+                        .string("events", &c.endpoints.events)
+                        .string("cdn", &c.endpoints.cdn)
+                        .finish();
+                })
                 .number("logLevel", f64::from(c.log_level as u8))
                 .with("warnings", |o| {
                     write_list(o, first.option_warnings().iter())

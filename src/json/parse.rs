@@ -3,8 +3,9 @@
 use super::value::{Object, Value};
 use alloc::{string::String, vec::Vec};
 
-/// Deepest nesting accepted. Real payloads nest fewer than 10 levels; the bound keeps a hostile
-/// body from exhausting the stack.
+/// Deepest nesting accepted: at most this many arrays and objects inside one another (`[[1]]`
+/// nests 2 levels). Real payloads nest fewer than 10 levels; the bound keeps a hostile body from
+/// exhausting the stack, since each level is one recursive call.
 pub const MAX_DEPTH: usize = 64;
 
 /// Why a text is not JSON. Each reason is a fixed string so error paths stay free of formatting.
@@ -50,12 +51,13 @@ impl Parser<'_> {
         }
     }
 
+    /// A value inside `depth` arrays and objects.
     fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
-        if depth > MAX_DEPTH {
-            return Err(ParseError("nested deeper than 64 levels"));
-        }
         self.skip_whitespace();
         match self.peek() {
+            Some(b'[' | b'{') if depth >= MAX_DEPTH => {
+                Err(ParseError("nested deeper than 64 levels"))
+            }
             None => Err(ParseError("unexpected end of input")),
             Some(b'n') => self.expect_literal(b"null", Value::Null),
             Some(b't') => self.expect_literal(b"true", Value::Bool(true)),
@@ -323,6 +325,22 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} must be refused");
         }
+    }
+
+    #[test]
+    fn issue_22_the_nesting_limit_is_max_depth_levels_exactly() {
+        let arrays = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+        let objects = |levels: usize| format!("{}1{}", r#"{"a":"#.repeat(levels), "}".repeat(levels));
+        for nested in [arrays, objects] {
+            assert!(parse(&nested(MAX_DEPTH)).is_ok());
+            assert_eq!(
+                parse(&nested(MAX_DEPTH + 1)),
+                Err(ParseError("nested deeper than 64 levels"))
+            );
+        }
+        let empty = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        assert!(parse(&empty(MAX_DEPTH)).is_ok());
+        assert!(parse(&empty(MAX_DEPTH + 1)).is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use wasm_bindgen_test::*;
 
 #[path = "support/numbers.rs"]
 mod numbers;
-use numbers::{smallest_subnormal_text, PARSED, REFUSED, WRITTEN};
+use numbers::{smallest_subnormal_text, OUT_OF_RANGE, PARSED, REFUSED, WRITTEN};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -268,7 +268,11 @@ async fn numbers_are_parsed_as_natively() {
     for &(text, n) in PARSED {
         assert_eq!(through_the_engine(text).await, written(n), "{text}");
     }
-    // Out of range is refused like any malformed JSON.
+    // Out of range reads as null (the flag is set, to null), as in the main module.
+    for &huge in OUT_OF_RANGE {
+        assert_eq!(through_the_engine(huge).await, "null", "{huge}");
+    }
+    // What is not a JSON number is refused like any malformed JSON.
     let engine = engine().await;
     for &bad in REFUSED {
         assert_eq!(

@@ -300,6 +300,36 @@ mod tests {
     }
 
     #[test]
+    fn issue_22_a_number_out_of_range_costs_only_its_own_flag() {
+        // `1e400` anywhere in an answer used to refuse the whole answer (DECISION_MALFORMED),
+        // blanking every flag. It reads as null: that flag serves its default (exposing, as
+        // any null flag does), nested it is a null item, and every other flag is untouched.
+        let body = r#"{"visitorId":"A","campaigns":[{"id":"c1","variationGroupId":"vg1",
+            "variation":{"id":"v1","modifications":{"type":"FLAG","value":{
+                "big":1e400,"small":-1e400,"list":[1,1e400],"color":"blue"}}}}]}"#;
+        let s = FlagStore::new(parse_decision(body).unwrap());
+        for key in ["big", "small"] {
+            let read = s.read(key, ValueKind::Number);
+            assert_eq!(
+                (read.value, read.expose, read.outcome),
+                (None, Some(0), ReadOutcome::NullValue),
+                "{key}"
+            );
+        }
+        assert_eq!(
+            s.read("list", ValueKind::Array).value,
+            Some(&v(json!([1, null])))
+        );
+        assert_eq!(
+            s.read("color", ValueKind::String).value,
+            Some(&v(json!("blue")))
+        );
+        let mut listed: Vec<_> = s.values().map(|(k, _)| k).collect();
+        listed.sort_unstable();
+        assert_eq!(listed, ["color", "list"], "getFlags() leaves the null out");
+    }
+
+    #[test]
     fn empty_store_reads_defaults() {
         let s = FlagStore::default();
         assert_eq!(s.read("x", ValueKind::Any).outcome, ReadOutcome::Missing);

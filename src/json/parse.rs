@@ -65,7 +65,7 @@ impl Parser<'_> {
             Some(b'"') => self.string().map(Value::String),
             Some(b'[') => self.array(depth),
             Some(b'{') => self.object(depth),
-            Some(b'-' | b'0'..=b'9') => self.number().map(Value::Number),
+            Some(b'-' | b'0'..=b'9') => self.number(),
             Some(_) => Err(ParseError("unexpected character")),
         }
     }
@@ -124,7 +124,11 @@ impl Parser<'_> {
         }
     }
 
-    fn number(&mut self) -> Result<f64, ParseError> {
+    /// A number. One out of range (`1e400`) is JSON all the same: `JSON.parse` reads it as
+    /// ±Infinity, which no JSON text can carry back out (`JSON.stringify` writes `null`). It
+    /// reads as `null` here, so one odd number costs its own value rather than the document
+    /// around it (every other flag of an answer stays usable), and every number read is finite.
+    fn number(&mut self) -> Result<Value, ParseError> {
         let start = self.pos;
         let digits = |p: &mut Self| {
             let from = p.pos;
@@ -160,12 +164,13 @@ impl Parser<'_> {
         }
         // The grammar above admits only ASCII digits, signs, '.', 'e': always valid UTF-8 and a
         // valid float literal for Rust and for JavaScript's `parseFloat`. Overflow parses to
-        // ±inf, which JSON cannot carry back out.
+        // ±inf.
         let text = core::str::from_utf8(&self.bytes[start..self.pos])
             .map_err(|_| ParseError("invalid number"))?;
         match super::float::parse(text) {
-            Some(n) if n.is_finite() => Ok(n),
-            _ => Err(ParseError("number out of range")),
+            Some(n) if n.is_finite() => Ok(Value::Number(n)),
+            Some(_) => Ok(Value::Null),
+            None => Err(ParseError("invalid number")),
         }
     }
 
@@ -319,12 +324,31 @@ mod tests {
             "1 2",
             "NaN",
             "Infinity",
-            "1e400",
             "'a'",
             "\"\\u12\"",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} must be refused");
         }
+    }
+
+    #[test]
+    fn issue_22_a_number_out_of_range_reads_as_null_not_as_a_refusal() {
+        // JSON.parse accepts these (as ±Infinity); JSON.stringify writes them back as null.
+        for text in ["1e400", "-1e400", "1e999999999999", "-0.5e309"] {
+            assert_eq!(parse(text), Ok(Value::Null), "{text}");
+        }
+        let v = parse(r#"{"big": 1e400, "list": [1, -1e400, 2], "ok": "yes"}"#).unwrap();
+        assert_eq!(
+            v,
+            obj(&[
+                ("big", Value::Null),
+                ("list", Value::Array(vec![1.0.into(), Value::Null, 2.0.into()])),
+                ("ok", "yes".into()),
+            ])
+        );
+        // Underflow is an ordinary (zero) number, as in JavaScript.
+        assert_eq!(parse("1e-400"), Ok(Value::Number(0.0)));
+        assert_eq!(parse("1.7976931348623157e308"), Ok(Value::Number(f64::MAX)));
     }
 
     #[test]
@@ -365,10 +389,12 @@ mod tests {
             let _ = parse(&s);
         }
 
+        /// serde_json's syntax check (`IgnoredAny`) accepts what `JSON.parse` accepts, numbers out
+        /// of range included, which its value reader refuses (`fuzz/` checks this at length).
         #[test]
-        fn agrees_with_serde_json_on_what_is_valid(s in r#"[\[\]{}",:0-9eE.+\-tnulfr\\ ]{0,24}"#) {
+        fn agrees_with_json_parse_on_what_is_valid(s in r#"[\[\]{}",:0-9eE.+\-tnulfr\\ ]{0,24}"#) {
             let ours = parse(&s).is_ok();
-            let reference = serde_json::from_str::<serde_json::Value>(&s).is_ok();
+            let reference = serde_json::from_str::<serde::de::IgnoredAny>(&s).is_ok();
             prop_assert_eq!(ours, reference, "{:?}", s);
         }
     }

@@ -169,23 +169,21 @@ impl FlagStore {
         self.lookup(key).map(|(i, campaign, _)| (i, campaign))
     }
 
-    /// Every flag with a non-null value, as key → value, each key once (its first campaign's).
+    /// Every flag with a non-null value, as key → value, each key once: the value a read of it
+    /// returns (its first campaign's; within that campaign, the last of a repeated key).
     pub fn values(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.campaigns
             .iter()
             .enumerate()
             .flat_map(move |(i, campaign)| {
-                campaign
-                    .variation
-                    .modifications
-                    .value
-                    .iter()
-                    .filter(move |(key, value)| {
-                        !value.is_null()
-                            && self.campaigns[..i].iter().all(|earlier| {
-                                earlier.variation.modifications.value.get(key).is_none()
-                            })
-                    })
+                let flags = &campaign.variation.modifications.value;
+                flags.iter().filter(move |(key, value)| {
+                    !value.is_null()
+                        && flags.get(key).is_some_and(|last| core::ptr::eq(last, *value))
+                        && self.campaigns[..i].iter().all(|earlier| {
+                            earlier.variation.modifications.value.get(key).is_none()
+                        })
+                })
             })
     }
 }
@@ -327,6 +325,27 @@ mod tests {
         let mut listed: Vec<_> = s.values().map(|(k, _)| k).collect();
         listed.sort_unstable();
         assert_eq!(listed, ["color", "list"], "getFlags() leaves the null out");
+    }
+
+    #[test]
+    fn issue_22_get_flags_lists_a_repeated_key_once_with_the_value_a_read_returns() {
+        // Found by the decision_answer fuzz target: `{"k":"blue",…,"k":"green"}` was listed
+        // twice by getFlags() (blue, then green); `{"k":1,"k":null}` listed 1 where getFlag
+        // reads null. A repeated key is its last value, as JSON.parse makes it.
+        let body = r#"{"visitorId":"A","campaigns":[{"id":"c1","variationGroupId":"vg1",
+            "variation":{"id":"v1","modifications":{"type":"FLAG","value":{
+                "color":"blue","size":6,"color":"green","gone":1,"gone":null}}}}]}"#;
+        let s = FlagStore::new(parse_decision(body).unwrap());
+        let listed: Vec<_> = s.values().collect();
+        assert_eq!(
+            listed,
+            [("size", &v(json!(6))), ("color", &v(json!("green")))]
+        );
+        assert_eq!(
+            s.read("color", ValueKind::String).value,
+            Some(&v(json!("green")))
+        );
+        assert_eq!(s.read("gone", ValueKind::Any).outcome, ReadOutcome::NullValue);
     }
 
     #[test]

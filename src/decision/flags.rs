@@ -179,10 +179,12 @@ impl FlagStore {
                 let flags = &campaign.variation.modifications.value;
                 flags.iter().filter(move |(key, value)| {
                     !value.is_null()
-                        && flags.get(key).is_some_and(|last| core::ptr::eq(last, *value))
-                        && self.campaigns[..i].iter().all(|earlier| {
-                            earlier.variation.modifications.value.get(key).is_none()
-                        })
+                        && flags
+                            .get(key)
+                            .is_some_and(|last| core::ptr::eq(last, *value))
+                        && self.campaigns[..i]
+                            .iter()
+                            .all(|earlier| earlier.variation.modifications.value.get(key).is_none())
                 })
             })
     }
@@ -345,7 +347,10 @@ mod tests {
             s.read("color", ValueKind::String).value,
             Some(&v(json!("green")))
         );
-        assert_eq!(s.read("gone", ValueKind::Any).outcome, ReadOutcome::NullValue);
+        assert_eq!(
+            s.read("gone", ValueKind::Any).outcome,
+            ReadOutcome::NullValue
+        );
     }
 
     #[test]

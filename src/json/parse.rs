@@ -342,7 +342,10 @@ mod tests {
             v,
             obj(&[
                 ("big", Value::Null),
-                ("list", Value::Array(vec![1.0.into(), Value::Null, 2.0.into()])),
+                (
+                    "list",
+                    Value::Array(vec![1.0.into(), Value::Null, 2.0.into()])
+                ),
                 ("ok", "yes".into()),
             ])
         );
@@ -354,7 +357,8 @@ mod tests {
     #[test]
     fn issue_22_the_nesting_limit_is_max_depth_levels_exactly() {
         let arrays = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
-        let objects = |levels: usize| format!("{}1{}", r#"{"a":"#.repeat(levels), "}".repeat(levels));
+        let objects =
+            |levels: usize| format!("{}1{}", r#"{"a":"#.repeat(levels), "}".repeat(levels));
         for nested in [arrays, objects] {
             assert!(parse(&nested(MAX_DEPTH)).is_ok());
             assert_eq!(

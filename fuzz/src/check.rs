@@ -18,7 +18,7 @@ use flagship_segment::decision::rate_limit;
 use flagship_segment::decision::{
     parse_decision, write_decision, Decision, FlagStore, ReadOutcome, ValueKind,
 };
-use flagship_segment::identity::{find_cookie, parse_stored_id, VisitorId};
+use flagship_segment::identity::{find_cookie, parse_stored_id, StoredIn, VisitorId};
 use flagship_segment::json::{self, ParseError, Value, MAX_DEPTH};
 use flagship_segment::server::identity_from_cookies;
 use flagship_segment::tracking::gate::{IdentityKey, SeenGate};
@@ -329,8 +329,10 @@ pub fn stored_decisions(data: &[u8]) {
 /// and an ID (the input itself) written in each form Segment writes reads back as itself.
 pub fn segment_ids(data: &[u8]) {
     let Some(text) = text(data) else { return };
-    if let Some(id) = parse_stored_id(text) {
-        assert!(!id.is_empty());
+    for place in [StoredIn::Cookie, StoredIn::LocalStorage] {
+        if let Some(id) = parse_stored_id(text, place) {
+            assert!(!id.is_empty());
+        }
     }
     for name in ["ajs_user_id", "ajs_anonymous_id"] {
         if let Some(value) = find_cookie(text, name) {
@@ -349,14 +351,14 @@ pub fn segment_ids(data: &[u8]) {
     // localStorage: JSON.stringify(id), as analytics.js writes it.
     let quoted = json_stringify(text);
     assert_eq!(
-        parse_stored_id(&quoted).as_deref(),
+        parse_stored_id(&quoted, StoredIn::LocalStorage).as_deref(),
         Some(text),
         "{quoted:?}"
     );
     // A cookie: the same, URI-encoded (js-cookie encodes every character that needs it).
     let cookie = encode_uri_component(&quoted);
     assert_eq!(
-        parse_stored_id(&cookie).as_deref(),
+        parse_stored_id(&cookie, StoredIn::Cookie).as_deref(),
         Some(text),
         "{cookie:?}"
     );

@@ -10,5 +10,5 @@ pub use change::{classify, ChangeHint, ChangeReason};
 #[cfg(test)]
 pub(crate) use policy::test_identity;
 pub use policy::{resolve, Identity, SegmentIds};
-pub use stored::{find_cookie, parse_stored_id};
+pub use stored::{find_cookie, parse_stored_id, StoredIn};
 pub use visitor_id::{redact, IdRejection, VisitorId, MAX_ID_CHARS};

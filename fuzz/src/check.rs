@@ -23,6 +23,7 @@ use flagship_segment::json::{self, ParseError, Value, MAX_DEPTH};
 use flagship_segment::server::identity_from_cookies;
 use flagship_segment::tracking::gate::{IdentityKey, SeenGate};
 use flagship_segment::tracking::{stored, ExposureLog, Kind};
+use flagship_segment::wire::{parse_retry_after, MAX_RETRY_AFTER_MS};
 
 use crate::reference::{self, encode_uri_component, json_stringify, Normal};
 
@@ -75,8 +76,8 @@ pub fn json_parse(data: &[u8]) {
     }
 }
 
-/// The `/campaigns` answer and what else arrives in its shape (an error body's message, an
-/// `initialDecision`): never panics; refuses only with `DECISION_MALFORMED`; an answer whose
+/// The `/campaigns` answer and what else arrives with it or in its shape (an error body's
+/// message, a `Retry-After` header, an `initialDecision`): never panics; refuses only with `DECISION_MALFORMED`; an answer whose
 /// top level is right is never refused, whatever its campaigns hold; what it reads is written
 /// back (as the emulator and the bucketing engine write answers) and reads the same; flag reads
 /// agree with `getFlags()`'s listing.
@@ -102,6 +103,9 @@ pub fn decision_answer(data: &[u8]) {
     }
     if let Some(message) = parse_error_message(text) {
         assert!(message.chars().count() <= 200);
+    }
+    if let Some(wait) = parse_retry_after(text) {
+        assert!((0.0..=MAX_RETRY_AFTER_MS).contains(&wait));
     }
     match parse_initial_decision(text) {
         Ok(initial) => {

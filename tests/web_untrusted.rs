@@ -7,6 +7,7 @@
 
 mod support;
 
+use flagship_segment::json::{parse, write_value, MAX_DEPTH};
 use flagship_segment::{start, FlagshipSegment};
 use js_sys::{Array, Object, Reflect};
 use serde_json::{json, Value};
@@ -182,4 +183,55 @@ async fn issue_22_an_id_in_local_storage_is_read_as_analytics_js_wrote_it() {
     let fs = start(options(opts)).await.unwrap();
     assert_eq!(fs.visitor_id().as_deref(), Some("anon%41-7"));
     assert_eq!(calls_to("/campaigns")[0].body["visitor_id"], "anon%41-7");
+}
+
+/// The parser as the page's own `JSON.parse` sees the same texts: it accepts what `JSON.parse`
+/// accepts (nesting past `MAX_DEPTH` aside) and reads what `JSON.stringify(JSON.parse(text))`
+/// writes back (a number out of range as `null`, a repeated key as its last value). The fuzz
+/// targets check this natively at length against serde_json; this is the real `JSON.parse`.
+#[wasm_bindgen_test]
+fn issue_22_the_parser_accepts_what_json_parse_accepts() {
+    let nested = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+    let texts = [
+        "1e400".to_owned(),
+        "[1e400, -1e400, 1e-400, -0, 0.1, 1E+2]".to_owned(),
+        r#"{"__proto__": {"admin": true}, "a": 1, "a": 2}"#.to_owned(),
+        r#""\u0000\u2028\/ é 😀""#.to_owned(),
+        " \t\r\n[]\n".to_owned(),
+        nested(MAX_DEPTH),
+        r#""\ud800""#.to_owned(),
+        "[1,]".to_owned(),
+        "01".to_owned(),
+        "\"a\tb\"".to_owned(),
+        "\u{feff}1".to_owned(),
+        "\u{a0}1".to_owned(),
+        "NaN".to_owned(),
+        "[1 2]".to_owned(),
+        "\"\\x\"".to_owned(),
+    ];
+    for text in &texts {
+        let reference = js_sys::JSON::parse(text);
+        let ours = parse(text);
+        assert_eq!(ours.is_ok(), reference.is_ok(), "{text:?}");
+        let (Ok(ours), Ok(reference)) = (ours, reference) else {
+            continue;
+        };
+        if text.contains("\\ud800") {
+            continue; // JSON.parse keeps a lone surrogate; a Rust string holds U+FFFD instead.
+        }
+        let mut written = String::new();
+        write_value(&mut written, &ours);
+        let stringified = js_sys::JSON::stringify(&reference)
+            .unwrap()
+            .as_string()
+            .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&written).unwrap(),
+            serde_json::from_str::<Value>(&stringified).unwrap(),
+            "{text:?}"
+        );
+    }
+    // The one departure: nesting deeper than MAX_DEPTH, which JSON.parse reads.
+    assert!(js_sys::JSON::parse(&nested(MAX_DEPTH + 1)).is_ok());
+    assert!(parse(&nested(MAX_DEPTH + 1)).is_err());
 }

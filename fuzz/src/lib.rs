@@ -2,8 +2,9 @@
 //! each): [`check`] holds one function per target, [`reference`] what they compare with.
 //!
 //! `./run fuzz [SECONDS]` runs every target with cargo-fuzz on the nightly toolchain, starting
-//! from the committed seeds (`seeds/<target>/`). On stable, `cargo test` in this directory
-//! replays those seeds through the same checks: a reproducer added there is a regression test.
+//! from the committed seeds (`seeds/<target>/`). On stable, `cargo test --no-default-features`
+//! in this directory (no libFuzzer, no C++ compiler) replays those seeds through the same
+//! checks: a reproducer added there is a regression test.
 
 pub mod check;
 pub mod reference;

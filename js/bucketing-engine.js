@@ -63,8 +63,8 @@ export async function loadBucketingEngine(source) {
   // lengths arrive as signed i32: `>>> 0` reads them unsigned.
   const view = (ptr, len) => new Uint8Array(memory.buffer, ptr >>> 0, len >>> 0);
   const read = (ptr, len) => decoder.decode(view(ptr, len));
-  // Writes `text` at `out` when it fits in `cap` bytes; the engine calls again with more room
-  // when the returned length is larger.
+  // Writes `text` at `out` when it fits in `cap` bytes and returns its length either way; the
+  // engine asks again with that room when it needs more (lower-casing), and reads only what fits.
   const write = (text, out, cap) => {
     const bytes = encoder.encode(text);
     if (bytes.length <= cap) view(out, bytes.length).set(bytes);

@@ -131,9 +131,11 @@ impl<'a> IntoIterator for &'a Context {
     }
 }
 
+/// `context["key"]` for the unit tests; panics when absent, as `BTreeMap`'s index does. Not in
+/// the product, where a read from outside never panics (see the crate documentation).
+#[cfg(test)]
 impl core::ops::Index<&str> for Context {
     type Output = ContextValue;
-    /// `context["key"]`; panics when absent, as `BTreeMap`'s index does (tests only).
     fn index(&self, key: &str) -> &ContextValue {
         self.get(key).expect("no such context key")
     }

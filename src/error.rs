@@ -3,6 +3,8 @@
 //! Every failure the page can observe carries a stable string code (`Error::code`) that the facade
 //! puts on the JS `Error` as its `code` property. Codes never change meaning; messages may improve.
 //! Messages never contain a full visitor ID or API key.
+//! Outside input never panics: it ends in one of these errors or is skipped (the policy is
+//! stated once, in the crate documentation, "Panics: none from outside input").
 //!
 //! Written by hand rather than derived with `thiserror`: a derived `Display` formats through
 //! `core::fmt`, which the shipped wasm does not link. [`Error::message`] builds the text by

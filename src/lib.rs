@@ -12,6 +12,29 @@
 //! engine fetched only in `mode: "bucketing"`: no wasm-bindgen, the core's bucketing behind the
 //! C ABI of [`bucketing_engine`]. With the `server` feature, the third: the core of
 //! `flagship-segment/server` ([`server`]), Segment's cookies to a Decision API call and back.
+//!
+//! # Panics: none from outside input
+//!
+//! Nothing from outside can make the module panic: not a Decision API, CDN or collector answer
+//! (body or header), a bucketing file, an `initialDecision`, anything read from localStorage or
+//! a cookie, a value analytics.js returns, the page's options and arguments, nor the answers of
+//! the engines' JS loaders. In the shipped `.wasm` a panic traps (see the panic handler below):
+//! the instance is dead, every later call throws, and a page that catches it is left serving
+//! defaults without knowing why, so this is the only line of defence, not a second one.
+//!
+//! What that means in the code:
+//! - readers of outside data return an error ([`Error`] with its stable code, or a fixed
+//!   reason) or skip what they cannot use; they never `unwrap`, `expect` or index on that data;
+//! - indexing and slicing that remain are on bounds established in the same function (a
+//!   position just found, a length just checked); lengths and counts from outside are bounded
+//!   before anything is allocated for them, and nesting before it is recursed into;
+//! - `expect` in code that ships states, in its message, why the value cannot be absent; a
+//!   helper that may panic (such as `Context`'s `Index`) is compiled for tests only;
+//! - memory lent to a JS loader is initialised first, and only what the loader says it wrote,
+//!   within what it was lent, is read back.
+//!
+//! The fuzz targets in `fuzz/` (`./run fuzz`) hold every reader of outside input to this, with
+//! overflow checks on.
 
 #![deny(missing_docs, missing_debug_implementations)]
 // The shipped wasm modules (the npm module and the bucketing engine) link no std: their panic

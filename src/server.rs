@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use crate::config::{Config, IdPolicy};
 use crate::decision::{campaigns_request, interpret_campaigns_response, write_decision, FlagStore};
 use crate::error::Error;
-use crate::identity::{find_cookie, parse_stored_id, resolve, Identity, SegmentIds};
+use crate::identity::{find_cookie, parse_stored_id, resolve, Identity, SegmentIds, StoredIn};
 use crate::json::{write_string, write_uint, write_value, ObjectWriter};
 use crate::options::Reader;
 use crate::wire::Request;
@@ -48,7 +48,7 @@ pub fn read_options(text: &str) -> Result<ServerOptions, Error> {
 /// The identity Segment's cookies hold (`ajs_user_id`, `ajs_anonymous_id`, in any of the forms
 /// Segment writes), under `policy`; `None` when they hold none.
 pub fn identity_from_cookies(cookie: &str, policy: IdPolicy) -> Result<Option<Identity>, Error> {
-    let read = |name| find_cookie(cookie, name).and_then(parse_stored_id);
+    let read = |name| find_cookie(cookie, name).and_then(|v| parse_stored_id(v, StoredIn::Cookie));
     let ids = SegmentIds {
         user_id: read("ajs_user_id"),
         anonymous_id: read("ajs_anonymous_id"),

@@ -18,7 +18,7 @@ use wasm_bindgen_test::*;
 
 #[path = "support/numbers.rs"]
 mod numbers;
-use numbers::{smallest_subnormal_text, PARSED, REFUSED, WRITTEN};
+use numbers::{smallest_subnormal_text, OUT_OF_RANGE, PARSED, REFUSED, WRITTEN};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -268,7 +268,11 @@ async fn numbers_are_parsed_as_natively() {
     for &(text, n) in PARSED {
         assert_eq!(through_the_engine(text).await, written(n), "{text}");
     }
-    // Out of range is refused like any malformed JSON.
+    // Out of range reads as null (the flag is set, to null), as in the main module.
+    for &huge in OUT_OF_RANGE {
+        assert_eq!(through_the_engine(huge).await, "null", "{huge}");
+    }
+    // What is not a JSON number is refused like any malformed JSON.
     let engine = engine().await;
     for &bad in REFUSED {
         assert_eq!(
@@ -330,5 +334,51 @@ async fn context_numbers_compare_as_numbers() {
             matching,
             "{context}"
         );
+    }
+}
+
+#[wasm_bindgen(module = "/tests/support/misbehaving-loader.js")]
+extern "C" {
+    /// `[[status, output] of load(file), [status, output] of decide(visitor, context)]` as JSON,
+    /// from an engine instantiated with a misbehaving loader.
+    fn with_misbehaving_loader(
+        bytes: &Uint8Array,
+        extra: u32,
+        file: &str,
+        visitor: &str,
+        context: &str,
+    ) -> Promise;
+}
+
+/// Issue 22: the engine trusts its loader for nothing. A `format_f64` or `to_lower_case` that
+/// asks for more room than it was given, again and again, writing nothing, used to have the
+/// engine read bytes never written (`set_len` over the second answer) or grow its buffer until
+/// memory ran out. Now a number is written `null` and a text is compared as written.
+#[wasm_bindgen_test]
+async fn issue_22_a_misbehaving_loader_costs_a_value_never_memory_safety() {
+    let file = json!({"campaigns": [{"id": "c", "variationGroups": [{"id": "g",
+        "targeting": {"targetingGroups": [{"targetings": [
+            {"operator": "EQUALS", "key": "city", "value": "PARÍS"}]}]},
+        "variations": [{"id": "v", "allocation": 100,
+            "modifications": {"type": "FLAG", "value": {"n": 0.5, "s": "ok"}}}]}]}]})
+    .to_string();
+    for extra in [1, 1_000_000] {
+        let promise = with_misbehaving_loader(
+            &Uint8Array::from(ENGINE),
+            extra,
+            &file,
+            "v",
+            r#"{"city":"PARÍS"}"#,
+        );
+        let result = JsFuture::from(promise)
+            .await
+            .expect("the engine does not trap");
+        let result: serde_json::Value = serde_json::from_str(&result.as_string().unwrap()).unwrap();
+        assert_eq!(result[0], json!([0, ""]), "load, extra {extra}");
+        assert_eq!(result[1][0], 0, "decide, extra {extra}");
+        let answer = parse_decision(result[1][1].as_str().unwrap()).expect("well-formed JSON");
+        let flags = &answer.campaigns[0].variation.modifications.value;
+        assert_eq!(flags.get("n"), Some(&Value::Null), "extra {extra}");
+        assert_eq!(flags.get("s"), Some(&Value::from("ok")));
     }
 }

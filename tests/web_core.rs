@@ -10,7 +10,7 @@ use wasm_bindgen_test::*;
 
 #[path = "support/numbers.rs"]
 mod numbers;
-use numbers::{smallest_subnormal_text, PARSED, REFUSED, WRITTEN};
+use numbers::{smallest_subnormal_text, OUT_OF_RANGE, PARSED, REFUSED, WRITTEN};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -46,6 +46,9 @@ fn numbers_are_parsed_as_natively() {
     }
     for bad in REFUSED {
         assert!(parse(bad).is_err(), "{bad}");
+    }
+    for huge in OUT_OF_RANGE {
+        assert_eq!(parse(huge), Ok(Value::Null), "{huge}");
     }
 }
 

@@ -2,11 +2,11 @@
 //! page's options), and the conversions of the core's values to plain JS values. Every call that
 //! could throw is caught: a hostile getter on the page must not unwind through Rust.
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::decision::{FlagMetadata, FlagStore};
-use crate::json::Value;
+use crate::json::{write_value, ObjectWriter, Value};
 
 /// `target[key]`, or `undefined` when the lookup throws or `target` is not an object.
 pub(crate) fn get(target: &JsValue, key: &str) -> JsValue {
@@ -42,38 +42,43 @@ pub(crate) fn text(value: Option<&str>) -> JsValue {
     value.map_or(JsValue::NULL, JsValue::from_str)
 }
 
-/// Converts a JSON value (flag values, metadata) to a plain JS value. Objects become plain
-/// objects, never `Map`s, so the page can read them with dot notation.
+/// Converts a JSON value (a flag value) to a plain JS value. Arrays and objects are written
+/// back as JSON text and built by `JSON.parse`, so the page gets exactly what `JSON.parse` of
+/// the answer would have given it: plain objects (never `Map`s) whose every key is an own data
+/// property, `__proto__` included, a repeated key holding its last value. Building them by
+/// assignment (`Reflect.set`) called the setter `Object.prototype` inherits for `__proto__`,
+/// which replaced the object's prototype with whatever the answer put there; and it could be
+/// refused by a read-only property the page's `Object.prototype` holds (frozen intrinsics).
 pub(crate) fn to_js(value: &Value) -> JsValue {
     match value {
         Value::Null => JsValue::NULL,
         Value::Bool(b) => JsValue::from_bool(*b),
         Value::Number(n) => JsValue::from_f64(*n),
         Value::String(s) => JsValue::from_str(s),
-        Value::Array(items) => {
-            let array = Array::new();
-            for item in items {
-                array.push(&to_js(item));
-            }
-            array.into()
-        }
-        Value::Object(map) => {
-            let object = Object::new();
-            for (key, item) in map.iter() {
-                set(&object, key, &to_js(item));
-            }
-            object.into()
+        Value::Array(_) | Value::Object(_) => {
+            let mut text = String::new();
+            write_value(&mut text, value);
+            from_json(&text)
         }
     }
 }
 
-/// Every non-null flag as a plain object (`getFlags()`, the `flags` event).
+/// Every non-null flag as a plain object (`getFlags()`, the `flags` event), built like
+/// [`to_js`]'s objects: a flag named `__proto__` is an own property like any other.
 pub(crate) fn flags_object(flags: &FlagStore) -> JsValue {
-    let object = Object::new();
+    let mut text = String::new();
+    let mut writer = ObjectWriter::new(&mut text);
     for (key, value) in flags.values() {
-        set(&object, key, &to_js(value));
+        writer = writer.value(key, value);
     }
-    object.into()
+    writer.finish();
+    from_json(&text)
+}
+
+/// `JSON.parse(text)` of a text `json::write_value` wrote (which it never refuses; `null` if
+/// it ever did).
+fn from_json(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)
 }
 
 /// Flag metadata as a plain object with the official SDK's field names.

@@ -7,7 +7,7 @@ use alloc::string::String;
 
 use wasm_bindgen::JsCast;
 
-use crate::identity::{find_cookie, parse_stored_id, stored_segment_ids, SegmentIds};
+use crate::identity::{find_cookie, parse_stored_id, stored_segment_ids, SegmentIds, StoredIn};
 
 /// The IDs found in Segment's storage; fields are `None` when nothing usable is stored.
 pub(crate) fn read() -> SegmentIds {
@@ -24,8 +24,8 @@ pub(crate) fn read() -> SegmentIds {
 pub(crate) fn anonymous_id_copies() -> (Option<String>, Option<String>) {
     let name = "ajs_anonymous_id";
     (
-        cookie(name).and_then(|raw| parse_stored_id(&raw)),
-        local_storage(name).and_then(|raw| parse_stored_id(&raw)),
+        cookie(name).and_then(|raw| parse_stored_id(&raw, StoredIn::Cookie)),
+        local_storage(name).and_then(|raw| parse_stored_id(&raw, StoredIn::LocalStorage)),
     )
 }
 

@@ -20,8 +20,8 @@
 //! `exposeAllKeys`, and duplicate campaign IDs are dropped (the first wins, as on the server).
 //! Deciding is then a matter of comparisons and one clone per campaign returned.
 //!
-//! Nesting deeper than serde_json's recursion limit (128) is refused as "body is not JSON" before
-//! it can reach the stack.
+//! Nesting deeper than [`json::MAX_DEPTH`](crate::json::MAX_DEPTH) (64 arrays and objects) is
+//! refused as "body is not JSON" before it can reach the stack.
 
 use alloc::collections::BTreeSet;
 use alloc::{borrow::ToOwned, string::String, vec::Vec};

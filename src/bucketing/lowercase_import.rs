@@ -3,7 +3,7 @@
 //! through a raw wasm import that the engine's loader (`js/bucketing-engine.js`) provides, since
 //! that module carries no wasm-bindgen.
 
-use alloc::{borrow::ToOwned, string::String, vec::Vec};
+use alloc::{borrow::ToOwned, string::String, vec};
 
 #[link(wasm_import_module = "env")]
 extern "C" {
@@ -13,24 +13,30 @@ extern "C" {
 }
 
 /// `text` lower-cased by Unicode's default case conversion (final sigma included).
+///
+/// The loader is trusted for nothing: buffers are initialised before they are lent, it is asked
+/// at most twice, and an answer that still does not fit, or is not UTF-8, leaves the text as
+/// written (compared as written rather than with invalid text).
 pub(crate) fn lowercase(text: &str) -> String {
     if text.is_ascii() {
         return text.to_ascii_lowercase();
     }
-    // Lower-casing rarely changes the UTF-8 length; when it grows (`İ` → `i̇`) the loader
-    // reports the length it needs and the second call has that room.
-    let mut out: Vec<u8> = Vec::with_capacity(text.len());
-    loop {
-        // SAFETY: `text` is readable for its length and `out` writable for its capacity; the
-        // loader writes only when the whole text fits, so `len` bytes are then initialised.
-        let len =
-            unsafe { to_lower_case(text.as_ptr(), text.len(), out.as_mut_ptr(), out.capacity()) };
-        if len <= out.capacity() {
-            unsafe { out.set_len(len) };
+    // Lower-casing rarely changes the UTF-8 length; when it grows (`İ` → `i̇`, 2 bytes to 3)
+    // the loader reports the length it needs and the second call has that room. No conversion
+    // grows a text more than threefold: a longer need is a broken loader, not a bigger buffer.
+    let mut out = vec![0u8; text.len()];
+    for _ in 0..2 {
+        // SAFETY: `text` is readable for its length and `out` writable (and initialised) for
+        // its length; the loader only reads the one and writes into the other.
+        let len = unsafe { to_lower_case(text.as_ptr(), text.len(), out.as_mut_ptr(), out.len()) };
+        if len <= out.len() {
+            out.truncate(len);
+            return String::from_utf8(out).unwrap_or_else(|_| text.to_owned());
+        }
+        if len > text.len().saturating_mul(3) {
             break;
         }
-        out.reserve_exact(len);
+        out.resize(len, 0);
     }
-    // A loader that broke its contract: compare as written rather than with invalid text.
-    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+    text.to_owned()
 }

@@ -185,23 +185,23 @@ impl FlagStore {
         self.lookup(key).map(|(i, campaign, _)| (i, campaign))
     }
 
-    /// Every flag with a non-null value, as key → value, each key once (its first campaign's).
+    /// Every flag with a non-null value, as key → value, each key once: the value a read of it
+    /// returns (its first campaign's; within that campaign, the last of a repeated key).
     pub fn values(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.campaigns
             .iter()
             .enumerate()
             .flat_map(move |(i, campaign)| {
-                campaign
-                    .variation
-                    .modifications
-                    .value
-                    .iter()
-                    .filter(move |(key, value)| {
-                        !value.is_null()
-                            && self.campaigns[..i].iter().all(|earlier| {
-                                earlier.variation.modifications.value.get(key).is_none()
-                            })
-                    })
+                let flags = &campaign.variation.modifications.value;
+                flags.iter().filter(move |(key, value)| {
+                    !value.is_null()
+                        && flags
+                            .get(key)
+                            .is_some_and(|last| core::ptr::eq(last, *value))
+                        && self.campaigns[..i]
+                            .iter()
+                            .all(|earlier| earlier.variation.modifications.value.get(key).is_none())
+                })
             })
     }
 }
@@ -313,6 +313,60 @@ mod tests {
         let mut keys: Vec<_> = s.values().map(|(k, _)| k).collect();
         keys.sort_unstable();
         assert_eq!(keys, ["banner", "btnColor", "list", "obj", "on", "size"]);
+    }
+
+    #[test]
+    fn issue_22_a_number_out_of_range_costs_only_its_own_flag() {
+        // `1e400` anywhere in an answer used to refuse the whole answer (DECISION_MALFORMED),
+        // blanking every flag. It reads as null: that flag serves its default (exposing, as
+        // any null flag does), nested it is a null item, and every other flag is untouched.
+        let body = r#"{"visitorId":"A","campaigns":[{"id":"c1","variationGroupId":"vg1",
+            "variation":{"id":"v1","modifications":{"type":"FLAG","value":{
+                "big":1e400,"small":-1e400,"list":[1,1e400],"color":"blue"}}}}]}"#;
+        let s = FlagStore::new(parse_decision(body).unwrap());
+        for key in ["big", "small"] {
+            let read = s.read(key, ValueKind::Number);
+            assert_eq!(
+                (read.value, read.expose, read.outcome),
+                (None, Some(0), ReadOutcome::NullValue),
+                "{key}"
+            );
+        }
+        assert_eq!(
+            s.read("list", ValueKind::Array).value,
+            Some(&v(json!([1, null])))
+        );
+        assert_eq!(
+            s.read("color", ValueKind::String).value,
+            Some(&v(json!("blue")))
+        );
+        let mut listed: Vec<_> = s.values().map(|(k, _)| k).collect();
+        listed.sort_unstable();
+        assert_eq!(listed, ["color", "list"], "getFlags() leaves the null out");
+    }
+
+    #[test]
+    fn issue_22_get_flags_lists_a_repeated_key_once_with_the_value_a_read_returns() {
+        // Found by the decision_answer fuzz target: `{"k":"blue",…,"k":"green"}` was listed
+        // twice by getFlags() (blue, then green); `{"k":1,"k":null}` listed 1 where getFlag
+        // reads null. A repeated key is its last value, as JSON.parse makes it.
+        let body = r#"{"visitorId":"A","campaigns":[{"id":"c1","variationGroupId":"vg1",
+            "variation":{"id":"v1","modifications":{"type":"FLAG","value":{
+                "color":"blue","size":6,"color":"green","gone":1,"gone":null}}}}]}"#;
+        let s = FlagStore::new(parse_decision(body).unwrap());
+        let listed: Vec<_> = s.values().collect();
+        assert_eq!(
+            listed,
+            [("size", &v(json!(6))), ("color", &v(json!("green")))]
+        );
+        assert_eq!(
+            s.read("color", ValueKind::String).value,
+            Some(&v(json!("green")))
+        );
+        assert_eq!(
+            s.read("gone", ValueKind::Any).outcome,
+            ReadOutcome::NullValue
+        );
     }
 
     #[test]

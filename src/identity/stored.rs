@@ -1,15 +1,31 @@
-//! Reading the IDs Segment stored, for the opt-in `fallback: "storage"` path.
+//! Reading the IDs Segment stored, for the opt-in `fallback: "storage"` path and the server.
 //!
 //! Segment keeps `ajs_anonymous_id` / `ajs_user_id` in a cookie and in localStorage, in three forms:
 //! raw (`9f1c…`, analytics.js 2.0 cookies), JSON quoted and URL encoded (`%229f1c…%22`, classic
-//! cookies), JSON quoted (`"9f1c…"`, localStorage). This module only reads: the module never writes
-//! or mints an ID, because an ID Segment does not know is worse than none.
+//! cookies), JSON quoted (`"9f1c…"`, localStorage). Only cookies are URL encoded (js-cookie encodes
+//! what it writes, `%` included): a localStorage value is read as written, so an ID such as
+//! `a%41b` stays itself there. This module only reads: the module never writes or mints an ID,
+//! because an ID Segment does not know is worse than none.
 
 use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
-/// Decodes one stored value in any of Segment's three forms. `None` for absent, `null` or empty.
-pub fn parse_stored_id(stored: &str) -> Option<String> {
-    let decoded = percent_decode(stored.trim());
+/// Where a stored ID was read, which decides its forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredIn {
+    /// A cookie value: URL encoded.
+    Cookie,
+    /// A localStorage value: written as it is.
+    LocalStorage,
+}
+
+/// Decodes one stored value in any of Segment's forms for `place`. `None` for absent, `null` or
+/// empty.
+pub fn parse_stored_id(stored: &str, place: StoredIn) -> Option<String> {
+    let stored = stored.trim();
+    let decoded = match place {
+        StoredIn::Cookie => percent_decode(stored),
+        StoredIn::LocalStorage => stored.to_owned(),
+    };
     let value = match decoded.strip_prefix('"') {
         Some(_) => match crate::json::parse(&decoded) {
             Ok(crate::json::Value::String(inner)) => inner,
@@ -27,8 +43,8 @@ pub fn parse_stored_id(stored: &str) -> Option<String> {
 pub fn stored_segment_ids(cookies: &str, local: [Option<&str>; 2]) -> super::SegmentIds {
     let read = |name, local: Option<&str>| {
         find_cookie(cookies, name)
-            .and_then(parse_stored_id)
-            .or_else(|| local.and_then(parse_stored_id))
+            .and_then(|raw| parse_stored_id(raw, StoredIn::Cookie))
+            .or_else(|| local.and_then(|raw| parse_stored_id(raw, StoredIn::LocalStorage)))
     };
     super::SegmentIds {
         user_id: read("ajs_user_id", local[0]),
@@ -56,6 +72,8 @@ fn percent_decode(s: &str) -> String {
         let escaped = (bytes[i] == b'%')
             .then(|| bytes.get(i + 1..i + 3))
             .flatten()
+            // Two hex digits exactly: `from_str_radix` alone would take `%+f` as an escape.
+            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
             .and_then(|hex| u8::from_str_radix(core::str::from_utf8(hex).ok()?, 16).ok());
         match escaped {
             Some(byte) => {
@@ -78,30 +96,62 @@ mod tests {
 
     const UUID: &str = "9f1c1b0e-2f44-4c57-9d0c-7c0d6a2e1f11";
 
+    use StoredIn::{Cookie, LocalStorage};
+
     #[test]
     fn reads_all_three_forms() {
-        assert_eq!(parse_stored_id(UUID).as_deref(), Some(UUID));
+        for place in [Cookie, LocalStorage] {
+            assert_eq!(parse_stored_id(UUID, place).as_deref(), Some(UUID));
+            assert_eq!(
+                parse_stored_id(&format!("\"{UUID}\""), place).as_deref(),
+                Some(UUID)
+            );
+        }
         assert_eq!(
-            parse_stored_id(&format!("%22{UUID}%22")).as_deref(),
+            parse_stored_id(&format!("%22{UUID}%22"), Cookie).as_deref(),
             Some(UUID)
         );
+    }
+
+    #[test]
+    fn issue_22_an_id_in_local_storage_is_not_url_decoded() {
+        // Found by the segment_ids fuzz target: analytics.js writes JSON.stringify(id) to
+        // localStorage, unencoded; decoding it read "a%41b" as "aAb", another visitor than
+        // Segment's. In a cookie, js-cookie writes the same ID as %22a%2541b%22.
         assert_eq!(
-            parse_stored_id(&format!("\"{UUID}\"")).as_deref(),
-            Some(UUID)
+            parse_stored_id("\"a%41b\"", LocalStorage).as_deref(),
+            Some("a%41b")
+        );
+        assert_eq!(
+            parse_stored_id("a%2Fb", LocalStorage).as_deref(),
+            Some("a%2Fb")
+        );
+        assert_eq!(
+            parse_stored_id("%22a%2541b%22", Cookie).as_deref(),
+            Some("a%41b")
+        );
+        assert_eq!(
+            parse_stored_id("%22%22", LocalStorage).as_deref(),
+            Some("%22%22")
         );
     }
 
     #[test]
     fn reads_encoded_user_ids() {
         assert_eq!(
-            parse_stored_id("%22jane%40example.com%22").as_deref(),
+            parse_stored_id("%22jane%40example.com%22", Cookie).as_deref(),
             Some("jane@example.com")
         );
         assert_eq!(
-            parse_stored_id("jane%40example.com").as_deref(),
+            parse_stored_id("jane%40example.com", Cookie).as_deref(),
             Some("jane@example.com")
         );
-        assert_eq!(parse_stored_id("\"a\\\"b\"").as_deref(), Some("a\"b"));
+        for place in [Cookie, LocalStorage] {
+            assert_eq!(
+                parse_stored_id("\"a\\\"b\"", place).as_deref(),
+                Some("a\"b")
+            );
+        }
     }
 
     #[test]
@@ -115,7 +165,10 @@ mod tests {
             "\"unterminated",
             "  ",
         ] {
-            assert_eq!(parse_stored_id(stored), None, "{stored:?}");
+            assert_eq!(parse_stored_id(stored, Cookie), None, "{stored:?}");
+            if stored != "%22%22" {
+                assert_eq!(parse_stored_id(stored, LocalStorage), None, "{stored:?}");
+            }
         }
     }
 
@@ -133,25 +186,29 @@ mod tests {
 
     #[test]
     fn malformed_escapes_are_kept() {
-        assert_eq!(parse_stored_id("50%").as_deref(), Some("50%"));
-        assert_eq!(parse_stored_id("%zz").as_deref(), Some("%zz"));
-        assert_eq!(parse_stored_id("%ff%fe").as_deref(), Some("%ff%fe"));
+        assert_eq!(parse_stored_id("50%", Cookie).as_deref(), Some("50%"));
+        assert_eq!(parse_stored_id("%zz", Cookie).as_deref(), Some("%zz"));
+        assert_eq!(parse_stored_id("%ff%fe", Cookie).as_deref(), Some("%ff%fe"));
+        assert_eq!(parse_stored_id("%+4%-1", Cookie).as_deref(), Some("%+4%-1"));
     }
 
     proptest! {
         #[test]
         fn never_panics(s in ".*") {
-            let _ = parse_stored_id(&s);
+            let _ = parse_stored_id(&s, Cookie);
+            let _ = parse_stored_id(&s, LocalStorage);
             let _ = find_cookie(&s, "ajs_user_id");
         }
 
         #[test]
         fn every_form_round_trips(id in "[A-Za-z0-9@._-]{1,64}") {
             let json = serde_json::to_string(&id).unwrap();
-            prop_assert_eq!(parse_stored_id(&id), Some(id.clone()));
-            prop_assert_eq!(parse_stored_id(&json), Some(id.clone()));
+            for place in [Cookie, LocalStorage] {
+                prop_assert_eq!(parse_stored_id(&id, place), Some(id.clone()));
+                prop_assert_eq!(parse_stored_id(&json, place), Some(id.clone()));
+            }
             let encoded = json.replace('"', "%22").replace('@', "%40");
-            prop_assert_eq!(parse_stored_id(&encoded), Some(id));
+            prop_assert_eq!(parse_stored_id(&encoded, Cookie), Some(id));
         }
     }
 }

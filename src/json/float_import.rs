@@ -2,7 +2,7 @@
 //! `parseFloat` again (see `float.rs`), reached through two raw wasm imports that the engine's
 //! loader (`js/bucketing-engine.js`) provides, since that module carries no wasm-bindgen.
 
-use alloc::{string::String, vec::Vec};
+use alloc::string::String;
 
 #[link(wasm_import_module = "env")]
 extern "C" {
@@ -15,32 +15,28 @@ extern "C" {
 }
 
 /// `String(n)` of any double is at most 24 characters (`-2.2250738585072014e-308`).
-const STACK_BYTES: usize = 32;
+const BUFFER_BYTES: usize = 32;
 
 /// Appends the shortest decimal that reads back as `n` (finite), without an exponent.
+///
+/// The loader is trusted for nothing: the buffer is initialised before it is lent, and only the
+/// part the loader says it wrote, if that fits, is read. An answer longer than any `String(n)`
+/// or that is not a number's text is a loader that broke its contract: it is written as `null`,
+/// which keeps the JSON well-formed.
 pub(crate) fn write_shortest(out: &mut String, n: f64) {
-    let mut stack = [0u8; STACK_BYTES];
-    // SAFETY: `stack` is writable for `STACK_BYTES` bytes.
-    let len = unsafe { format_f64(n, stack.as_mut_ptr(), STACK_BYTES) };
-    let mut heap = Vec::new();
-    let written: &[u8] = match stack.get(..len) {
-        Some(written) => written,
-        None => {
-            // Not reached with a conforming loader; kept so that a longer text is not cut.
-            heap.reserve_exact(len);
-            // SAFETY: `heap` is writable for its capacity, and the loader writes at most `len`
-            // bytes, all initialised, when `len` fits.
-            unsafe {
-                let again = format_f64(n, heap.as_mut_ptr(), heap.capacity());
-                heap.set_len(again.min(len).min(heap.capacity()));
-            }
-            &heap
-        }
-    };
-    match core::str::from_utf8(written) {
-        Ok(text) => super::push_plain(out, text),
-        // A loader that broke its contract: `null` keeps the JSON well-formed.
-        Err(_) => out.push_str("null"),
+    let mut buffer = [0u8; BUFFER_BYTES];
+    // SAFETY: `buffer` is writable for `BUFFER_BYTES` bytes; the loader only writes into it.
+    let len = unsafe { format_f64(n, buffer.as_mut_ptr(), BUFFER_BYTES) };
+    let text = buffer
+        .get(..len)
+        .filter(|text| {
+            text.iter()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e'))
+        })
+        .and_then(|text| core::str::from_utf8(text).ok());
+    match text {
+        Some(text) => super::push_plain(out, text),
+        None => out.push_str("null"),
     }
 }
 

@@ -5,6 +5,8 @@
 //! gzip for the first build). This module is a few hundred lines, is fuzzed natively, and gives the
 //! core one value type for Decision API answers, bucketing files, flag values and request bodies.
 //! Objects keep their key order; a duplicate key resolves to its last value, as `JSON.parse` does.
+//! A number out of range (`1e400`, which `JSON.parse` reads as ±Infinity) reads as `null`, what
+//! `JSON.stringify` writes for it: every [`Value::Number`] the parser gives is finite.
 
 mod float;
 mod parse;

@@ -44,10 +44,11 @@ impl Object {
         self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    /// Removes and returns the value of `key` (the last one, if repeated).
+    /// Removes and returns the value of `key` (the last one, if repeated); the other members
+    /// keep their order.
     pub fn take(&mut self, key: &str) -> Option<Value> {
         let index = self.0.iter().rposition(|(k, _)| k == key)?;
-        Some(self.0.swap_remove(index).1)
+        Some(self.0.remove(index).1)
     }
 
     /// Members in document order; a repeated key appears once per occurrence.
@@ -237,5 +238,32 @@ impl serde::Serialize for Value {
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(serde::ser::Error::custom)?;
         value.serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_22_take_keeps_the_other_members_in_order() {
+        let mut object: Object = ["a", "b", "c", "d"]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (String::from(*k), Value::from(i as i32)))
+            .collect();
+        assert_eq!(object.take("b"), Some(Value::from(1)));
+        assert_eq!(object.keys().collect::<Vec<_>>(), ["a", "c", "d"]);
+        assert_eq!(object.take("x"), None);
+    }
+
+    #[test]
+    fn take_removes_the_last_of_a_repeated_key() {
+        let mut object: Object = [("k", 1), ("j", 2), ("k", 3)]
+            .iter()
+            .map(|(k, v)| (String::from(*k), Value::from(*v)))
+            .collect();
+        assert_eq!(object.take("k"), Some(Value::from(3)));
+        assert_eq!(object.keys().collect::<Vec<_>>(), ["k", "j"]);
     }
 }

@@ -274,23 +274,30 @@ pub fn bucketing_file(data: &[u8]) {
 pub fn stored_queue(data: &[u8]) {
     let Some(text) = text(data) else { return };
     for kind in [Kind::Hit, Kind::Activation] {
-        let Ok(entries) = stored::decode(kind, text) else {
+        // Stored as times of day: with the page's clock and the wall clock agreeing (an offset
+        // of 0), what is read is written back exactly.
+        let Ok(entries) = stored::decode(kind, text, 0.0) else {
             continue;
         };
-        let (out, skipped) = stored::encode(&entries, usize::MAX);
+        let (out, skipped) = stored::encode(&entries, usize::MAX, 0.0);
         assert_eq!(skipped, 0);
-        assert_eq!(stored::decode(kind, &out).as_ref(), Ok(&entries), "{out}");
+        assert_eq!(
+            stored::decode(kind, &out, 0.0).as_ref(),
+            Ok(&entries),
+            "{out}"
+        );
         let budget = out.len() / 2;
-        let (short, skipped) = stored::encode(&entries, budget);
+        let (short, skipped) = stored::encode(&entries, budget, 0.0);
         assert!(short.len() <= budget.max(32), "{} > {budget}", short.len());
-        let kept = stored::decode(kind, &short).expect("a cut queue reads back");
+        let kept = stored::decode(kind, &short, 0.0).expect("a cut queue reads back");
         assert_eq!(kept[..], entries[skipped..]);
     }
     for (window, now) in [(1_800_000.0, 0.0), (f64::INFINITY, 1.7e12)] {
-        if let Ok(log) = ExposureLog::decode(text, window, now) {
-            let out = log.encode(now);
-            let again = ExposureLog::decode(&out, window, now).expect("written exposures read");
-            assert_eq!(again.encode(now), out);
+        if let Ok(log) = ExposureLog::decode(text, window, now, 0.0) {
+            let out = log.encode(now, 0.0);
+            let again =
+                ExposureLog::decode(&out, window, now, 0.0).expect("written exposures read");
+            assert_eq!(again.encode(now, 0.0), out);
         }
     }
     let mut gate = SeenGate::new(EnsureSegmentKnows::Wait, 5000.0);
@@ -374,4 +381,90 @@ pub fn segment_ids(data: &[u8]) {
     ) {
         assert_eq!(identity.visitor_id(), id.as_str());
     }
+}
+
+/// The web build's first stage through its C ABI, as its loader drives it: the input is the
+/// options, what the loader read of Segment and storage, and the Decision API's answer, three
+/// texts split at the first two NUL bytes. Never panics; every answer it gives its loader is
+/// JSON; a decision it hands the full module is one the full module reads. Then the full
+/// module's engine takes in the same text as every stored key it restores (queues, exposures,
+/// markers, decisions, a first stage's early record): never panics.
+pub fn first_stage(data: &[u8]) {
+    use flagship_segment::first_flag::exports;
+    let mut parts = data.splitn(3, |b| *b == 0);
+    let (options, reading, answer) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let output = || {
+        // SAFETY: the module's output buffer, valid until its next call.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(exports::output_ptr(), exports::output_len()) };
+        String::from_utf8(bytes.to_vec()).expect("the stage writes UTF-8")
+    };
+    let is_json = |text: &str| serde_json::from_str::<serde_json::Value>(text).is_ok();
+    if exports::configure(options.as_ptr(), options.len()) != 0 {
+        assert!(is_json(&output()), "a refusal is JSON: {}", output());
+        return;
+    }
+    assert!(
+        is_json(&output()),
+        "the configuration is JSON: {}",
+        output()
+    );
+    if exports::decide(reading.as_ptr(), reading.len(), 1.7e12) != 1 {
+        assert!(is_json(&output()), "a plan is JSON: {}", output());
+    }
+    let extra = b"{}";
+    exports::answer(
+        0,
+        200,
+        answer.as_ptr(),
+        answer.len(),
+        extra.as_ptr(),
+        extra.len(),
+        1.7e12,
+    );
+    exports::read(answer.as_ptr(), answer.len().min(64), 0);
+    exports::report();
+    let report: serde_json::Value = serde_json::from_str(&output()).expect("the report is JSON");
+    if let Some(initial) = report.get("initialDecision").filter(|v| !v.is_null()) {
+        parse_initial_decision(&initial.to_string()).expect("the full module reads its decision");
+    }
+    if let Some(text) = self::text(answer) {
+        restore_everything_from(text);
+    }
+}
+
+/// An engine restoring `text` under every key it reads at restore.
+fn restore_everything_from(text: &str) {
+    use flagship_segment::config::Config;
+    use flagship_segment::engine::{Engine, StoredState};
+    struct Store<'a>(&'a str);
+    impl StoredState for Store<'_> {
+        fn tab_id(&self) -> String {
+            "t".into()
+        }
+        fn get(&self, _name: &str) -> Option<String> {
+            Some(self.0.into())
+        }
+        fn names(&self) -> Vec<String> {
+            [
+                "queue:t",
+                "queue:other",
+                "exposures",
+                "seen",
+                "decisions",
+                "early:t:p",
+                "early:o:p",
+            ]
+            .map(String::from)
+            .to_vec()
+        }
+    }
+    let mut engine = Engine::new(Config::default(), 7);
+    engine.set_wall_clock(1.7e12, 1.7e12);
+    engine.handle_restore(1.7e12, &Store(text));
+    while engine.poll_effect().is_some() {}
 }

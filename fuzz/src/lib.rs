@@ -13,13 +13,14 @@ pub mod reference;
 pub type Check = fn(&[u8]);
 
 /// The targets, by name, as `fuzz_targets/` and `seeds/` name them.
-pub const TARGETS: [(&str, Check); 6] = [
+pub const TARGETS: [(&str, Check); 7] = [
     ("json_parse", check::json_parse),
     ("decision_answer", check::decision_answer),
     ("bucketing_file", check::bucketing_file),
     ("stored_queue", check::stored_queue),
     ("stored_decisions", check::stored_decisions),
     ("segment_ids", check::segment_ids),
+    ("first_stage", check::first_stage),
 ];
 
 #[cfg(test)]

@@ -52,17 +52,14 @@ pub(crate) struct Segment {
     live: RefCell<Option<JsValue>>,
     /// What an `AnalyticsBrowser` resolved to, once it has.
     resolved: Rc<RefCell<Option<JsValue>>>,
-    /// The `then` we gave an `AnalyticsBrowser`, kept alive while it is pending.
-    waiting: RefCell<Option<OnResolved>>,
+    /// We gave an `AnalyticsBrowser` a `then` callback (once).
+    waiting: core::cell::Cell<bool>,
     /// Segment traits copied into the context.
     traits: Vec<String>,
     subscriptions: RefCell<Vec<Subscription>>,
     /// Called with each event of a subscription, and when an `AnalyticsBrowser` resolves.
     on_event: RefCell<Option<Handler>>,
 }
-
-/// The callback an `AnalyticsBrowser`'s promise calls with the loaded instance.
-type OnResolved = Closure<dyn FnMut(JsValue)>;
 
 /// Where Segment's events go: an event, or `None` for "an `AnalyticsBrowser` resolved".
 #[derive(Clone)]
@@ -104,7 +101,7 @@ impl Segment {
             source,
             live: RefCell::default(),
             resolved: Rc::default(),
-            waiting: RefCell::default(),
+            waiting: core::cell::Cell::new(false),
             traits,
             subscriptions: RefCell::default(),
             on_event: RefCell::default(),
@@ -163,12 +160,12 @@ impl Segment {
         drop(old);
     }
 
-    /// Stops listening, and forgets a pending `AnalyticsBrowser`.
+    /// Stops listening. A pending `AnalyticsBrowser`'s callback stays with its promise (it frees
+    /// itself when called; freeing it here would make a promise that resolves later throw into
+    /// the page), and reaches nobody.
     pub(crate) fn unsubscribe(&self) {
         let old = self.subscriptions.take();
         drop(old);
-        let waiting = self.waiting.take();
-        drop(waiting);
         self.on_event.take();
     }
 
@@ -214,13 +211,15 @@ impl Segment {
         (flavour, version)
     }
 
-    /// Waits for an `AnalyticsBrowser` to resolve to its `[analytics, context]`, once.
+    /// Waits for an `AnalyticsBrowser` to resolve to its `[analytics, context]`, once. The
+    /// callback is the promise's: it frees itself when called (a promise that never resolves,
+    /// Segment's CDN blocked, keeps one small closure).
     fn await_instance(&self, pending: &JsValue) {
-        if self.waiting.borrow().is_some() {
+        if self.waiting.replace(true) {
             return;
         }
         let (resolved, handler) = (Rc::clone(&self.resolved), self.on_event.borrow().clone());
-        let closure = Closure::<dyn FnMut(JsValue)>::new(move |value: JsValue| {
+        let callback = Closure::once_into_js(move |value: JsValue| {
             let instance = match Array::is_array(&value) {
                 true => Array::from(&value).get(0),
                 false => value,
@@ -230,8 +229,10 @@ impl Segment {
                 (handler.0)(None);
             }
         });
-        let _ = Promise::resolve(pending).then(&closure);
-        *self.waiting.borrow_mut() = Some(closure);
+        let promise = Promise::resolve(pending);
+        if let Ok(then) = js::get(&promise, "then").dyn_into::<Function>() {
+            let _ = then.call1(&promise, &callback);
+        }
     }
 
     /// Looks for a loaded instance now (the global is re-read every time: the snippet's stub

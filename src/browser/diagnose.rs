@@ -43,10 +43,8 @@ pub(crate) fn diagnose(driver: &Driver) -> JsValue {
                 IdSource::None => "none",
             };
             js::set(&segment, "idSource", &JsValue::from_str(source));
-            let agree = match stored_ids::anonymous_id_copies() {
-                (Some(cookie), Some(local)) => JsValue::from_bool(cookie == local),
-                _ => JsValue::NULL,
-            };
+            let agree =
+                stored_ids::anonymous_id_copies_agree().map_or(JsValue::NULL, JsValue::from_bool);
             js::set(&segment, "cookieAndStorageAgree", &agree);
             set("segment", &segment);
             let seen = d.seen_by_segment.map_or(JsValue::NULL, JsValue::from_bool);

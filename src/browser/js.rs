@@ -2,6 +2,8 @@
 //! page's options), and the conversions of the core's values to plain JS values. Every call that
 //! could throw is caught: a hostile getter on the page must not unwind through Rust.
 
+use alloc::string::String;
+
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 

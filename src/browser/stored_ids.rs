@@ -2,12 +2,11 @@
 //! `fallback: "storage"`. Read-only: nothing here writes, and nothing calls analytics.js, whose
 //! `anonymousId()` would mint a new ID.
 
-use alloc::borrow::ToOwned;
 use alloc::string::String;
 
 use wasm_bindgen::JsCast;
 
-use crate::identity::{find_cookie, parse_stored_id, stored_segment_ids, SegmentIds, StoredIn};
+use crate::identity::{stored_segment_ids, SegmentIds};
 
 /// The IDs found in Segment's storage; fields are `None` when nothing usable is stored.
 pub(crate) fn read() -> SegmentIds {
@@ -19,18 +18,11 @@ pub(crate) fn read() -> SegmentIds {
     stored_segment_ids(&jar, [user.as_deref(), anonymous.as_deref()])
 }
 
-/// Segment's two copies of the anonymousId, `(cookie, localStorage)`: they diverge across
-/// subdomains, which splits one person into two visitors.
-pub(crate) fn anonymous_id_copies() -> (Option<String>, Option<String>) {
-    let name = "ajs_anonymous_id";
-    (
-        cookie(name).and_then(|raw| parse_stored_id(&raw, StoredIn::Cookie)),
-        local_storage(name).and_then(|raw| parse_stored_id(&raw, StoredIn::LocalStorage)),
-    )
-}
-
-fn cookie(name: &str) -> Option<String> {
-    find_cookie(&cookie_jar()?, name).map(str::to_owned)
+/// Whether Segment's cookie and localStorage copies of the anonymousId agree (`crate::identity`
+/// compares them), for `diagnose()`.
+pub(crate) fn anonymous_id_copies_agree() -> Option<bool> {
+    let jar = cookie_jar().unwrap_or_default();
+    crate::identity::anonymous_id_copies_agree(&jar, local_storage("ajs_anonymous_id").as_deref())
 }
 
 /// `document.cookie`; it throws in sandboxed documents, which is "no cookie".

@@ -12,5 +12,7 @@ pub use change::{classify, ChangeHint, ChangeReason};
 pub(crate) use policy::test_identity;
 pub use policy::{resolve, Identity, SegmentIds};
 pub use segment_value::{numeric_id, segment_id};
-pub use stored::{find_cookie, parse_stored_id, stored_segment_ids, StoredIn};
+pub use stored::{
+    anonymous_id_copies_agree, find_cookie, parse_stored_id, stored_segment_ids, StoredIn,
+};
 pub use visitor_id::{redact, IdRejection, VisitorId, MAX_ID_CHARS};

@@ -52,6 +52,16 @@ pub fn stored_segment_ids(cookies: &str, local: [Option<&str>; 2]) -> super::Seg
     }
 }
 
+/// Whether Segment's two copies of `ajs_anonymous_id` agree: its cookie (in `cookies`) and its
+/// localStorage value (`local`, raw). They diverge across subdomains (localStorage is per origin,
+/// the cookie shared), which splits one person into two visitors; `None` when one is missing.
+pub fn anonymous_id_copies_agree(cookies: &str, local: Option<&str>) -> Option<bool> {
+    let cookie = find_cookie(cookies, "ajs_anonymous_id")
+        .and_then(|raw| parse_stored_id(raw, StoredIn::Cookie))?;
+    let local = local.and_then(|raw| parse_stored_id(raw, StoredIn::LocalStorage))?;
+    Some(cookie == local)
+}
+
 /// Finds cookie `name` in a `document.cookie` string.
 pub fn find_cookie<'a>(cookies: &'a str, name: &str) -> Option<&'a str> {
     cookies.split(';').find_map(|pair| {
@@ -92,6 +102,26 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue_22_the_two_copies_of_the_anonymous_id_are_compared_as_each_is_stored() {
+        let cookies = "a=1; ajs_anonymous_id=%22anon-1%22";
+        assert_eq!(
+            anonymous_id_copies_agree(cookies, Some("\"anon-1\"")),
+            Some(true)
+        );
+        assert_eq!(
+            anonymous_id_copies_agree(cookies, Some("\"anon-2\"")),
+            Some(false)
+        );
+        assert_eq!(anonymous_id_copies_agree(cookies, None), None);
+        assert_eq!(anonymous_id_copies_agree("a=1", Some("\"anon-1\"")), None);
+        // localStorage is not URL-decoded: "%41" there is three characters.
+        assert_eq!(
+            anonymous_id_copies_agree("ajs_anonymous_id=a%2541", Some("a%41")),
+            Some(true)
+        );
+    }
     use proptest::prelude::*;
 
     const UUID: &str = "9f1c1b0e-2f44-4c57-9d0c-7c0d6a2e1f11";

@@ -77,10 +77,12 @@ impl BucketingEngine {
     }
 
     /// The `/campaigns` answer for `visitor_id` and the full context (a JSON object of strings,
-    /// numbers and booleans, `fs_users`, `fs_client` and `fs_version` included). `None` when no
-    /// file is loaded, the context is refused or the engine failed.
-    pub(crate) fn decide(&self, visitor_id: &str, context_json: &str) -> Option<String> {
-        self.0.decide(visitor_id, context_json).ok()
+    /// numbers and booleans, `fs_users`, `fs_client` and `fs_version` included), or the engine's
+    /// reason when it has no file, refuses the context, or failed (`BUCKETING_MALFORMED`).
+    pub(crate) fn decide(&self, visitor_id: &str, context_json: &str) -> Result<String, Error> {
+        self.0.decide(visitor_id, context_json).map_err(|error| {
+            Error::BucketingMalformed(message(&error, "the bucketing engine failed").into())
+        })
     }
 }
 

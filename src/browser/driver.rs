@@ -32,9 +32,7 @@ use super::storage::Store;
 use super::timer::Timeout;
 use super::{js, log};
 use crate::config::{Config, LogLevel};
-use crate::engine::{
-    Answer, Departure, Effect, Engine, PageEvent, Preloaded, SegmentEvent, StoredState, Token,
-};
+use crate::engine::{Answer, Departure, Effect, Engine, PageEvent, Preloaded, SegmentEvent, Token};
 use crate::error::Error;
 use crate::wire::Request;
 
@@ -56,8 +54,8 @@ enum Input {
     Unload(Departure),
     /// The browser is back online.
     Online,
-    /// Another page of the site wrote localStorage: its rate limit, as stored now.
-    StoredRateLimit(Option<String>),
+    /// Another page of the site wrote localStorage: the key (`None`: cleared) and its value.
+    StorageChanged(Option<String>, Option<String>),
     /// Storage refused a write.
     StorageRefused,
     /// The engine asked for the stored state.
@@ -68,8 +66,8 @@ enum Input {
     BucketingEngine(Result<(), Error>),
     /// The bucketing engine took the file, or not.
     BucketingFile(Result<(), Error>),
-    /// The bucketing engine's answer for the request `token`.
-    LocalDecision(Token, String),
+    /// The bucketing engine's answer for the request `token`, or why it gave none.
+    LocalDecision(Token, Result<String, Error>),
 }
 
 /// A started module and the browser resources it holds.
@@ -298,16 +296,16 @@ impl Driver {
             Input::Timer => engine.handle_timeout(now(), segment),
             Input::Unload(departure) => engine.handle_unload(now(), departure),
             Input::Online => engine.handle_online(now()),
-            Input::StoredRateLimit(until) => {
-                engine.handle_stored_rate_limit(now(), until.as_deref())
+            Input::StorageChanged(key, value) => {
+                engine.handle_storage_changed(now(), key.as_deref(), value.as_deref())
             }
             Input::StorageRefused => engine.handle_storage_refused(),
             Input::Restore => engine.handle_restore(now(), &self.store),
             Input::SegmentCallSeen => engine.handle_segment_call_seen(now()),
             Input::BucketingEngine(loaded) => engine.handle_bucketing_engine(now(), loaded),
             Input::BucketingFile(loaded) => engine.handle_bucketing_file(now(), loaded),
-            Input::LocalDecision(token, body) => {
-                engine.handle_local_decision(now(), token, body, segment)
+            Input::LocalDecision(token, answer) => {
+                engine.handle_local_decision(now(), token, answer, segment)
             }
         });
     }
@@ -370,13 +368,11 @@ impl Driver {
                 visitor_id,
                 context,
             } => {
-                let body = self
-                    .bucketing
-                    .borrow()
-                    .as_ref()
-                    .and_then(|engine| engine.decide(&visitor_id, &context))
-                    .unwrap_or_default();
-                self.deliver(Input::LocalDecision(token, body));
+                let answer = match self.bucketing.borrow().as_ref() {
+                    Some(engine) => engine.decide(&visitor_id, &context),
+                    None => Err(Error::BucketingFetch("bucketing engine not loaded".into())),
+                };
+                self.deliver(Input::LocalDecision(token, answer));
             }
             Effect::Settled => {
                 let waiters = core::mem::take(&mut *self.settle_waiters.borrow_mut());
@@ -519,30 +515,33 @@ impl Driver {
         let document: Option<web_sys::EventTarget> = window.document().map(Into::into);
         let window: web_sys::EventTarget = window.into();
         let mut listeners = Vec::new();
-        let mut add = |target: &web_sys::EventTarget, name: &'static str, act: fn(&Driver)| {
-            let me = self.me.clone();
-            listeners.extend(PageListener::new(target, name, move || {
-                if let Some(driver) = me.upgrade() {
-                    act(&driver);
-                }
-            }));
-        };
-        add(&window, "pagehide", |d| {
+        let mut add =
+            |target: &web_sys::EventTarget, name: &'static str, act: fn(&Driver, JsValue)| {
+                let me = self.me.clone();
+                listeners.extend(PageListener::new(target, name, move |event| {
+                    if let Some(driver) = me.upgrade() {
+                        act(&driver, event);
+                    }
+                }));
+            };
+        add(&window, "pagehide", |d, _| {
             d.deliver(Input::Unload(Departure::PageHide));
         });
         if let Some(document) = &document {
-            add(document, "visibilitychange", |d| {
+            add(document, "visibilitychange", |d, _| {
                 let document = js::get(&js_sys::global(), "document");
                 if js::get(&document, "visibilityState").as_string().as_deref() == Some("hidden") {
                     d.deliver(Input::Unload(Departure::Hidden));
                 }
             });
         }
-        add(&window, "online", |d| d.deliver(Input::Online));
-        // Another tab or page of the site wrote localStorage: it may have been rate limited.
-        add(&window, "storage", |d| {
-            let until = d.store.get(crate::decision::rate_limit::NOT_BEFORE_KEY);
-            d.deliver(Input::StoredRateLimit(until));
+        add(&window, "online", |d, _| d.deliver(Input::Online));
+        // Another tab or page of the site wrote localStorage: the engine says whether it was
+        // this environment's rate limit.
+        add(&window, "storage", |d, event| {
+            let key = js::get(&event, "key").as_string();
+            let value = js::get(&event, "newValue").as_string();
+            d.deliver(Input::StorageChanged(key, value));
         });
         *self.page_listeners.borrow_mut() = listeners;
     }

@@ -2,7 +2,7 @@
 //! dropped, so closing a session leaves nothing attached to the page.
 
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// A listener on `window`, `document` or any event target.
 #[must_use = "dropping a PageListener removes it"]
@@ -10,17 +10,18 @@ use wasm_bindgen::JsCast;
 pub(crate) struct PageListener {
     target: web_sys::EventTarget,
     event: &'static str,
-    callback: Closure<dyn FnMut()>,
+    callback: Closure<dyn FnMut(JsValue)>,
 }
 
 impl PageListener {
-    /// Listens to `event` on `target`; `None` if the browser refuses.
+    /// Listens to `event` on `target`, `callback` getting the event; `None` if the browser
+    /// refuses.
     pub(crate) fn new(
         target: &web_sys::EventTarget,
         event: &'static str,
-        callback: impl FnMut() + 'static,
+        callback: impl FnMut(JsValue) + 'static,
     ) -> Option<PageListener> {
-        let callback = Closure::<dyn FnMut()>::new(callback);
+        let callback = Closure::<dyn FnMut(JsValue)>::new(callback);
         target
             .add_event_listener_with_callback(event, callback.as_ref().unchecked_ref())
             .ok()?;

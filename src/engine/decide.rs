@@ -89,17 +89,25 @@ impl Engine {
         &mut self,
         now: f64,
         token: super::io::Token,
-        body: String,
+        answer: Result<String, Error>,
         segment: &mut impl SegmentSource,
     ) {
-        if let Some(Purpose::Decision(generation)) = self.out.take(token) {
-            let response = Response {
-                status: 200,
-                body,
-                last_modified: None,
-                retry_after: None,
-            };
-            self.on_decision_answer(now, generation, response, segment);
+        let Some(Purpose::Decision(generation)) = self.out.take(token) else {
+            return;
+        };
+        match answer {
+            Ok(body) => {
+                let response = Response {
+                    status: 200,
+                    body,
+                    last_modified: None,
+                    retry_after: None,
+                };
+                self.on_decision_answer(now, generation, response, segment);
+            }
+            // The engine's own reason (no file, a refused context, a trap), not a malformed
+            // answer.
+            Err(error) => self.on_decision_failure(now, generation, error, segment),
         }
     }
 

@@ -253,7 +253,8 @@ pub enum Effect {
     /// Give the bucketing engine this bucketing file, then report with `handle_bucketing_file`.
     LoadBucketingFile(String),
     /// Decide locally for `visitor_id` with `context` (a JSON object) and hand the engine's
-    /// answer, a Decision API body, to `handle_local_decision` with `token`.
+    /// answer, a Decision API body (or why it gave none), to `handle_local_decision` with
+    /// `token`.
     DecideLocally {
         /// Names the answer.
         token: Token,

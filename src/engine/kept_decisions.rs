@@ -202,6 +202,18 @@ impl Engine {
         }
     }
 
+    /// Another page or tab of the site wrote localStorage (`key`, `None` when it cleared it):
+    /// if it was this environment's rate limit, it holds here too.
+    pub fn handle_storage_changed(&mut self, now: f64, key: Option<&str>, value: Option<&str>) {
+        let ours = crate::wire::join(
+            &crate::config::storage_prefix(&self.config.env_id),
+            &[NOT_BEFORE_KEY],
+        );
+        if key == Some(ours.as_str()) {
+            self.handle_stored_rate_limit(now, value);
+        }
+    }
+
     /// The environment's rate limit as storage holds it now (read at start, and again when
     /// another page or tab writes storage): a limit given to any of them holds here too.
     pub fn handle_stored_rate_limit(&mut self, now: f64, value: Option<&str>) {

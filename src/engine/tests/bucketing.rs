@@ -204,3 +204,20 @@ fn a_refused_initial_file_is_fetched_instead() {
         .iter()
         .any(|l| l.contains("initialBucketing refused")));
 }
+
+#[test]
+fn issue_22_a_decision_the_bucketing_engine_refuses_fails_with_its_own_reason() {
+    let mut world = World::new(bucketing(0));
+    world.route_all_ok();
+    world.route("bucketing.json", &[(Reply::Status(200, file("red")), 0.0)]);
+    world.decide_fails = true;
+    world.start();
+    world.advance(100.0);
+    assert_eq!(world.status(), "FETCH_FAILED");
+    assert_eq!(
+        world.error_code(),
+        Some("BUCKETING_MALFORMED"),
+        "not DECISION_MALFORMED"
+    );
+    assert_eq!(color(&mut world), None, "defaults");
+}

@@ -178,6 +178,8 @@ pub struct World {
     pub watching: bool,
     /// The bucketing engine fails to load.
     pub engine_fails: bool,
+    /// The bucketing engine refuses every decision.
+    pub decide_fails: bool,
     bucketing_file: Option<BucketingFile>,
     routes: Vec<Route>,
     later: Vec<(f64, Later)>,
@@ -213,6 +215,7 @@ impl World {
             subscribed: false,
             watching: false,
             engine_fails: false,
+            decide_fails: false,
             bucketing_file: None,
             routes: Vec::new(),
             later: Vec::new(),
@@ -494,9 +497,12 @@ impl World {
                 } => {
                     let file = self.bucketing_file.as_ref().expect("a file was loaded");
                     let context = parse_context(&context);
-                    let body = write_decision(&decide(file, &visitor_id, &context));
+                    let answer = match self.decide_fails {
+                        true => Err(crate::Error::BucketingMalformed("context refused".into())),
+                        false => Ok(write_decision(&decide(file, &visitor_id, &context))),
+                    };
                     self.engine
-                        .handle_local_decision(now, token, body, &mut self.segment);
+                        .handle_local_decision(now, token, answer, &mut self.segment);
                 }
                 Effect::Settled => self.settled += 1,
                 Effect::Flushed(id) => self.flushed.push(id),

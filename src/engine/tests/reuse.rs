@@ -274,19 +274,33 @@ fn a_429_without_retry_after_waits_the_default() {
 #[test]
 fn a_limit_another_tab_was_given_holds_here() {
     let mut world = ready(config());
-    let until = world.now + 8000.0;
+    let until = crate::decision::rate_limit::encode(world.now + 8000.0);
+    // Other keys of the site, and another environment's limit, change nothing.
     world.run(|e, now, _| {
-        e.handle_stored_rate_limit(now, Some(&crate::decision::rate_limit::encode(until)))
+        e.handle_storage_changed(now, Some("ajs_user_id"), Some(&until));
+        e.handle_storage_changed(
+            now,
+            Some("flagship-segment:other_env:decisions-not-before"),
+            Some(&until),
+        );
+        e.handle_storage_changed(now, None, None);
+    });
+    world.identify("user-0");
+    world.advance(1000.0);
+    assert_eq!(world.sent_to("/campaigns").len(), 2, "not limited by those");
+    world.run(|e, now, _| {
+        let key = "flagship-segment:env_test:decisions-not-before";
+        e.handle_storage_changed(now, Some(key), Some(&until))
     });
     world.identify("user-9");
     world.advance(1000.0);
     assert_eq!(
         world.sent_to("/campaigns").len(),
-        1,
-        "only the first view's"
+        2,
+        "none for user-9 within the limit"
     );
     world.advance(8000.0);
-    assert_eq!(world.sent_to("/campaigns").len(), 2);
+    assert_eq!(world.sent_to("/campaigns").len(), 3);
     assert_eq!(world.who().as_deref(), Some("user-9"));
 }
 

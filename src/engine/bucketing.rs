@@ -80,7 +80,8 @@ impl Engine {
         }
     }
 
-    fn fetch_bucketing_file(&mut self, now: f64) {
+    /// Fetches the file: the first load, and every poll.
+    pub(super) fn fetch_bucketing_file(&mut self, now: f64) {
         self.bucketing.next_poll_at = None;
         if self.out.is_waiting_for(Purpose::BucketingFile) {
             return;
@@ -91,11 +92,6 @@ impl Engine {
         }
         let timeout = Some(self.config.timeout_ms);
         self.out.send(request, Purpose::BucketingFile, now, timeout);
-    }
-
-    /// The polling timer: fetch the file again.
-    pub(super) fn poll_bucketing_file(&mut self, now: f64) {
-        self.fetch_bucketing_file(now);
     }
 
     fn poll_later(&mut self, now: f64) {

@@ -170,7 +170,7 @@ impl Engine {
             });
             return false;
         }
-        if self.sync_identity(now, ChangeHint::None, segment) {
+        if self.sync_identity(ChangeHint::None, segment) {
             self.out.log(LogLevel::Debug, "STALE_ANSWER", |line| {
                 line.push_str("segment identity changed during the request; deciding again");
             });

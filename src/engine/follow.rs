@@ -80,7 +80,7 @@ impl Engine {
                 self.out.push(Effect::WatchSegmentCalls);
                 self.watch_until = Some(now + f64::from(self.config.segment_knows_timeout_ms));
             }
-            if self.sync_identity(now, ChangeHint::None, segment) {
+            if self.sync_identity(ChangeHint::None, segment) {
                 self.decide(now);
             }
             self.seen_during_takeover(now);
@@ -142,7 +142,7 @@ impl Engine {
             SegmentEvent::Reset => ChangeHint::Reset,
             SegmentEvent::Dispatched => ChangeHint::None,
         };
-        if self.sync_identity(now, hint, segment) {
+        if self.sync_identity(hint, segment) {
             self.decide(now);
         }
         // `identify`, `page` and `track` events fire once Segment has delivered the call: the
@@ -195,7 +195,6 @@ impl Engine {
     /// decision must be fetched.
     pub(super) fn sync_identity(
         &mut self,
-        _now: f64,
         hint: ChangeHint,
         segment: &mut impl SegmentSource,
     ) -> bool {

@@ -26,7 +26,7 @@ impl Engine {
         if self.is_closed() {
             return Ok(false);
         }
-        if self.sync_identity(now, ChangeHint::None, segment) {
+        if self.sync_identity(ChangeHint::None, segment) {
             self.decide(now);
         }
         let Some(identity) = &self.identity else {

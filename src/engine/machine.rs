@@ -187,7 +187,7 @@ impl Engine {
         }
         self.ask_after_rate_limit(now);
         if self.bucketing.next_poll_at.is_some_and(|at| at <= now) {
-            self.poll_bucketing_file(now);
+            self.fetch_bucketing_file(now);
         }
         if self.watch_until.is_some_and(|at| at <= now) {
             self.watch_until = None;

@@ -112,7 +112,7 @@ impl Engine {
         }
         // The flags were decided for the identity Segment had then; if it has changed since,
         // this exposure would carry a stale ID. Decide again instead.
-        if self.sync_identity(now, ChangeHint::None, segment) {
+        if self.sync_identity(ChangeHint::None, segment) {
             self.decide(now);
             return false;
         }

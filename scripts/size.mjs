@@ -1,6 +1,7 @@
 // Bytes we ship, raw / gzip -9 (zlib level 9) / brotli (quality 11), per build: the ES-module web
-// build (pkg/web/flagship_segment.js + .wasm) and the classic script-tag build
-// (pkg/web/flagship-segment.js + the same .wasm); the npm default (bundler) build for reference;
+// build (pkg/web/flagship_segment.js, the first stage inside, then flagship_segment_full.js and
+// the .wasm) and the classic script-tag build (pkg/web/flagship-segment.js, then the same two),
+// each with what a page downloads before its first flag; the npm default (bundler) build for reference;
 // then the bucketing engine (pkg/web/flagship_segment_bucketing.wasm, fetched only in
 // `mode: "bucketing"`, its loader being part of the glue) and what a bucketing-mode page loads;
 // last the server entry (pkg/server/), which no page downloads.
@@ -33,17 +34,30 @@ const sum = (a, b) => ({ raw: a.raw + b.raw, gzip: a.gzip + b.gzip, brotli: a.br
 
 export function report() {
   const wasm = measure(`${root}web/flagship_segment_bg.wasm`);
+  const full = measure(`${root}web/flagship_segment_full.js`);
+  // The web builds start in two stages: the entry file (the first stage's .wasm inside it) is
+  // all a page downloads before its first flag; the full module's glue and .wasm come after.
+  const staged = (entry) => {
+    const first = measure(`${root}web/${entry}`);
+    return { beforeFirstFlag: first, wasm, js: sum(first, full) };
+  };
   const builds = {
-    "web (ES module)": { wasm, js: measure(`${root}web/flagship_segment.js`) },
-    "script tag": { wasm, js: measure(`${root}web/flagship-segment.js`) },
+    "web (ES module)": staged("flagship_segment.js"),
+    "script tag": staged("flagship-segment.js"),
     "bundler (npm default)": {
       wasm: measure(`${root}flagship_segment_bg.wasm`),
       js: sum(measure(`${root}flagship_segment.js`), measure(`${root}flagship_segment_bg.js`)),
     },
   };
-  for (const build of Object.values(builds)) build.total = sum(build.wasm, build.js);
+  for (const build of Object.values(builds)) {
+    build.total = sum(build.wasm, build.js);
+    build.beforeFirstFlag ??= build.total;
+  }
   return builds;
 }
+
+/** The first stage's .wasm as built (./run build), before it is compressed into the web entry. */
+const FIRST_STAGE = `${repo}target/first-stage/flagship_segment_first.wasm`;
 
 // Where the bytes of the optimised .wasm go, by owner. Names are demangled Rust paths.
 const GROUPS = [
@@ -95,6 +109,12 @@ function twiggy() {
     console.log(`\ntwiggy top (bucketing engine, wasm-opt ${flags.join(" ")}, names kept):`);
     console.log(run("twiggy", ["top", "-n", "25", `${named}/engine.wasm`]));
   }
+  const stage = `${repo}target/first-stage/unoptimised.wasm`;
+  if (existsSync(stage)) {
+    run(`${repo}node_modules/.bin/wasm-opt`, [...flags, "-g", stage, "-o", `${named}/first-stage.wasm`]);
+    console.log(`\ntwiggy top (first stage, wasm-opt ${flags.join(" ")}, names kept):`);
+    console.log(run("twiggy", ["top", "-n", "25", `${named}/first-stage.wasm`]));
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -109,7 +129,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(`${"build".padEnd(22)} ${"part".padEnd(6)} ${"raw".padStart(10)} ${"gzip -9".padStart(10)} ${"brotli".padStart(10)}`);
     for (const [name, build] of Object.entries(builds)) {
       for (const part of ["wasm", "js", "total"]) line(part === "wasm" ? name : "", part, build[part]);
+      if (build.beforeFirstFlag !== build.total) line("", "first", build.beforeFirstFlag);
     }
+    console.log(`${"".padEnd(22)} (first: what a page downloads before its first flag, the entry file with the first stage inside)`);
+    if (existsSync(FIRST_STAGE)) line("first stage, alone", "wasm", measure(FIRST_STAGE));
     // Fetched only in mode "bucketing"; its loader is part of the glue above.
     if (engine) {
       line("bucketing engine", "wasm", engine);

@@ -152,11 +152,28 @@ const loaderCopy = imported ? `${pkg}web/${imported[1].slice(2)}` : undefined;
 const banner = { js: `/* flagship-segment ${version} | MIT OR Apache-2.0 */` };
 const common = { bundle: true, minify: true, target: "es2020", legalComments: "none", banner, logLevel: "warning" };
 
+// The bucketing engine's loader looks for the engine three levels up from its own copy in
+// snippets/ (where wasm-bindgen puts it). Bundled into the web builds, it sits next to the engine:
+// a bundler that resolves `new URL(literal, import.meta.url)` (webpack 5 fails on a missing file)
+// must find it there.
+const engineBeside = {
+  name: "engine-beside",
+  setup(build) {
+    build.onLoad({ filter: /bucketing-engine\.js$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8");
+      const from = '"../../../flagship_segment_bucketing.wasm"';
+      if (!source.includes(from)) throw new Error(`${args.path}: the engine's default URL moved; update engine-beside`);
+      return { contents: source.replace(from, '"./flagship_segment_bucketing.wasm"'), loader: "js" };
+    });
+  },
+};
+
 // The full module: js/web/full.js with the glue, its snippets and the read cache, one file.
 await build({
   ...common,
   entryPoints: [`${root}js/web/full.js`],
   plugins: [
+    engineBeside,
     {
       name: "full-module",
       setup(build) {
@@ -187,12 +204,12 @@ const define = { __VERSION__: JSON.stringify(version) };
 
 // The web entry: the first stage and the page's handle; the full module stays a file of its own.
 const webEntry = `${pkg}web/flagship_segment.entry.js`;
-await build({ ...common, entryPoints: [`${root}js/web/entry.js`], plugins: [firstStagePlugin], define, outfile: webEntry, format: "esm" });
+await build({ ...common, entryPoints: [`${root}js/web/entry.js`], plugins: [firstStagePlugin, engineBeside], define, outfile: webEntry, format: "esm" });
 
 await build({
   ...common,
   entryPoints: [`${root}js/script-tag.js`],
-  plugins: [firstStagePlugin],
+  plugins: [firstStagePlugin, engineBeside],
   outfile: `${pkg}web/flagship-segment.js`,
   format: "iife",
   define,

@@ -139,6 +139,24 @@ test('the tarball holds both builds, their types, the script-tag build, README a
   assert.equal(dependencies?.['flagship-segment'], `file:${packed.filename}`)
 })
 
+// Bundlers resolve `new URL("literal", import.meta.url)` at build time (webpack 5 fails the build
+// when the file is missing, Vite warns): every such URL in a shipped JS file must name a file
+// packed at that place.
+test('every new URL(literal, import.meta.url) in the shipped JS names a file that is packed there', () => {
+  const files = new Set(packed.files.map((f) => f.path))
+  const scripts = [...files].filter((f) => /\.m?js$/.test(f))
+  let seen = 0
+  for (const script of scripts) {
+    const text = readFileSync(path.join(pkgDir, script), 'utf8')
+    for (const [, literal] of text.matchAll(/new URL\(\s*["']([^"']+)["']\s*,\s*import\.meta\.url\s*\)/g)) {
+      seen += 1
+      const target = path.posix.normalize(path.posix.join(path.posix.dirname(script), literal))
+      assert.ok(files.has(target), `${script}: new URL(${JSON.stringify(literal)}, import.meta.url) names ${target}, which is not packed`)
+    }
+  }
+  assert.ok(seen >= 4, `found ${seen} such URLs: the pattern no longer matches the shipped files`)
+})
+
 test('the installed package type-checks the typed usage files through its exports (no path mapping)', () => {
   mkdirSync(path.join(app, 'types'), { recursive: true })
   // React's types for react.tsx come from the repository's node_modules, up the tree.

@@ -19,12 +19,32 @@ const WASM = "__FIRST_STAGE_WASM__";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * The stage's gzip bytes. `Uint8Array.fromBase64` where the browser has it; else a plain loop
+ * (on a phone profile, CPU 4×, `Uint8Array.from(text, callback)` took 25 to 40 ms, the loop 1 to 8).
+ */
+function gzipped() {
+  if (typeof Uint8Array.fromBase64 === "function") return Uint8Array.fromBase64(WASM);
+  const text = atob(WASM);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
 /** Compiles the stage; `null` where the browser cannot inflate it (the full module then starts alone). */
 export async function compileFirstStage() {
   if (typeof DecompressionStream !== "function") return null;
-  const bytes = Uint8Array.from(atob(WASM), (c) => c.charCodeAt(0));
-  const inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return WebAssembly.compile(await new Response(inflated).arrayBuffer());
+  // Written in one piece rather than piped from a Blob's stream: fewer hops through the event
+  // loop (CPU 4×: 12 to 41 ms against 52 to 89).
+  const inflate = new DecompressionStream("gzip");
+  const writer = inflate.writable.getWriter();
+  writer.write(gzipped()).catch(() => {});
+  writer.close().catch(() => {});
+  // Compiled as it is inflated where the browser streams compilation.
+  if (typeof WebAssembly.compileStreaming === "function") {
+    return WebAssembly.compileStreaming(new Response(inflate.readable, { headers: { "content-type": "application/wasm" } }));
+  }
+  return WebAssembly.compile(await new Response(inflate.readable).arrayBuffer());
 }
 
 /** An Error with one of the module's stable codes, as the full module rejects. */

@@ -220,3 +220,30 @@ test('a read and a purchase, then a link followed before the full module loaded:
     void log
   })
 })
+
+// Browsers without the newer APIs the entry prefers: without `Uint8Array.fromBase64` the stage is
+// decoded by a loop, without `WebAssembly.compileStreaming` compiled once inflated, and without
+// `DecompressionStream` the full module starts alone.
+for (const [missing, remove, stage] of [
+  ['Uint8Array.fromBase64', () => delete Uint8Array.fromBase64, 'first'],
+  ['WebAssembly.compileStreaming', () => delete WebAssembly.compileStreaming, 'first'],
+  ['DecompressionStream', () => delete globalThis.DecompressionStream, undefined],
+]) {
+  test(`without ${missing}, the first flag comes from ${stage ? 'the first stage' : 'the full module alone'}`, { timeout: 60_000 }, async () => {
+    await withPage(async ({ page }) => {
+      await page.addInitScript(remove)
+      await openBlank(page, emulator.origin)
+      await loadLibraries(page, emulator)
+      assert.equal(await startModule(page, emulator), 'READY')
+      const { anonymousId } = await segmentIds(page)
+      const read = await page.evaluate(() => ({
+        gone: [typeof Uint8Array.fromBase64, typeof WebAssembly.compileStreaming, typeof globalThis.DecompressionStream].includes('undefined'),
+        color: window.fs.getFlag('btnColor', 'none'),
+        visitorId: window.fs.visitorId,
+        stage: window.fs.diagnose().stage,
+      }))
+      assert.deepEqual(read, { gone: true, color: read.color, visitorId: anonymousId, stage })
+      assert.notEqual(read.color, 'none')
+    })
+  })
+}

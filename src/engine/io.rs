@@ -18,13 +18,6 @@ use crate::wire::Request;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Token(pub(crate) u32);
 
-impl Token {
-    /// The number behind the token, for the caller's own bookkeeping.
-    pub fn get(self) -> u32 {
-        self.0
-    }
-}
-
 /// An answer of any status (a non-2xx status is data, not a failure).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Response {

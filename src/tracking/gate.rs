@@ -3,8 +3,9 @@
 //! first call, is lost even though the IDs match. Activations and hits of an identity are held
 //! until Segment has dispatched a call carrying it, up to a timeout.
 //!
-//! Pure rules over an injected clock; the browser shell reports dispatches and acts on the
-//! returned [`GateEvent`]s. Decisions are never held: only what AB Tasty forwards is.
+//! Pure rules over an injected clock: the engine reports dispatches ([`SeenGate::mark_seen`]),
+//! asks what it may send ([`SeenGate::allows`]) and, polled, learns which identities Segment must
+//! be asked to dispatch a call for. Decisions are never held: only what AB Tasty forwards is.
 
 use crate::bucketing::murmur3_x86_32;
 use crate::config::EnsureSegmentKnows;
@@ -62,15 +63,6 @@ fn push_hex(out: &mut String, n: u32) {
     for shift in (0..8).rev() {
         out.push(char::from(DIGITS[((n >> (shift * 4)) & 15) as usize]));
     }
-}
-
-/// What the shell must do after [`SeenGate::poll`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GateEvent {
-    /// Items of this identity may go now (seen or timed out): flush.
-    Released(IdentityKey),
-    /// `ensureSegmentKnows: "track"`: make Segment dispatch a call for this identity.
-    TrackNeeded(IdentityKey),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -143,17 +135,21 @@ impl SeenGate {
         !self.waiting.is_empty()
     }
 
-    /// Segment dispatched a call for `key`.
-    pub fn mark_seen(&mut self, key: IdentityKey) -> Option<GateEvent> {
+    /// Segment dispatched a call for `key`. True when items of `key` were held: they may go now.
+    pub fn mark_seen(&mut self, key: IdentityKey) -> bool {
         if !self.seen.contains(&key) {
             self.seen.push(key);
             if self.seen.len() > MAX_SEEN {
                 self.seen.remove(0);
             }
         }
-        let at = self.waiting.iter().position(|(k, _)| *k == key)?;
-        self.waiting.remove(at);
-        Some(GateEvent::Released(key))
+        match self.waiting.iter().position(|(k, _)| *k == key) {
+            Some(at) => {
+                self.waiting.remove(at);
+                true
+            }
+            None => false,
+        }
     }
 
     /// When the next wait ends.
@@ -164,9 +160,11 @@ impl SeenGate {
             .reduce(f64::min)
     }
 
-    /// Ends the waits that are over.
-    pub fn poll(&mut self, now_ms: f64) -> Vec<GateEvent> {
-        let mut events = Vec::new();
+    /// Ends the waits that are over. Returns the identities Segment must now be asked to
+    /// dispatch a call for (`ensureSegmentKnows: "track"`, first wait over); the others are
+    /// released.
+    pub fn poll(&mut self, now_ms: f64) -> Vec<IdentityKey> {
+        let mut track_needed = Vec::new();
         let mut i = 0;
         while let Some((key, waiting)) = self.waiting.get_mut(i) {
             let key = *key;
@@ -175,7 +173,7 @@ impl SeenGate {
             } else if self.mode == EnsureSegmentKnows::Track && !waiting.tracked {
                 waiting.tracked = true;
                 waiting.since_ms = now_ms;
-                events.push(GateEvent::TrackNeeded(key));
+                track_needed.push(key);
                 i += 1;
             } else {
                 self.waiting.remove(i);
@@ -183,10 +181,9 @@ impl SeenGate {
                     self.released.push(key);
                 }
                 self.sent_unseen += 1;
-                events.push(GateEvent::Released(key));
             }
         }
-        events
+        track_needed
     }
 
     /// The stored form of the seen markers: `{"v":1,"seen":["…",…]}`.
@@ -243,10 +240,8 @@ mod tests {
         assert!(!gate.allows(key("A"), 0.0));
         assert!(gate.is_holding());
         assert_eq!(gate.next_deadline(), Some(5000.0));
-        assert_eq!(
-            gate.mark_seen(key("A")),
-            Some(GateEvent::Released(key("A")))
-        );
+        assert!(gate.mark_seen(key("A")), "A was held");
+        assert!(!gate.mark_seen(key("A")), "nothing more to release");
         assert!(gate.allows(key("A"), 1.0));
         assert!(!gate.is_holding());
         assert_eq!(gate.sent_unseen, 0);
@@ -257,7 +252,12 @@ mod tests {
         let mut gate = SeenGate::new(EnsureSegmentKnows::Wait, 5000.0);
         assert!(!gate.allows(key("A"), 0.0));
         assert!(gate.poll(4999.0).is_empty());
-        assert_eq!(gate.poll(5000.0), [GateEvent::Released(key("A"))]);
+        assert!(gate.is_holding());
+        assert!(
+            gate.poll(5000.0).is_empty(),
+            "released, no track call asked"
+        );
+        assert!(!gate.is_holding());
         assert!(gate.allows(key("A"), 5001.0));
         assert_eq!(gate.sent_unseen, 1);
     }
@@ -266,21 +266,18 @@ mod tests {
     fn track_asks_for_a_call_then_waits_once_more() {
         let mut gate = SeenGate::new(EnsureSegmentKnows::Track, 100.0);
         assert!(!gate.allows(key("A"), 0.0));
-        assert_eq!(gate.poll(100.0), [GateEvent::TrackNeeded(key("A"))]);
+        assert_eq!(gate.poll(100.0), [key("A")]);
         assert!(
             !gate.allows(key("A"), 150.0),
             "still held until the track call is dispatched"
         );
-        assert_eq!(
-            gate.mark_seen(key("A")),
-            Some(GateEvent::Released(key("A")))
-        );
+        assert!(gate.mark_seen(key("A")));
         assert!(!gate.allows(key("B"), 0.0));
-        gate.poll(100.0);
-        assert_eq!(
-            gate.poll(200.0),
-            [GateEvent::Released(key("B"))],
-            "blocked Segment: sent anyway"
+        assert_eq!(gate.poll(100.0), [key("B")]);
+        assert!(gate.poll(200.0).is_empty());
+        assert!(
+            gate.allows(key("B"), 200.0),
+            "blocked Segment: sent anyway once the second wait is over"
         );
     }
 

@@ -251,12 +251,12 @@ impl Delivery {
 
     /// Segment dispatched a call for `key`: its held items may go, now and on later pages.
     pub(super) fn mark_seen(&mut self, out: &mut Outbox, now: f64, key: IdentityKey) {
-        let released = self.gate.mark_seen(key);
+        let released_some = self.gate.mark_seen(key);
         out.push(Effect::Store {
             name: SEEN_KEY.to_owned(),
             value: Some(self.gate.encode()),
         });
-        if released.is_some() {
+        if released_some {
             self.schedule(out, now);
         }
     }

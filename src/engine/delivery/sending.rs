@@ -11,7 +11,7 @@ use crate::config::{Config, LogLevel};
 use crate::context::SDK_CLIENT;
 use crate::engine::io::{Effect, Response, SegmentCall};
 use crate::engine::outbox::{Outbox, Purpose};
-use crate::tracking::gate::{GateEvent, IdentityKey};
+use crate::tracking::gate::IdentityKey;
 use crate::tracking::item::BATCH_ENVELOPE_BYTES;
 use crate::tracking::queue::{Entry, Outcome, Settlement};
 use crate::tracking::{batch_request, Item, Kind};
@@ -72,14 +72,14 @@ impl Delivery {
             self.persist(out, now);
         }
         if self.due_at.is_some_and(|at| at <= now) {
-            for event in self.gate.poll(now) {
-                if let GateEvent::TrackNeeded(key) = event {
-                    if Some(key) == current {
-                        out.push(Effect::TrackInSegment(SegmentCall {
-                            event: "Flagship Visitor Seen",
-                            properties: alloc::vec![("source", Some(SDK_CLIENT.to_owned()))],
-                        }));
-                    }
+            // The gate releases what waited long enough by itself; it names the identities
+            // Segment must be asked to dispatch a call for.
+            for key in self.gate.poll(now) {
+                if Some(key) == current {
+                    out.push(Effect::TrackInSegment(SegmentCall {
+                        event: "Flagship Visitor Seen",
+                        properties: alloc::vec![("source", Some(SDK_CLIENT.to_owned()))],
+                    }));
                 }
             }
             self.send_due(out, config, now);

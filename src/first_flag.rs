@@ -118,6 +118,9 @@ pub struct FirstFlag {
     warnings: Vec<(&'static str, String)>,
     /// A 429's "not before" time of day, to store once.
     rate_limit: Option<f64>,
+    /// The identity's last good answer from storage, served (`CACHED`) if the request fails,
+    /// as the full module serves it.
+    cached: Option<String>,
 }
 
 impl FirstFlag {
@@ -135,6 +138,7 @@ impl FirstFlag {
             fresh: false,
             warnings: Vec::new(),
             rate_limit: None,
+            cached: None,
         })
     }
 
@@ -214,12 +218,14 @@ impl FirstFlag {
             .as_deref()
             .and_then(rate_limit::decode)
             .filter(|until| *until > now);
+        self.cached = cache
+            .as_ref()
+            .and_then(|cache| cache.lookup(&identity, now))
+            .map(String::from);
         if let Some(until) = limited {
             let seconds = crate::num::ceil((until - now) / 1000.0) as u32;
-            let cached = cache
-                .as_ref()
-                .and_then(|cache| cache.lookup(&identity, now));
-            return self.fail_or_cached(Error::DecisionRateLimited(seconds), cached);
+            let cached = self.cached.take();
+            return self.fail_or_cached(Error::DecisionRateLimited(seconds), cached.as_deref());
         }
         let request = campaigns_request(&config, &identity, &self.context, config.consent);
         Next::Send(request)
@@ -254,7 +260,8 @@ impl FirstFlag {
             }
         };
         if let Err(error) = result.and_then(|body| self.apply(&identity, body)) {
-            self.fail(error);
+            let cached = self.cached.take();
+            self.fail_or_cached(error, cached.as_deref());
         }
     }
 
@@ -403,6 +410,8 @@ impl FirstFlag {
             true => Status::Cached,
             false => Status::after(&error),
         };
+        // Served from storage, if at all: not a decision to keep as new.
+        self.fresh = false;
         self.last_error = Some(error);
         Next::Done
     }

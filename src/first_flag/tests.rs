@@ -254,6 +254,34 @@ fn issue_21_a_young_stored_decision_is_reused_and_handed_over_as_not_fresh() {
 }
 
 #[test]
+fn issue_21_a_failed_request_serves_the_visitors_cached_decision_as_the_full_module_does() {
+    let stored = Stored {
+        decisions: Some(stored_decision(T0 - 60_000.0)),
+        ..Stored::default()
+    };
+    for failure in [
+        Answer::TimedOut,
+        Answer::Network("offline"),
+        Answer::Http(503, "", None),
+    ] {
+        let mut first = FirstFlag::new(&options(json!({}))).unwrap();
+        sent(first.decide(T0, loaded(None, "a-1"), stored.clone()));
+        first.answer(T0, failure, Some(ids(None, "a-1")));
+        assert_eq!(first.status(), Status::Cached, "{:?}", first.last_error());
+        assert!(
+            first.flags().campaign_of("btnColor").is_some(),
+            "the cached flags"
+        );
+        assert!(!first.is_fresh());
+    }
+    // Another visitor's stored decision is not theirs: defaults.
+    let mut other = FirstFlag::new(&options(json!({}))).unwrap();
+    sent(other.decide(T0, loaded(None, "a-2"), stored));
+    other.answer(T0, Answer::TimedOut, Some(ids(None, "a-2")));
+    assert_eq!(other.status(), Status::FetchFailed);
+}
+
+#[test]
 fn issue_21_a_stored_rate_limit_sends_nothing_and_a_429_is_stored() {
     let limited = Stored {
         decisions: Some(stored_decision(T0 - 60_000.0)),

@@ -115,6 +115,16 @@ async fn invalid_hits_are_refused_and_nothing_is_sent() {
         !fs.item(props(json!({"transactionId": "T1", "name": "Mug"}))),
         "ic is required"
     );
+    // NaN and ±Infinity are values the collector cannot take, not absent fields.
+    let with = |base: Value, field: &str, number: f64| {
+        let object = props(base);
+        js_sys::Reflect::set(&object, &field.into(), &JsValue::from_f64(number)).unwrap();
+        object
+    };
+    let sale = json!({"id": "T2", "affiliation": "a"});
+    assert!(!fs.transaction(with(sale.clone(), "revenue", f64::NAN)));
+    assert!(!fs.transaction(with(sale, "tax", f64::NEG_INFINITY)));
+    assert!(!fs.track("x".into(), with(json!({}), "value", f64::INFINITY)));
     flushed(&fs).await;
     assert!(calls_to("events.test").is_empty());
 }

@@ -13,6 +13,8 @@
 // record of its exposures and hits (`early:{tabId}:{pageId}`), which the next page's full module
 // sends (src/engine/early.rs).
 
+import { hitArgsJson } from "../hit-args.js";
+
 const EVENTS = ["change", "flags", "warning"];
 const HIT_METHODS = ["track", "transaction", "item", "page"];
 /** Most warnings kept for the first `warning` listener, as the full module keeps. */
@@ -295,7 +297,7 @@ export class StagedModule {
     if (method === "page" && args[0] == null) args = [location.href];
     let checked;
     try {
-      checked = this.stage.checkHit([method, ...JSON.parse(JSON.stringify(args))], this.consent);
+      checked = this.stage.checkHit([method, ...JSON.parse(hitArgsJson(args))], this.consent);
     } catch {
       checked = { code: "INVALID_HIT", message: "hit properties must be an object" };
     }

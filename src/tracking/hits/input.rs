@@ -73,6 +73,8 @@ fn text(object: &Object, key: &str, wrong: &'static str) -> Result<Option<String
     }
 }
 
+/// A number field: a finite number or absent. NaN and ±Infinity arrive as
+/// `{"$nonFinite": "NaN"}` (js/hit-args.js), an object, refused like any other type.
 fn number(object: &Object, key: &str, wrong: &'static str) -> Result<Option<f64>, Error> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -97,7 +99,7 @@ fn event(action: Option<&Value>, props: Option<&Value>) -> Result<HitKind, Error
         category,
         action: String::from(action),
         label: text(&props, "label", "label must be a string")?,
-        value: number(&props, "value", "value must be a number")?,
+        value: number(&props, "value", "value must be a finite number")?,
     }))
 }
 
@@ -108,12 +110,12 @@ fn transaction(props: Option<&Value>) -> Result<HitKind, Error> {
     Ok(HitKind::Transaction(TransactionHit {
         id: text(&p, "id", "id must be a string")?.unwrap_or_default(),
         affiliation: text(&p, "affiliation", "affiliation must be a string")?.unwrap_or_default(),
-        revenue: number(&p, "revenue", "revenue must be a number")?,
-        tax: number(&p, "tax", "tax must be a number")?,
-        shipping: number(&p, "shipping", "shipping must be a number")?,
+        revenue: number(&p, "revenue", "revenue must be a finite number")?,
+        tax: number(&p, "tax", "tax must be a finite number")?,
+        shipping: number(&p, "shipping", "shipping must be a finite number")?,
         currency: text(&p, "currency", "currency must be a string")?,
         coupon: text(&p, "coupon", "coupon must be a string")?,
-        item_count: number(&p, "itemCount", "itemCount must be a number")?,
+        item_count: number(&p, "itemCount", "itemCount must be a finite number")?,
         shipping_method: text(&p, "shippingMethod", "shippingMethod must be a string")?,
         payment_method: text(&p, "paymentMethod", "paymentMethod must be a string")?,
     }))
@@ -127,8 +129,8 @@ fn item(props: Option<&Value>) -> Result<HitKind, Error> {
             .unwrap_or_default(),
         name: text(&p, "name", "name must be a string")?.unwrap_or_default(),
         code: text(&p, "code", "code must be a string")?.unwrap_or_default(),
-        price: number(&p, "price", "price must be a number")?,
-        quantity: number(&p, "quantity", "quantity must be a number")?,
+        price: number(&p, "price", "price must be a finite number")?,
+        quantity: number(&p, "quantity", "quantity must be a finite number")?,
         category: text(&p, "category", "category must be a string")?,
     }))
 }
@@ -207,7 +209,11 @@ mod tests {
         for (method, args, reason) in [
             ("track", "[3]", "action must be a string"),
             ("track", r#"["x",[1]]"#, "hit properties must be an object"),
-            ("track", r#"["x",{"value":"3"}]"#, "value must be a number"),
+            (
+                "track",
+                r#"["x",{"value":"3"}]"#,
+                "value must be a finite number",
+            ),
             (
                 "track",
                 r#"["x",{"category":"Other"}]"#,
@@ -216,10 +222,26 @@ mod tests {
             (
                 "transaction",
                 r#"[{"revenue":"1"}]"#,
-                "revenue must be a number",
+                "revenue must be a finite number",
             ),
             ("item", r#"[{"code":4}]"#, "code must be a string"),
             ("page", "[4]", "url must be a string"),
+            // NaN and ±Infinity as js/hit-args.js writes them.
+            (
+                "transaction",
+                r#"[{"id":"t","affiliation":"a","revenue":{"$nonFinite":"NaN"}}]"#,
+                "revenue must be a finite number",
+            ),
+            (
+                "track",
+                r#"["x",{"value":{"$nonFinite":"Infinity"}}]"#,
+                "value must be a finite number",
+            ),
+            (
+                "track",
+                r#"["x",{"label":{"$nonFinite":"NaN"}}]"#,
+                "label must be a string",
+            ),
         ] {
             assert_eq!(
                 call(method, args),

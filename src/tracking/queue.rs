@@ -401,8 +401,10 @@ impl<T: Clone> Queue<T> {
     /// not only hidden), so is a keepalive batch that got no answer within [`UNLOAD_RACE_MS`]
     /// before: Chromium rejects such a fetch as the page goes away, and sends it all the same.
     /// Those entries were in backoff, with no request out; they leave the queue now.
-    pub fn hand_over_at_unload(&mut self, now_ms: f64, page_hide: bool) {
-        if self.batch_keepalive {
+    /// Returns whether the regular batch was handed over (it must then never be abandoned).
+    pub fn hand_over_at_unload(&mut self, now_ms: f64, page_hide: bool) -> bool {
+        let batch_handed_over = self.batch_keepalive;
+        if batch_handed_over {
             for id in &self.in_flight {
                 if !self.handed_over.contains(id) {
                     self.handed_over.push(*id);
@@ -410,13 +412,13 @@ impl<T: Clone> Queue<T> {
             }
         }
         if !page_hide {
-            return;
+            return batch_handed_over;
         }
         let Some((at, ids)) = self.unanswered.take() else {
-            return;
+            return batch_handed_over;
         };
         if now_ms - at > UNLOAD_RACE_MS {
-            return;
+            return batch_handed_over;
         }
         let (in_flight, handed_over) = (&self.in_flight, &self.handed_over);
         let before = self.entries.len();
@@ -424,6 +426,7 @@ impl<T: Clone> Queue<T> {
             !ids.contains(&e.id) || in_flight.contains(&e.id) || handed_over.contains(&e.id)
         });
         self.delivered += (before - self.entries.len()) as u64;
+        batch_handed_over
     }
 
     /// Records how a keepalive request of [`Queue::hand_over`] ended (the page lived on).

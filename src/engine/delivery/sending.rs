@@ -171,9 +171,11 @@ impl Delivery {
             return;
         }
         for kind in [Kind::Activation, Kind::Hit] {
-            self.queue(kind).hand_over_at_unload(now, page_hide);
-            // Handed over, it must outlive the page: no deadline aborts it any more.
-            out.never_abandon(Purpose::Batch(kind));
+            // Handed over, it must outlive the page: no deadline aborts it any more. A batch too
+            // large for keepalive was not, and keeps its deadline should the page live on.
+            if self.queue(kind).hand_over_at_unload(now, page_hide) {
+                out.never_abandon(Purpose::Batch(kind));
+            }
         }
         for kind in [Kind::Activation, Kind::Hit] {
             let budget = KEEPALIVE_BUDGET_BYTES.saturating_sub(out.keepalive_in_flight());

@@ -667,6 +667,43 @@ fn issue_20_a_request_too_large_for_keepalive_stays_stored_for_the_next_page() {
 }
 
 #[test]
+fn issue_20_a_batch_too_large_for_keepalive_is_still_abandoned_at_its_deadline_after_the_page_was_hidden(
+) {
+    let mut config = opts();
+    config.batch_size = 100;
+    let mut world = started(config);
+    world.route(
+        "events.test",
+        &[(Reply::Hang, 0.0), (Reply::Status(200, String::new()), 0.0)],
+    );
+    let label = "x".repeat(1000);
+    for i in 0..70 {
+        let hit = HitKind::Event(EventHit {
+            category: EventCategory::ActionTracking,
+            action: format!("big{i}"),
+            label: Some(label.clone()),
+            value: None,
+        });
+        track(&mut world, hit).unwrap();
+    }
+    flush_now(&mut world);
+    assert!(!world.sent_to("events.test")[0].request.keepalive);
+    // Hidden, then back: the request was not handed to the browser, so it keeps its deadline.
+    unload(&mut world, Departure::Hidden);
+    world.advance(f64::from(DELIVERY_TIMEOUT_MS) + 1.0);
+    assert!(world.sent_to("events.test")[0].aborted, "abandoned");
+    world.advance(120_000.0);
+    let sends = world.sent_to("events.test");
+    assert_eq!(sends.len(), 2, "sent again after the abandoned one");
+    assert!(!sends[1].aborted && sends[1].request.body.contains("big0"));
+    assert_eq!(
+        count(&world, "big0"),
+        2,
+        "the abandoned request and its retry"
+    );
+}
+
+#[test]
 fn issue_20_handed_over_while_hidden_then_refused_with_503_is_retried_once_by_the_same_page() {
     let mut world = started(opts());
     world.route(

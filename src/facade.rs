@@ -406,10 +406,18 @@ pub fn start_for_page(options: JsValue) -> Promise {
 /// The web build's full module taking the visit over from its first stage (js/web/handle.js),
 /// which read the same `options`, decided `initial_decision` (as `start({initialDecision})`
 /// takes it; absent when it served cached flags or defaults) and says in `takeover`
-/// (`{visitorId, anonymousId, fresh, exposed}`) for whom, whether that decision came from the
-/// Decision API just now, and which flags the page read (exposing). Not part of the typed API.
+/// (`{visitorId, anonymousId, fresh, dispatched}`) for whom, whether that decision came from the
+/// Decision API just now, and whether Segment dispatched a call meanwhile. Once the module has
+/// started, `adopt(handle)` is called with the page's handle: the first stage forwards the page's
+/// calls to it from then on and returns the ones made until then (engine::early's form), which
+/// are replayed here before anything else can reach the module. Not part of the typed API.
 #[wasm_bindgen(js_name = takeOver, skip_typescript)]
-pub fn take_over(options: JsValue, initial_decision: Option<String>, takeover: String) -> Promise {
+pub fn take_over(
+    options: JsValue,
+    initial_decision: Option<String>,
+    takeover: String,
+    adopt: Function,
+) -> Promise {
     let mut read = match read_options(&options) {
         Ok(read) => read,
         Err(error) => return Promise::reject(&error),
@@ -419,7 +427,24 @@ pub fn take_over(options: JsValue, initial_decision: Option<String>, takeover: S
     // The options' warnings were the first stage's to log.
     let driver = begin(read);
     then(&driver.settled(), move || {
-        FlagshipSegment { driver }.into_page_handle()
+        let replaying = Rc::clone(&driver);
+        let handle = FlagshipSegment { driver }.into_page_handle();
+        match adopt
+            .call1(&JsValue::NULL, &handle)
+            .map(|calls| calls.as_string())
+        {
+            Ok(Some(calls)) => {
+                replaying.run_alone(|engine| engine.handle_stage_calls(now(), &calls));
+            }
+            _ => log::warn(
+                replaying
+                    .peek(|engine| engine.config().log_level)
+                    .unwrap_or(LogLevel::Warn),
+                "STORED_DATA_DISCARDED",
+                "the first stage handed over no calls",
+            ),
+        }
+        handle
     })
 }
 

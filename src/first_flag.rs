@@ -279,16 +279,30 @@ impl FirstFlag {
         (read.value, current && read.expose.is_some())
     }
 
-    /// Whether a hit call (`[method, …args]`, as the page made it) would be sent: `Ok(true)`,
-    /// `Ok(false)` when it is not for a reason that is not the page's mistake (no identity, no
-    /// consent: `consent` is the visitor's as the page last set it), or why it is refused, as
+    /// The identity of this moment: what Segment's IDs `now` make under the module's policy
+    /// (`None`: no Segment to ask, or IDs it would not use), else the one decided for.
+    pub fn identity_now(&self, now: Option<SegmentIds>) -> Option<Identity> {
+        let policy = self.options.config.id_policy;
+        now.and_then(|ids| resolve(&ids, policy).ok())
+            .or_else(|| self.identity.clone())
+    }
+
+    /// Whether a hit call (`[method, …args]`, as the page made it) would be sent, and for whom:
+    /// `Ok(Some(identity))`, the identity of this moment (see [`FirstFlag::identity_now`]);
+    /// `Ok(None)` when it is not for a reason that is not the page's mistake (no identity, no
+    /// consent: `consent` is the visitor's as the page last set it); or why it is refused, as
     /// the full module answers the same call.
-    pub fn check_hit(&self, call: &[Value], consent: bool) -> Result<bool, Error> {
-        let Some(identity) = &self.identity else {
-            return Ok(false);
+    pub fn check_hit(
+        &self,
+        call: &[Value],
+        consent: bool,
+        ids_now: Option<SegmentIds>,
+    ) -> Result<Option<Identity>, Error> {
+        let Some(identity) = self.identity_now(ids_now) else {
+            return Ok(None);
         };
         if !consent {
-            return Ok(false);
+            return Ok(None);
         }
         let (method, args) = call
             .split_first()
@@ -305,7 +319,7 @@ impl FirstFlag {
             kind: hit_of_call(method, args, "")?,
         };
         hit.validate().map_err(Error::InvalidHit)?;
-        Ok(true)
+        Ok(Some(identity))
     }
 
     /// Metadata of the campaign that sets `key`.

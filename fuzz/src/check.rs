@@ -388,7 +388,8 @@ pub fn segment_ids(data: &[u8]) {
 /// texts split at the first two NUL bytes. Never panics; every answer it gives its loader is
 /// JSON; a decision it hands the full module is one the full module reads. Then the full
 /// module's engine takes in the same text as every stored key it restores (queues, exposures,
-/// markers, decisions, a first stage's early record): never panics.
+/// markers, decisions, a first stage's early record) and as the calls a first stage hands over:
+/// never panics.
 pub fn first_stage(data: &[u8]) {
     use flagship_segment::first_flag::exports;
     let mut parts = data.splitn(3, |b| *b == 0);
@@ -427,6 +428,21 @@ pub fn first_stage(data: &[u8]) {
         1.7e12,
     );
     exports::read(answer.as_ptr(), answer.len().min(64), 0);
+    // A hit call and an identity asked with the answer's text as their input.
+    for (code, what) in [
+        (
+            exports::check_hit(answer.as_ptr(), answer.len()),
+            "a hit check",
+        ),
+        (
+            exports::identity_now(answer.as_ptr(), answer.len()),
+            "an identity",
+        ),
+    ] {
+        if code != 2 {
+            assert!(is_json(&output()), "{what} is JSON: {}", output());
+        }
+    }
     exports::report();
     let report: serde_json::Value = serde_json::from_str(&output()).expect("the report is JSON");
     if let Some(initial) = report.get("initialDecision").filter(|v| !v.is_null()) {
@@ -466,5 +482,6 @@ fn restore_everything_from(text: &str) {
     let mut engine = Engine::new(Config::default(), 7);
     engine.set_wall_clock(1.7e12, 1.7e12);
     engine.handle_restore(1.7e12, &Store(text));
+    engine.handle_stage_calls(1.7e12, text);
     while engine.poll_effect().is_some() {}
 }

@@ -170,12 +170,16 @@ export async function runFirstStage(module, options, engineUrl) {
     return { value, exposes: (found & 2) !== 0, mismatch };
   };
   const metadata = (key) => (call("metadata", key) === 0 ? JSON.parse(output()) : null);
-  // Whether a hit call would be sent: true, false (no identity, no consent), or the refusal.
+  // Whether a hit call would be sent: `{identity}` (Segment's of this moment), `null` (no
+  // identity, no consent), or `{refused}` with the stage's `{code, message}`.
   const checkHit = (hitCall, consent) => {
-    const code = call("check_hit", JSON.stringify({ consent, call: hitCall }));
-    return code === 0 ? true : code === 2 ? false : JSON.parse(output());
+    const code = call("check_hit", JSON.stringify({ consent, call: hitCall, ...idsNow() }));
+    if (code === 2) return null;
+    return code === 0 ? { identity: JSON.parse(output()) } : { refused: JSON.parse(output()) };
   };
-  return { config, report, read, metadata, checkHit, analytics: segment.analytics, bucketingFile, bucketingEngine };
+  // The identity of this moment (`{visitorId, anonymousId}`), or null.
+  const identityNow = () => (call("identity_now", JSON.stringify(idsNow())) === 0 ? JSON.parse(output()) : null);
+  return { config, report, read, metadata, checkHit, identityNow, analytics: segment.analytics, bucketingFile, bucketingEngine };
 }
 
 /**

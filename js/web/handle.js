@@ -4,19 +4,21 @@
 // `Takeover`). The page sees the same members either way: those of the full module's
 // `FlagshipSegment`.
 //
-// While only the first stage is up, reads are its; flags it exposes are handed to the full
-// module, which sends those exposures once its flags are current for the same visitor; hits
-// (checked by the stage as the full module checks them), consent and context changes wait in
-// order and are replayed on the full module as they were made; `flush()`, `close()` and
-// `updateContext()` resolve once the full module has done them. The full module is loaded as
-// soon as the first flag is in hand. A page that goes away before it has taken over leaves a
-// record of its exposures and hits (`early:{tabId}:{pageId}`), which the next page's full module
-// sends (src/engine/early.rs).
+// While only the first stage is up, reads are its. What the page does that AB Tasty must hear of
+// (a read that exposes, a hit, a consent call) is kept here in order, each with the identity
+// Segment reports at that moment (src/engine/early.rs has the form), and handed to the full module
+// the moment it is up, in the same task that makes it answer the page's calls, so nothing falls
+// between the two. `flush()`, `close()` and `updateContext()` resolve once the full module has
+// done them. The full module is loaded as soon as the first flag is in hand.
+//
+// A page hidden or going away before that leaves what is kept in a record
+// (`early:{tabId}:{pageId}`), which the next page's full module sends. The record is taken back
+// when the page is shown again or takes over; if another page sent it meanwhile (the next page
+// after the back-forward cache, another tab after five minutes), what it held is not sent again.
 
 import { hitArgsJson } from "../hit-args.js";
 
 const EVENTS = ["change", "flags", "warning"];
-const HIT_METHODS = ["track", "transaction", "item", "page"];
 /** Most warnings kept for the first `warning` listener, as the full module keeps. */
 const MAX_UNHEARD = 16;
 /** Waits before loading the full module again after a failure: doubling, up to 30 s. */
@@ -56,16 +58,23 @@ export class StagedModule {
     this.full = null;
     this.listeners = { change: [], flags: [], warning: [] };
     this.unheard = [];
+    /** Calls for the full module to run once it is up: [method, args, [resolve, reject]]. */
     this.pending = [];
+    /** What AB Tasty must hear of, in order, not yet handed over (src/engine/early.rs). */
+    this.calls = [];
+    /** The consent before the first of `calls`. */
+    this.callsConsent = stage.config.consent;
+    /** The consent now. */
+    this.consent = stage.config.consent;
+    /** Flags whose exposure is kept: one per flag and page. */
     this.exposed = new Set();
     this.closed = false;
     this.dispatched = false;
-    this.consent = stage.config.consent;
     this.unsubscribe = this.followSegment(stage.analytics);
-    this.stopRecording = this.recordOnUnload();
+    this.recording = this.recordOnUnload();
     for (const warning of stage.config.warnings) log(stage.config.logLevel, 2, "OPTION_IGNORED", warning);
     this.tell(stage.report.warnings);
-    this.takingOver = this.takeOver(loadFull);
+    this.takingOver = this.takeOver(loadFull).catch((error) => this.fullUnavailable(error));
   }
 
   /**
@@ -106,7 +115,7 @@ export class StagedModule {
         glue = await loadFull();
       } catch (error) {
         if (wait === RELOAD_FIRST_MS) {
-          this.tell([{ code: "DECISION_NETWORK", message: `the full module could not be loaded (${error && error.message}); trying again` }]);
+          this.tell([{ code: "WASM_UNAVAILABLE", message: `the full module could not be loaded (${error && error.message}); trying again` }]);
         }
         await new Promise((resolve) => {
           const again = () => {
@@ -120,64 +129,117 @@ export class StagedModule {
       }
     }
     const options = bucketingFile == null ? this.options : { ...this.options, initialBucketing: bucketingFile };
-    this.unsubscribe();
-    this.stopRecording();
-    const takeover = JSON.stringify({ ...report.takeover, dispatched: this.dispatched, exposed: [...this.exposed] });
+    const takeover = JSON.stringify({ ...report.takeover, dispatched: this.dispatched });
     const initial = report.initialDecision == null ? undefined : JSON.stringify(report.initialDecision);
-    const full = await glue.takeOver(options, initial, takeover);
+    const full = await glue.takeOver(options, initial, takeover, (handle) => this.adopt(handle));
     for (const event of EVENTS) full.on(event, (payload) => this.emit(event, payload));
-    this.full = full;
     for (const [method, args, settle] of this.pending.splice(0)) {
       try {
-        const result = full[method](...args);
-        settle?.[0](result);
+        settle[0](full[method](...args));
       } catch (error) {
-        settle?.[1](error);
+        settle[1](error);
       }
     }
   }
 
   /**
-   * While only the first stage is up, keeps a record of the exposures and hits made so far each
-   * time the page is hidden or goes away (`pagehide`, `visibilitychange`), for the next page;
-   * removes it when the full module takes over here (which sends them itself). Returns what
-   * stops it.
+   * The full module is up (`handle`, the page's handle on it): from now on the page's calls go
+   * to it, and the calls kept so far are handed to it (returned as text; it replays them in the
+   * same task, before anything else can reach it).
+   */
+  adopt(handle) {
+    this.recording.takeBack();
+    this.recording.stop();
+    this.unsubscribe();
+    this.full = handle;
+    const calls = this.calls.splice(0);
+    return JSON.stringify({ consent: this.callsConsent, calls });
+  }
+
+  /** The full module could not start: the first stage goes on answering; the page is told. */
+  fullUnavailable(error) {
+    this.tell([{ code: "WASM_UNAVAILABLE", message: `the full module could not start (${error && error.message})` }]);
+    for (const [, , settle] of this.pending.splice(0)) settle[1](error);
+  }
+
+  /** `[kind, time of day, visitorId, anonymousId, …rest]` for `identity` (src/engine/early.rs). */
+  static call(kind, identity, ...rest) {
+    return [kind, Date.now(), identity ? identity.visitorId : null, identity ? identity.anonymousId ?? null : null, ...rest];
+  }
+
+  /** Segment's identity of this moment, as the stage resolves it; null when there is none. */
+  identityNow() {
+    try {
+      return this.stage.identityNow();
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Keeps the exposure of `key` (read by the page) for the full module: once per flag, with
+   * consent, and only while Segment still reports the identity the flags were decided for
+   * (after a change the full module decides again, and exposes what the page reads then).
+   * False when no campaign sets `key`.
+   */
+  keepExposure(key) {
+    const metadata = this.stage.metadata(key);
+    if (!metadata || this.closed || !this.consent || this.exposed.has(key)) return metadata !== null;
+    const now = this.identityNow();
+    const { visitorId, anonymousId } = this.stage.report;
+    if (!now || now.visitorId !== visitorId || (now.anonymousId ?? null) !== (anonymousId ?? null)) return true;
+    this.exposed.add(key);
+    this.calls.push(StagedModule.call("expose", now, metadata.variationGroupId, metadata.variationId));
+    return true;
+  }
+
+  /**
+   * While only the first stage is up, writes the calls kept so far to a record each time the
+   * page is hidden or goes away (`visibilitychange`, `pagehide`), for the next page, and takes
+   * it back when the page is shown again (`visibilitychange`, `pageshow`): removed if still
+   * there; if another page took it in meanwhile, the calls it held were sent and are dropped
+   * here. Returns `{takeBack, stop}`.
    */
   recordOnUnload() {
-    const { config, report } = this.stage;
+    const { config } = this.stage;
     // One record per page: a page never removes another's.
     const key = `${config.earlyKey}${tabId(config.tabKey)}:${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
+    let written = 0;
     const write = () => {
-      const hits = this.pending.filter(([method]) => HIT_METHODS.includes(method));
-      const exposed = [...this.exposed].map((flag) => this.stage.metadata(flag)).filter(Boolean);
-      if (!report.visitorId || !this.consent || (!hits.length && !exposed.length)) return;
-      const record = {
-        v: 1,
-        at: Date.now(),
-        visitorId: report.visitorId,
-        anonymousId: report.anonymousId ?? null,
-        consent: this.consent,
-        exposed: exposed.map((m) => ({ caid: m.variationGroupId, vaid: m.variationId })),
-        hits: hits.map(([method, args]) => [method, ...args]),
-      };
+      if (!this.calls.length) return;
       try {
-        localStorage.setItem(key, JSON.stringify(record));
+        localStorage.setItem(key, JSON.stringify({ v: 2, at: Date.now(), consent: this.callsConsent, calls: this.calls }));
+        written = this.calls.length;
       } catch {
         // Storage refused: what was made in this moment is lost, as the page is.
       }
     };
-    const hidden = () => document.visibilityState === "hidden" && write();
-    addEventListener("pagehide", write);
-    document.addEventListener("visibilitychange", hidden);
-    return () => {
-      removeEventListener("pagehide", write);
-      document.removeEventListener("visibilitychange", hidden);
+    const takeBack = () => {
+      if (!written) return;
+      let taken;
       try {
+        taken = localStorage.getItem(key) == null;
         localStorage.removeItem(key);
       } catch {
-        // Nothing was written then.
+        taken = false;
       }
+      if (taken) {
+        for (const call of this.calls.splice(0, written)) {
+          if (call[0] === "consent") this.callsConsent = call[4];
+        }
+      }
+      written = 0;
     };
+    const visibility = () => (document.visibilityState === "hidden" ? write() : takeBack());
+    addEventListener("pagehide", write);
+    addEventListener("pageshow", takeBack);
+    document.addEventListener("visibilitychange", visibility);
+    const stop = () => {
+      removeEventListener("pagehide", write);
+      removeEventListener("pageshow", takeBack);
+      document.removeEventListener("visibilitychange", visibility);
+    };
+    return { takeBack, stop };
   }
 
   /** Runs `method` on the full module now, or once it has taken over (in the order asked). */
@@ -210,11 +272,11 @@ export class StagedModule {
   }
 
   get visitorId() {
-    return this.full ? this.full.visitorId : this.stage.report.visitorId ?? null;
+    return this.full ? this.full.visitorId : this.stage.report.visitorId ?? undefined;
   }
 
   get anonymousId() {
-    return this.full ? this.full.anonymousId : this.stage.report.anonymousId ?? null;
+    return this.full ? this.full.anonymousId : this.stage.report.anonymousId ?? undefined;
   }
 
   get status() {
@@ -235,7 +297,7 @@ export class StagedModule {
     try {
       const { value, exposes, mismatch } = this.stage.read(key, kindOf(defaultValue));
       if (mismatch) log(this.stage.config.logLevel, 2, "FLAG_TYPE_MISMATCH", mismatch);
-      if (exposes && expose !== false && !this.closed) this.exposed.add(key);
+      if (exposes && expose !== false) this.keepExposure(key);
       return value === undefined ? defaultValue : value;
     } catch {
       return defaultValue;
@@ -245,14 +307,21 @@ export class StagedModule {
   exposeFlag(key) {
     if (this.full) return this.full.exposeFlag(key);
     if (typeof key !== "string") return false;
-    const { exposes } = this.stage.read(key, 0);
-    if (exposes && !this.closed) this.exposed.add(key);
-    return this.stage.metadata(key) !== null;
+    try {
+      const { exposes } = this.stage.read(key, 0);
+      return exposes ? this.keepExposure(key) : this.stage.metadata(key) !== null;
+    } catch {
+      return false;
+    }
   }
 
   flagMetadata(key) {
     if (this.full) return this.full.flagMetadata(key);
-    return typeof key === "string" ? this.stage.metadata(key) : null;
+    try {
+      return typeof key === "string" ? this.stage.metadata(key) : null;
+    } catch {
+      return null;
+    }
   }
 
   getFlags() {
@@ -287,25 +356,28 @@ export class StagedModule {
   }
 
   /**
-   * A hit: checked by the first stage as the full module checks it, then kept for the full
-   * module, which sends it with the identity Segment reports then.
+   * A hit: checked by the first stage as the full module checks it, for the identity Segment
+   * reports now, then kept for the full module.
    */
   hit(method, args) {
     if (this.full) return this.full[method](...args);
     if (this.closed) return false;
-    // `page()` with no URL is this page's, wherever the call is replayed.
+    // `page()` with no URL is this page's, wherever the call is sent from.
     if (method === "page" && args[0] == null) args = [location.href];
+    let values;
     let checked;
     try {
-      checked = this.stage.checkHit([method, ...JSON.parse(hitArgsJson(args))], this.consent);
+      values = JSON.parse(hitArgsJson(args));
+      checked = this.stage.checkHit([method, ...values], this.consent);
     } catch {
-      checked = { code: "INVALID_HIT", message: "hit properties must be an object" };
+      checked = { refused: { code: "INVALID_HIT", message: "hit properties must be an object" } };
     }
-    if (checked !== true) {
-      if (checked) log(this.stage.config.logLevel, 2, checked.code, checked.message);
+    if (!checked) return false;
+    if (checked.refused) {
+      log(this.stage.config.logLevel, 2, checked.refused.code, checked.refused.message);
       return false;
     }
-    this.pending.push([method, args]);
+    this.calls.push(StagedModule.call("hit", checked.identity, method, ...values));
     return true;
   }
 
@@ -327,8 +399,10 @@ export class StagedModule {
 
   setConsent(granted) {
     if (this.full) return this.full.setConsent(granted);
-    if (typeof granted === "boolean") this.consent = granted;
-    this.pending.push(["setConsent", [granted]]);
+    // Anything else is the full module's to refuse (INVALID_CONSENT), as it would at once.
+    if (typeof granted !== "boolean") return void this.later("setConsent", [granted]).catch(() => {});
+    this.consent = granted;
+    this.calls.push(StagedModule.call("consent", this.identityNow(), granted));
   }
 
   updateContext(context) {
@@ -348,14 +422,14 @@ export class StagedModule {
       mode: config.bucketing ? "bucketing" : "api",
       visitorId: report.redacted.visitorId ?? null,
       anonymousId: report.redacted.anonymousId ?? null,
-      consent: config.consent,
+      consent: this.consent,
       segment: { flavour: this.stage.analytics ? "unknown" : "absent", version: null, idSource: !report.visitorId ? "none" : this.stage.analytics ? "segment" : "storage", cookieAndStorageAgree: null },
       seenBySegment: null,
       sentBeforeSegmentKnew: 0,
       storageRefused: false,
       rateLimitedUntil: null,
-      hits: { ...none, queued: this.pending.filter(([method]) => HIT_METHODS.includes(method)).length },
-      activations: { ...none, queued: this.exposed.size },
+      hits: { ...none, queued: this.calls.filter(([kind]) => kind === "hit").length },
+      activations: { ...none, queued: this.calls.filter(([kind]) => kind === "expose").length },
       endpoints: config.endpoints,
       envId: config.envId,
       apiKey: config.apiKey,
@@ -376,17 +450,22 @@ export class StagedModule {
   }
 }
 
-/** This tab's ID (sessionStorage `key`), made as the full module makes it when there is none. */
+/**
+ * This tab's ID (sessionStorage `key`), made as the full module makes it when there is none.
+ * Without sessionStorage, a new one, as the full module's: the record is then no page's own,
+ * and is taken in as a closed tab's (after five minutes).
+ */
 function tabId(key) {
+  const made = `${Date.now()}-${Math.floor(Math.random() * 1e12)}`;
   try {
     let id = sessionStorage.getItem(key);
     if (!id) {
-      id = `${Date.now()}-${Math.floor(Math.random() * 1e12)}`;
+      id = made;
       sessionStorage.setItem(key, id);
     }
     return id;
   } catch {
-    return "no-session-storage";
+    return made;
   }
 }
 

@@ -84,7 +84,6 @@ impl Engine {
                 self.decide(now);
             }
             self.seen_during_takeover(now);
-            self.expose_early(now, segment);
             return;
         }
         let saw_something = saw_something || found == Probe::Loading;
@@ -127,7 +126,8 @@ impl Engine {
         if self.switch_to(stored, Context::new(), ChangeHint::None) {
             self.decide(now);
         }
-        self.expose_early(now, segment);
+        // Its decision was used or not above; without Segment, no call was dispatched.
+        self.decisions.takeover = None;
     }
 
     /// What analytics.js reported: an identity change, or a call dispatched for the visitor.
@@ -165,13 +165,13 @@ impl Engine {
     }
 
     /// Segment dispatched a call while only the first stage was up (see `Takeover`): it knows
-    /// the visitor, if that was this identity.
+    /// the visitor, if that was this identity. The takeover is done with then: its decision was
+    /// used, or not, by the first decision just made.
     fn seen_during_takeover(&mut self, now: f64) {
-        let Some(takeover) = self.decisions.takeover.as_mut() else {
+        let Some(takeover) = self.decisions.takeover.take() else {
             return;
         };
-        let dispatched = core::mem::take(&mut takeover.dispatched);
-        if dispatched && takeover.is_for(self.identity.as_ref()) {
+        if takeover.dispatched && takeover.is_for(self.identity.as_ref()) {
             self.mark_current_seen(now);
         }
     }

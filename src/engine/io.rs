@@ -58,10 +58,9 @@ pub struct Takeover {
     pub fresh: bool,
     /// Segment dispatched a call (`page`, `track`, `identify`) while only the first stage was
     /// up: if still for this identity, Segment knows the visitor (the seen-by-Segment gate).
+    /// (What the page did meanwhile comes once the module has started:
+    /// [`Engine::handle_stage_calls`](super::Engine::handle_stage_calls).)
     pub dispatched: bool,
-    /// Flags the page read (exposing) while only the first stage was up: exposed once this
-    /// module's flags are current for the same identity; dropped if Segment changed meanwhile.
-    pub exposed: Vec<String>,
 }
 
 /// What a send gave: an answer, or none (the transport's message: offline, DNS, CORS, refused
@@ -147,8 +146,8 @@ impl Takeover {
         })
     }
 
-    /// Reads the first stage's `{visitorId, anonymousId, fresh, dispatched, exposed: [keys]}`; what is
-    /// missing or of another type reads as absent (no identity: the exposures are dropped).
+    /// Reads the first stage's `{visitorId, anonymousId, fresh, dispatched}`; what is missing or
+    /// of another type reads as absent.
     pub fn from_json(text: &str) -> Takeover {
         use crate::json::Value;
         let value = crate::json::parse(text).unwrap_or(Value::Null);
@@ -158,13 +157,6 @@ impl Takeover {
             anonymous_id: text("anonymousId"),
             fresh: value.get("fresh").and_then(Value::as_bool) == Some(true),
             dispatched: value.get("dispatched").and_then(Value::as_bool) == Some(true),
-            exposed: value
-                .get("exposed")
-                .and_then(Value::as_array)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|key| key.as_str().map(String::from))
-                .collect(),
         }
     }
 }

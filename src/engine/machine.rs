@@ -223,7 +223,6 @@ impl Engine {
             (_, Err(message)) => self.on_no_answer(now, purpose, Some(message), segment),
             (Purpose::Decision(generation), Ok(response)) => {
                 self.on_decision_answer(now, generation, response, segment);
-                self.expose_early(now, segment);
             }
             (Purpose::BucketingFile, Ok(response)) => self.on_bucketing_file(now, response),
             (Purpose::Batch(_) | Purpose::Leaving(..), Ok(response)) => {
@@ -256,7 +255,6 @@ impl Engine {
                     None => Error::DecisionTimeout(self.config.timeout_ms),
                 };
                 self.on_decision_failure(now, generation, error, segment);
-                self.expose_early(now, segment);
             }
             Purpose::BucketingFile => {
                 let reason = message.unwrap_or_else(|| String::from("timed out"));

@@ -54,24 +54,6 @@ impl Engine {
         }
     }
 
-    /// Exposes what the page read while only the first stage was up (see `Takeover`), once
-    /// this module's flags are current: if they are for the identity the first stage decided
-    /// for; if Segment changed meanwhile, those reads were of another visitor's flags, and are
-    /// dropped.
-    pub(super) fn expose_early(&mut self, now: f64, segment: &mut impl SegmentSource) {
-        if self.decisions.takeover.is_none() || !self.flags_are_current() {
-            return;
-        }
-        let Some(takeover) = self.decisions.takeover.take() else {
-            return;
-        };
-        if takeover.is_for(self.identity.as_ref()) {
-            for key in &takeover.exposed {
-                self.expose_flag(now, key, segment);
-            }
-        }
-    }
-
     /// Queues the exposure of `key`'s variation without reading it; false when no campaign
     /// sets `key` (or there is no identity).
     pub fn expose_flag(&mut self, now: f64, key: &str, segment: &mut impl SegmentSource) -> bool {

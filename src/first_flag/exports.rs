@@ -214,8 +214,9 @@ pub extern "C" fn read(ptr: *const u8, len: usize, kind: u32) -> u32 {
     }
 }
 
-/// Whether the hit call `{consent, call: [method, …args]}` would be sent: 0 yes, 2 not sent (no
-/// identity, no consent), 1 refused with `{code, message}`.
+/// Whether the hit call `{consent, call: [method, …args], ids?: {userId, anonymousId}}` (`ids`:
+/// Segment's now) would be sent: 0 yes, with `{visitorId, anonymousId}`, the identity it is for;
+/// 2 not sent (no identity, no consent); 1 refused with `{code, message}`.
 #[cfg_attr(target_arch = "wasm32", no_mangle)]
 pub extern "C" fn check_hit(ptr: *const u8, len: usize) -> u32 {
     let (slot, out) = state();
@@ -229,14 +230,43 @@ pub extern "C" fn check_hit(ptr: *const u8, len: usize) -> u32 {
         .get("call")
         .and_then(Value::as_array)
         .unwrap_or_default();
-    match first.check_hit(call, consent) {
-        Ok(true) => 0,
-        Ok(false) => 2,
+    let ids = input.get("ids").map(|ids| ids_of(Some(ids)));
+    match first.check_hit(call, consent, ids) {
+        Ok(Some(identity)) => {
+            write_identity(out, &identity);
+            0
+        }
+        Ok(None) => 2,
         Err(error) => {
             write_error(out, &error);
             1
         }
     }
+}
+
+/// The identity of this moment for `{ids?: {userId, anonymousId}}` (Segment's IDs now): 0 with
+/// `{visitorId, anonymousId}`, 2 when there is none.
+#[cfg_attr(target_arch = "wasm32", no_mangle)]
+pub extern "C" fn identity_now(ptr: *const u8, len: usize) -> u32 {
+    let (slot, out) = state();
+    out.clear();
+    let input = json::parse(text(ptr, len)).unwrap_or(Value::Null);
+    let ids = input.get("ids").map(|ids| ids_of(Some(ids)));
+    match slot.as_ref().and_then(|first| first.identity_now(ids)) {
+        Some(identity) => {
+            write_identity(out, &identity);
+            0
+        }
+        None => 2,
+    }
+}
+
+/// `{visitorId, anonymousId}`, as the calls handed to the full module name an identity.
+fn write_identity(out: &mut String, identity: &Identity) {
+    ObjectWriter::new(out)
+        .string("visitorId", identity.visitor_id())
+        .opt_string("anonymousId", identity.anonymous_id())
+        .finish();
 }
 
 /// Metadata of the campaign that sets `key`: 0 with its JSON, 1 when none does.

@@ -368,30 +368,60 @@ fn issue_21_hit_calls_are_checked_as_the_full_module_checks_them() {
         }
     };
     assert_eq!(
-        first.check_hit(&call(r#"["track","buy"]"#), true),
-        Ok(false),
+        first.check_hit(&call(r#"["track","buy"]"#), true, None),
+        Ok(None),
         "no identity yet"
     );
     sent(first.decide(T0, loaded(Some("u-1"), "a-1"), Stored::default()));
+    let decided = first.identity().cloned();
     assert_eq!(
-        first.check_hit(&call(r#"["track","buy",{"value":3}]"#), true),
-        Ok(true)
+        first.check_hit(&call(r#"["track","buy",{"value":3}]"#), true, None),
+        Ok(decided.clone())
     );
     assert_eq!(
-        first.check_hit(&call(r#"["track","buy"]"#), false),
-        Ok(false),
+        first.check_hit(
+            &call(r#"["track","buy"]"#),
+            true,
+            Some(ids(Some("u-1"), "a-1"))
+        ),
+        Ok(decided),
+        "Segment unchanged"
+    );
+    // Segment identified someone else since: the hit is theirs, as the full module would send it.
+    let now = first
+        .check_hit(
+            &call(r#"["track","buy"]"#),
+            true,
+            Some(ids(Some("u-2"), "a-1")),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!((now.visitor_id(), now.anonymous_id()), ("u-2", Some("a-1")));
+    // IDs it would not use: the identity decided for.
+    let kept = first
+        .check_hit(&call(r#"["track","buy"]"#), true, Some(ids(None, "")))
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.visitor_id(), "u-1");
+    assert_eq!(
+        first.check_hit(&call(r#"["track","buy"]"#), false, None),
+        Ok(None),
         "no consent"
     );
     assert_eq!(
-        first.check_hit(&call(r#"["track",""]"#), true),
+        first.check_hit(&call(r#"["track",""]"#), true, None),
         Err(Error::InvalidHit("ea is required"))
     );
     assert_eq!(
-        first.check_hit(&call(r#"["item",{"transactionId":"T","name":"n"}]"#), true),
+        first.check_hit(
+            &call(r#"["item",{"transactionId":"T","name":"n"}]"#),
+            true,
+            None
+        ),
         Err(Error::InvalidHit("ic is required"))
     );
     assert_eq!(
-        first.check_hit(&call(r#"["track",{"value":"3"}]"#), true),
+        first.check_hit(&call(r#"["track",{"value":"3"}]"#), true, None),
         Err(Error::InvalidHit("action must be a string"))
     );
 }

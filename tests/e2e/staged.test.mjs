@@ -94,19 +94,24 @@ test('the first flag needs no other file; the full module takes over with no sec
   })
 })
 
-test('Segment changed between the stages: the full module decides for the new identity and drops the old one\'s early exposure', { timeout: 60_000 }, async () => {
+test('Segment changed between the stages: the full module decides for the new identity; what was done before and after the change carries the identity of its moment', { timeout: 60_000 }, async () => {
   await withPage(async ({ page }) => {
     await openBlank(page, emulator.origin)
     await loadLibraries(page, emulator)
     const release = await holdFullModule(page)
     assert.equal(await startModule(page, emulator), 'READY')
     const before = await segmentIds(page)
-    await page.evaluate(async () => {
+    const made = await page.evaluate(async () => {
       window.fs.getFlag('btnColor', 'none')
+      window.fs.track('before-reset')
       await window.analytics.reset()
-      window.changes = []
-      window.fs.on('change', (e) => window.changes.push(e))
+      return {
+        // Served by the first stage from the old identity's flags: not an exposure of the new one.
+        read: window.fs.getFlag('btnColor', 'none'),
+        tracked: window.fs.track('after-reset'),
+      }
     })
+    assert.equal(made.tracked, true)
     const after = await segmentIds(page)
     assert.notEqual(after.anonymousId, before.anonymousId)
     release()
@@ -118,10 +123,17 @@ test('Segment changed between the stages: the full module decides for the new id
     const log = await emulator.waitForLog((l) => campaignsFor(l).length === 2, { what: 'the new identity\'s decision' })
     assert.deepEqual(campaignsFor(log), [before.anonymousId, after.anonymousId])
     await page.evaluate(() => window.fs.getFlag('btnColor', 'none'))
-    await emulator.waitForLog((l) => l.activations.length >= 1, { what: 'the new identity\'s exposure' })
+    const done = await emulator.waitForLog((l) => l.activations.length >= 2 && l.hits.filter((h) => /-reset$/.test(h.ea)).length >= 2, {
+      what: 'both exposures and both hits',
+      timeoutMs: 15_000,
+    })
+    void done
     await page.waitForTimeout(1_000)
-    const activated = (await emulator.log()).activations.map((a) => a.visitorId ?? a.vid)
-    assert.deepEqual(activated, [after.anonymousId], 'nothing for the identity Segment no longer reports')
+    const final = await emulator.log()
+    const activated = final.activations.map((a) => a.visitorId ?? a.vid).sort()
+    assert.deepEqual(activated, [before.anonymousId, after.anonymousId].sort(), 'the read before the reset, and the new identity\'s read, once each')
+    const hits = Object.fromEntries(final.hits.filter((h) => /-reset$/.test(h.ea)).map((h) => [h.ea, h.vid]))
+    assert.deepEqual(hits, { 'before-reset': before.anonymousId, 'after-reset': after.anonymousId })
   })
 })
 
@@ -244,6 +256,103 @@ for (const [missing, remove, stage] of [
       }))
       assert.deepEqual(read, { gone: true, color: read.color, visitorId: anonymousId, stage })
       assert.notEqual(read.color, 'none')
+    })
+  })
+}
+
+test('consent, identify and hits during the first stage reach AB Tasty as the full module would send them', { timeout: 60_000 }, async () => {
+  await withPage(async ({ page }) => {
+    await openBlank(page, emulator.origin)
+    await loadLibraries(page, emulator)
+    const release = await holdFullModule(page)
+    assert.equal(await startModule(page, emulator, { consent: false }), 'READY')
+    const { anonymousId } = await segmentIds(page)
+    const made = await page.evaluate(async () => {
+      const fs = window.fs
+      const results = { withoutConsent: fs.track('no-consent') }
+      fs.getFlag('btnColor', 'none') // no consent: not an exposure
+      fs.setConsent(true)
+      fs.getFlag('btnColor', 'none')
+      results.anonymous = fs.track('stage-anonymous')
+      await window.analytics.identify('user-stage')
+      results.identified = fs.track('stage-identified')
+      results.nan = fs.transaction({ id: 'T-nan', affiliation: 'shop', revenue: NaN })
+      return results
+    })
+    assert.deepEqual(made, { withoutConsent: false, anonymous: true, identified: true, nan: false })
+    release()
+    await page.evaluate(async () => {
+      await window.analytics.page()
+      await window.fs.flush()
+    })
+    const log = await emulator.waitForLog(
+      (l) => l.activations.length >= 1 && l.hits.filter((h) => /^stage-/.test(h.ea)).length >= 2,
+      { what: 'the exposure and both hits', timeoutMs: 15_000 },
+    )
+    void log
+    await page.waitForTimeout(1_000)
+    const final = await emulator.log()
+    assert.equal(final.activations.length, 1, 'the read made with consent, once')
+    assert.equal(final.activations[0].visitorId ?? final.activations[0].vid, anonymousId, 'made before identify')
+    const hits = final.hits.filter((h) => /^stage-/.test(h.ea)).map((h) => ({ ea: h.ea, vid: h.vid, cuid: h.cuid ?? null }))
+    assert.deepEqual(hits.sort((a, b) => a.ea.localeCompare(b.ea)), [
+      { ea: 'stage-anonymous', vid: anonymousId, cuid: null },
+      { ea: 'stage-identified', vid: anonymousId, cuid: 'user-stage' },
+    ])
+    assert.equal(final.hits.filter((h) => h.ea === 'fs_consent').length, 1, 'the consent hit, once')
+    assert.ok(!final.hits.some((h) => h.ea === 'no-consent' || h.tid === 'T-nan'))
+    assert.equal(await page.evaluate(() => window.fs.visitorId), 'user-stage')
+  })
+})
+
+// The record a hidden page leaves is taken back when it is shown again: removed if still there
+// (the page sends what it held itself), dropped if another page took it in meanwhile (here
+// another tab, the record aged past the five minutes after which a tab counts as closed).
+for (const takenElsewhere of [false, true]) {
+  test(`hidden before its full module loaded, then shown again${takenElsewhere ? ' after another tab sent its record' : ''}: each hit reaches AB Tasty once`, { timeout: 60_000 }, async () => {
+    await withPage(async ({ context, page }) => {
+      await openBlank(page, emulator.origin)
+      await loadLibraries(page, emulator)
+      const release = await holdFullModule(page)
+      assert.equal(await startModule(page, emulator), 'READY')
+      const action = takenElsewhere ? 'purchase-taken' : 'purchase-kept'
+      const visibility = (state) =>
+        page.evaluate((state) => {
+          Object.defineProperty(document, 'visibilityState', { value: state, configurable: true })
+          document.dispatchEvent(new Event('visibilitychange'))
+        }, state)
+      const records = () => page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes(':early:')))
+      await page.evaluate((action) => window.fs.track(action, { value: 1 }), action)
+      await visibility('hidden')
+      const [record] = await records()
+      assert.ok(record, 'a record for the next page')
+      if (takenElsewhere) {
+        await page.evaluate((key) => {
+          const stored = JSON.parse(localStorage.getItem(key))
+          localStorage.setItem(key, JSON.stringify({ ...stored, at: Date.now() - 6 * 60_000 }))
+        }, record)
+        const other = await context.newPage()
+        await openBlank(other, emulator.origin)
+        await loadLibraries(other, emulator)
+        assert.equal(await startModule(other, emulator), 'READY')
+        await other.evaluate(async () => {
+          await window.analytics.page()
+          await window.fs.flush()
+        })
+        await emulator.waitForLog((l) => l.hits.some((h) => h.ea === action), { what: 'the other tab sending the record', timeoutMs: 15_000 })
+        assert.deepEqual(await records(), [], 'taken in')
+      }
+      await visibility('visible')
+      assert.deepEqual(await records(), [], 'taken back')
+      release()
+      await page.evaluate(async () => {
+        await window.analytics.page()
+        await window.fs.flush()
+      })
+      await emulator.waitForLog((l) => l.hits.some((h) => h.ea === action), { what: action, timeoutMs: 15_000 })
+      await page.waitForTimeout(1_500)
+      const sent = (await emulator.log()).hits.filter((h) => h.ea === action)
+      assert.equal(sent.length, 1, `${action}: ${JSON.stringify(sent)}`)
     })
   })
 }

@@ -4,18 +4,8 @@
 //! stored stays right for the next page, whose clock is the new wall clock.
 
 use super::*;
-use crate::tracking::hits::{EventCategory, EventHit, HitKind};
 
 const HOUR: f64 = 3_600_000.0;
-
-fn event(action: &str) -> HitKind {
-    HitKind::Event(EventHit {
-        category: EventCategory::ActionTracking,
-        action: action.into(),
-        label: None,
-        value: None,
-    })
-}
 
 fn started() -> World {
     let mut world = World::new(config());

@@ -5,15 +5,6 @@ use crate::decision::ValueKind;
 use crate::tracking::hits::{EventCategory, EventHit, HitKind, ItemHit, TransactionHit};
 use crate::tracking::queue::{MAX_AGE_MS, UNLOAD_RACE_MS};
 
-fn event(action: &str) -> HitKind {
-    HitKind::Event(EventHit {
-        category: EventCategory::ActionTracking,
-        action: action.into(),
-        label: None,
-        value: None,
-    })
-}
-
 fn track(world: &mut World, kind: HitKind) -> Result<bool, crate::Error> {
     world.run(|e, now, s| e.track(now, kind, s))
 }

@@ -18,13 +18,8 @@ fn hydrated(world: &mut World, decision: String) {
 }
 
 /// Starts as the module taking over from the first stage, which decided `decision` for
-/// `visitor` (a fresh answer) and saw the page read (exposing) `exposed`.
-fn taken_over(
-    world: &mut World,
-    visitor: (&str, Option<&str>),
-    decision: Option<String>,
-    exposed: &[&str],
-) {
+/// `visitor` (a fresh answer).
+fn taken_over(world: &mut World, visitor: (&str, Option<&str>), decision: Option<String>) {
     world.route_all_ok();
     world.start_preloaded(Preloaded {
         decision,
@@ -33,39 +28,50 @@ fn taken_over(
             anonymous_id: visitor.1.map(Into::into),
             fresh: true,
             dispatched: false,
-            exposed: exposed.iter().map(|k| String::from(*k)).collect(),
         }),
         ..Preloaded::default()
     });
 }
 
+/// The first stage hands over the page's calls (engine::early's form), once the module started.
+fn stage_calls(world: &mut World, consent: bool, calls: J) {
+    let text = json!({"consent": consent, "calls": calls}).to_string();
+    world.run(|engine, now, _| engine.handle_stage_calls(now, &text));
+}
+
 #[test]
-fn issue_21_the_module_takes_over_the_first_stages_decision_and_exposures() {
+fn issue_21_the_module_takes_over_the_first_stages_decision_and_the_pages_calls() {
     let mut world = World::new(config());
     world.segment.ids = ids(Some("user-1"), "anon-1");
     let decision = initial("user-1", Some("anon-1"));
-    taken_over(
-        &mut world,
-        ("user-1", Some("anon-1")),
-        Some(decision),
-        &["who", "banner", "missing"],
-    );
+    taken_over(&mut world, ("user-1", Some("anon-1")), Some(decision));
     assert_eq!(world.status(), "READY", "with no request");
+    stage_calls(
+        &mut world,
+        true,
+        json!([
+            ["expose", T0 - 500.0, "user-1", "anon-1", "vg1", "v1"],
+            ["expose", T0 - 400.0, "user-1", "anon-1", "vg2", "v2"],
+            ["hit", T0 - 300.0, "user-1", "anon-1", "track", "buy", {"value": 3}],
+        ]),
+    );
     world.advance(1000.0);
     assert!(world.sent_to("/campaigns").is_empty());
     let exposures = world.activations_sent();
     let variations: Vec<_> = exposures.iter().map(|a| a["vaid"].clone()).collect();
-    assert_eq!(
-        variations,
-        [json!("v1"), json!("v2")],
-        "the two flags read, once each"
-    );
+    assert_eq!(variations, [json!("v1"), json!("v2")], "the two flags read");
     for exposure in &exposures {
         assert_eq!(
             (&exposure["vid"], &exposure["aid"]),
             (&json!("user-1"), &json!("anon-1"))
         );
     }
+    let hits = world.hits_sent();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        (&hits[0]["vid"], &hits[0]["cuid"], &hits[0]["ea"]),
+        (&json!("anon-1"), &json!("user-1"), &json!("buy"))
+    );
     // Read again through the module: nothing more.
     world.who();
     world.advance(1000.0);
@@ -74,26 +80,119 @@ fn issue_21_the_module_takes_over_the_first_stages_decision_and_exposures() {
 }
 
 #[test]
-fn issue_21_a_takeover_after_an_identity_change_decides_again_and_drops_the_early_exposures() {
+fn issue_21_a_takeover_after_an_identity_change_decides_again_and_each_call_keeps_its_moments_identity(
+) {
     let mut world = World::new(config());
     // The first stage decided for anon-1; Segment has been reset since.
     world.segment.ids = ids(None, "anon-2");
-    taken_over(
-        &mut world,
-        ("anon-1", None),
-        Some(initial("anon-1", None)),
-        &["who"],
-    );
+    taken_over(&mut world, ("anon-1", None), Some(initial("anon-1", None)));
     world.advance(1000.0);
     let asked = world.sent_to("/campaigns");
     assert_eq!(asked.len(), 1);
     assert_eq!(asked[0].body()["visitor_id"], "anon-2");
+    // Read while Segment still said anon-1; a hit made after the reset.
+    stage_calls(
+        &mut world,
+        true,
+        json!([
+            ["expose", T0 - 500.0, "anon-1", null, "vg1", "v1"],
+            ["hit", T0 - 100.0, "anon-2", null, "track", "after-reset"],
+        ]),
+    );
     assert_eq!(world.who().as_deref(), Some("anon-2"));
     world.advance(1000.0);
-    let exposures = world.activations_sent();
-    assert_eq!(exposures.len(), 1, "only the read made for anon-2");
-    assert_eq!(exposures[0]["vid"], "anon-2");
+    let exposures: Vec<_> = world
+        .activations_sent()
+        .iter()
+        .map(|a| a["vid"].clone())
+        .collect();
+    assert_eq!(exposures, [json!("anon-1"), json!("anon-2")]);
+    assert_eq!(world.hits_sent()[0]["vid"], "anon-2");
     assert!(warnings(&world).is_empty(), "not the page's STALE_IDENTITY");
+}
+
+#[test]
+fn issue_21_the_pages_consent_calls_are_replayed_in_order_and_become_the_modules() {
+    // Granted during the first stage: what was made after it is sent, and the module has it.
+    let mut config = config();
+    config.consent = false;
+    let mut world = World::new(config.clone());
+    world.segment.ids = ids(None, "anon-1");
+    taken_over(&mut world, ("anon-1", None), Some(initial("anon-1", None)));
+    stage_calls(
+        &mut world,
+        false,
+        json!([
+            ["consent", T0 - 500.0, "anon-1", null, true],
+            ["expose", T0 - 400.0, "anon-1", null, "vg1", "v1"],
+        ]),
+    );
+    world.advance(1000.0);
+    assert_eq!(world.activations_sent().len(), 1);
+    let consent_hits: Vec<_> = world.hits_sent().iter().map(|h| h["ea"].clone()).collect();
+    assert_eq!(consent_hits, [json!("fs_consent")]);
+    world
+        .run(|engine, now, segment| engine.track(now, event("later"), segment))
+        .unwrap();
+    world.advance(1000.0);
+    assert_eq!(
+        world.hits_sent().len(),
+        2,
+        "the module has the page's consent"
+    );
+
+    // Withdrawn during the first stage: what was made before it is purged, the withdrawal goes
+    // at once, and the module sends nothing more.
+    let mut world = World::new(super::config());
+    world.segment.ids = ids(None, "anon-1");
+    world.route("events.test", &[(Reply::Hang, 0.0)]);
+    taken_over(&mut world, ("anon-1", None), Some(initial("anon-1", None)));
+    stage_calls(
+        &mut world,
+        true,
+        json!([
+            ["hit", T0 - 600.0, "anon-1", null, "track", "before"],
+            ["expose", T0 - 500.0, "anon-1", null, "vg1", "v1"],
+            ["consent", T0 - 400.0, "anon-1", null, false],
+            ["hit", T0 - 300.0, "anon-1", null, "track", "after"],
+        ]),
+    );
+    world.advance(1000.0);
+    let sent: Vec<_> = world.hits_sent().iter().map(|h| h["ea"].clone()).collect();
+    assert_eq!(sent, [json!("fs_consent")], "only the withdrawal");
+    assert!(world.activations_sent().is_empty());
+    assert!(
+        world.sent_to("events.test")[0].request.keepalive,
+        "unstored"
+    );
+    world.who();
+    world.advance(1000.0);
+    assert!(world.activations_sent().is_empty(), "no consent now");
+}
+
+#[test]
+fn issue_21_unreadable_calls_are_said_and_dropped() {
+    let mut world = World::new(config());
+    world.segment.ids = ids(None, "anon-1");
+    taken_over(&mut world, ("anon-1", None), Some(initial("anon-1", None)));
+    world.run(|engine, now, _| engine.handle_stage_calls(now, "{"));
+    // A call with an identity Segment would not report, or unknown, is left out alone.
+    stage_calls(
+        &mut world,
+        true,
+        json!([
+            ["hit", T0, "", null, "track", "no-id"],
+            ["poke", T0, "anon-1", null],
+            ["hit", T0, "anon-1", null, "track", "kept"],
+        ]),
+    );
+    world.advance(1000.0);
+    assert!(world
+        .log_lines()
+        .iter()
+        .any(|l| l.contains("STORED_DATA_DISCARDED")));
+    let actions: Vec<_> = world.hits_sent().iter().map(|h| h["ea"].clone()).collect();
+    assert_eq!(actions, [json!("kept")]);
 }
 
 fn warnings(world: &World) -> Vec<&'static str> {
@@ -220,18 +319,26 @@ fn it_is_kept_as_the_visitors_last_good_decision() {
 }
 
 #[test]
-fn issue_21_early_exposures_of_cached_flags_wait_for_the_modules_own_flags() {
+fn issue_21_reads_of_cached_flags_are_exposed_as_they_were_read() {
     // The first stage served this identity's cached flags (the API was down): no decision to
-    // hydrate with; the module asks, and exposes the early reads once its flags are current.
+    // hydrate with; the module asks, and the reads made meanwhile are exposed with the variation
+    // the page saw.
     let mut world = World::new(config());
     world.segment.ids = ids(None, "anon-1");
-    taken_over(&mut world, ("anon-1", None), None, &["who"]);
-    assert!(world.activations_sent().is_empty());
+    taken_over(&mut world, ("anon-1", None), None);
+    stage_calls(
+        &mut world,
+        true,
+        json!([["expose", T0, "anon-1", null, "vg1", "v1"]]),
+    );
     world.advance(1000.0);
     assert_eq!(world.sent_to("/campaigns").len(), 1);
     let exposures = world.activations_sent();
-    assert_eq!(exposures.len(), 1, "exposed once the module's flags are in");
-    assert_eq!(exposures[0]["vid"], "anon-1");
+    assert_eq!(exposures.len(), 1);
+    assert_eq!(
+        (&exposures[0]["vid"], &exposures[0]["vaid"]),
+        (&json!("anon-1"), &json!("v1"))
+    );
 }
 
 #[test]
@@ -273,12 +380,15 @@ fn issue_21_a_call_segment_dispatched_during_the_first_stage_opens_the_gate() {
             takeover: Some(Takeover {
                 visitor_id: Some(visitor.into()),
                 dispatched,
-                exposed: vec!["who".into()],
                 ..Takeover::default()
             }),
             ..Preloaded::default()
         });
-        world.who();
+        stage_calls(
+            &mut world,
+            true,
+            json!([["expose", T0, visitor, null, "vg1", "v1"]]),
+        );
         world.advance(1000.0);
         assert_eq!(
             world.activations_sent().is_empty(),

@@ -581,6 +581,17 @@ pub fn ids(user: Option<&str>, anonymous: &str) -> SegmentIds {
     }
 }
 
+/// `track(action)`: an event hit with nothing else.
+pub fn event(action: &str) -> crate::tracking::hits::HitKind {
+    use crate::tracking::hits::{EventCategory, EventHit, HitKind};
+    HitKind::Event(EventHit {
+        category: EventCategory::ActionTracking,
+        action: action.into(),
+        label: None,
+        value: None,
+    })
+}
+
 /// The `/campaigns` answer of the browser suites' fake for `visitor`.
 pub fn echo(visitor: &str) -> J {
     json!({"visitorId": visitor, "campaigns": [

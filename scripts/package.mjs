@@ -239,6 +239,11 @@ export function initSync(module: { module: SyncInitInput } | SyncInitInput): voi
 `;
 const cut = declarations.indexOf("export type InitInput");
 if (cut < 0) throw new Error("pkg/web/flagship_segment.d.ts: wasm-bindgen's InitInput not found");
-writeFileSync(`${pkg}web/flagship_segment.d.ts`, declarations.slice(0, cut) + loaderTypes);
+// The entry exports no class: `start()` resolves to an object with the class's members, so the
+// type is an interface (an `import { FlagshipSegment }` used as a value would be undefined).
+const classDeclaration = "export class FlagshipSegment {\n    private constructor();\n";
+if (!declarations.includes(classDeclaration)) throw new Error("pkg/web/flagship_segment.d.ts: the FlagshipSegment class not found");
+const webDeclarations = declarations.slice(0, cut).replace(classDeclaration, "export interface FlagshipSegment {\n");
+writeFileSync(`${pkg}web/flagship_segment.d.ts`, webDeclarations + loaderTypes);
 
 console.log(`pkg/package.json, README, changelog, licences, pkg/server/, pkg/react/, pkg/web/flagship_segment.js (first stage), flagship_segment_full.js and flagship-segment.js written (${version})`);

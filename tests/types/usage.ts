@@ -22,7 +22,8 @@ import {
   type DeliveryCounters,
   type EventProperties,
 } from "flagship-segment";
-import init, { initSync, start as startWeb } from "flagship-segment/web";
+import init, { initSync, start as startWeb, type FlagshipSegment as WebFlagshipSegment } from "flagship-segment/web";
+import * as web from "flagship-segment/web";
 import type { FlagshipSegmentGlobal } from "flagship-segment/web/flagship-segment.js";
 
 /** Compiles only when A and B are the same type. */
@@ -203,7 +204,11 @@ async function main() {
   expectType<Promise<void>>()(init());
   await init({ module_or_path: new URL("https://cdn.example.test/flagship_segment_bg.wasm") });
   initSync({ module: new Uint8Array() });
-  expectType<Promise<FlagshipSegment>>()(startWeb(minimal));
+  expectType<Promise<WebFlagshipSegment>>()(startWeb(minimal));
+  const handle: FlagshipSegment = await startWeb(minimal);
+  void handle;
+  // @ts-expect-error the web entry exports no class: start() resolves to an object with its members
+  void web.FlagshipSegment;
 
   // The script-tag global.
   const global: FlagshipSegmentGlobal = window.FlagshipSegment;

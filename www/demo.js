@@ -77,7 +77,8 @@ $('purchase').addEventListener('click', async () => {
   const revenue = Math.round(PRICE * (1 - discount / 100))
   analytics.track('Order Completed', { order_id: `demo-${Date.now()}`, revenue, currency: 'EUR' })
   fs.track('purchase', { label: 'demo', value: revenue })
-  // Hits are batched (every 5 s or 10 hits); a demo wants to see this one now.
+  // A hit leaves at the end of the task that made it, held until Segment knows the visitor;
+  // flush() resolves once it has left, so the demo's panel shows it sent.
   await fs.flush()
 })
 

@@ -340,10 +340,12 @@ impl Driver {
                     })
                 });
                 let old = self.watch.replace(watch);
+                // Dropped out of the borrow: dropping unhooks it from analytics.js.
                 drop(old);
             }
             Effect::StopWatching => {
                 let old = self.watch.take();
+                // As above.
                 drop(old);
             }
             Effect::TrackInSegment(call) => {

@@ -1,7 +1,8 @@
-//! Lower-casing in the bucketing engine (the second, `no_std` .wasm): ASCII in Rust, anything
-//! else through JavaScript's `String.prototype.toLowerCase` as in `lowercase_js.rs`, reached
-//! through a raw wasm import that the engine's loader (`js/bucketing-engine.js`) provides, since
-//! that module carries no wasm-bindgen.
+//! Lower-casing in the C-ABI modules that bucket (the bucketing engine and the server module):
+//! ASCII in Rust, anything else through JavaScript's `String.prototype.toLowerCase` as in
+//! `lowercase_js.rs`, reached through a raw wasm import that their loaders
+//! (`js/bucketing-engine.js`, `js/server/core.mjs`) provide, since those modules carry no
+//! wasm-bindgen.
 
 use alloc::{borrow::ToOwned, string::String, vec};
 

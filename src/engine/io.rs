@@ -53,8 +53,9 @@ pub struct Takeover {
     pub visitor_id: Option<String>,
     /// The anonymousId beside it.
     pub anonymous_id: Option<String>,
-    /// The decision came from the Decision API just now (not from storage, nor from the page):
-    /// kept as the identity's last good decision.
+    /// The decision is new (from the Decision API, the bucketing engine or the page's
+    /// `initialDecision`), not one reused from storage: kept as the identity's last good
+    /// decision, as the module alone would keep it.
     pub fresh: bool,
     /// Segment dispatched a call (`page`, `track`, `identify`) while only the first stage was
     /// up: if still for this identity, Segment knows the visitor (the seen-by-Segment gate).

@@ -41,8 +41,10 @@ fn text<'a>(ptr: *const u8, len: usize) -> &'a str {
 }
 
 /// Reads the options: 0 with `{probeEveryMs, segmentTimeoutMs, globalKey, instance, fallback,
-/// bucketing, consent, traits, decisionsKey, notBeforeKey, bucketingEngineUrl, logLevel, warnings}` (the two keys
-/// are localStorage's), 1 with `{code, message}`.
+/// bucketing, consent, traits, decisionsKey, notBeforeKey, earlyKey, tabKey, bucketingEngineUrl,
+/// envId, apiKey (redacted), endpoints, logLevel, warnings}` (`decisionsKey`, `notBeforeKey` and
+/// `earlyKey`, a prefix, are localStorage's; `tabKey` is sessionStorage's), 1 with
+/// `{code, message}`.
 #[cfg_attr(target_arch = "wasm32", no_mangle)]
 pub extern "C" fn configure(ptr: *const u8, len: usize) -> u32 {
     let (slot, out) = state();

@@ -102,6 +102,10 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use StoredIn::{Cookie, LocalStorage};
+
+    const UUID: &str = "9f1c1b0e-2f44-4c57-9d0c-7c0d6a2e1f11";
 
     #[test]
     fn issue_22_the_two_copies_of_the_anonymous_id_are_compared_as_each_is_stored() {
@@ -122,11 +126,6 @@ mod tests {
             Some(true)
         );
     }
-    use proptest::prelude::*;
-
-    const UUID: &str = "9f1c1b0e-2f44-4c57-9d0c-7c0d6a2e1f11";
-
-    use StoredIn::{Cookie, LocalStorage};
 
     #[test]
     fn reads_all_three_forms() {

@@ -1,6 +1,7 @@
-//! Numbers in the bucketing engine (the second, `no_std` .wasm): JavaScript's `String(n)` and
-//! `parseFloat` again (see `float.rs`), reached through two raw wasm imports that the engine's
-//! loader (`js/bucketing-engine.js`) provides, since that module carries no wasm-bindgen.
+//! Numbers in the C-ABI modules (the bucketing engine, the server module, the first stage; see
+//! `c_abi.rs`): JavaScript's `String(n)` and `parseFloat` again (see `float.rs`), reached through
+//! two raw wasm imports that each module's loader provides (js/bucketing-engine.js,
+//! js/server/core.mjs, js/web/first-stage.js), since those modules carry no wasm-bindgen.
 
 use alloc::string::String;
 

@@ -1,4 +1,4 @@
-// Type-level test of flagship-segment/server (js/server.d.ts, copied to pkg/server/index.d.ts),
+// Type-level test of flagship-segment/server (js/server/index.d.ts, copied to pkg/server/index.d.ts),
 // checked by `tsc -p tests/types`. Nothing here runs; each `@ts-expect-error` line must stay an
 // error.
 import { decideFromCookies, type DecideFromCookiesOptions, type InitialDecision } from "flagship-segment/server";

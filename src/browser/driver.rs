@@ -158,13 +158,16 @@ impl Driver {
 
     /// [`Driver::run`] for a command that does not look at Segment (no reading is taken).
     pub(crate) fn run_alone<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
-        let result = {
-            let mut engine = self.engine.try_borrow_mut().ok()?;
-            engine.set_wall_clock(now(), clock::wall());
-            f(&mut engine)
-        };
+        let result = self.call_alone(f)?;
         self.turn();
         Some(result)
+    }
+
+    /// One engine call that does not look at Segment: the wall clock only.
+    fn call_alone<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
+        let mut engine = self.engine.try_borrow_mut().ok()?;
+        engine.set_wall_clock(now(), clock::wall());
+        Some(f(&mut engine))
     }
 
     /// One engine call: the wall clock and Segment are read first, with nothing borrowed, and
@@ -287,13 +290,29 @@ impl Driver {
         self.arm_timer();
     }
 
-    /// Hands one input to the engine.
+    /// Hands one input to the engine. Segment is read only for the inputs that look at it: the
+    /// page's unload path, for one, calls nothing of analytics.js.
     fn dispatch(&self, input: Input) {
-        self.call(|engine, segment| match input {
-            Input::Segment(Some(event)) => engine.handle_segment_event(now(), event, segment),
-            Input::Segment(None) => engine.handle_segment_ready(now(), segment),
-            Input::Answer(token, answer) => engine.handle_response(now(), token, answer, segment),
-            Input::Timer => engine.handle_timeout(now(), segment),
+        let with_segment = matches!(
+            input,
+            Input::Segment(_) | Input::Answer(..) | Input::Timer | Input::LocalDecision(..)
+        );
+        if with_segment {
+            self.call(|engine, segment| match input {
+                Input::Segment(Some(event)) => engine.handle_segment_event(now(), event, segment),
+                Input::Segment(None) => engine.handle_segment_ready(now(), segment),
+                Input::Answer(token, answer) => {
+                    engine.handle_response(now(), token, answer, segment)
+                }
+                Input::Timer => engine.handle_timeout(now(), segment),
+                Input::LocalDecision(token, answer) => {
+                    engine.handle_local_decision(now(), token, answer, segment)
+                }
+                _ => {}
+            });
+            return;
+        }
+        self.call_alone(|engine| match input {
             Input::Unload(departure) => engine.handle_unload(now(), departure),
             Input::Online => engine.handle_online(now()),
             Input::StorageChanged(key, value) => {
@@ -304,9 +323,7 @@ impl Driver {
             Input::SegmentCallSeen => engine.handle_segment_call_seen(now()),
             Input::BucketingEngine(loaded) => engine.handle_bucketing_engine(now(), loaded),
             Input::BucketingFile(loaded) => engine.handle_bucketing_file(now(), loaded),
-            Input::LocalDecision(token, answer) => {
-                engine.handle_local_decision(now(), token, answer, segment)
-            }
+            _ => {}
         });
     }
 

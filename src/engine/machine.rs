@@ -193,7 +193,8 @@ impl Engine {
             self.watch_until = None;
             self.out.push(Effect::StopWatching);
         }
-        let current = self.identity_key();
+        // Segment can be asked to dispatch a call only when it is there (not under `fallback`).
+        let current = self.identity_key().filter(|_| self.link == Link::Connected);
         self.delivery
             .on_timeout(&mut self.out, &self.config, now, current);
     }

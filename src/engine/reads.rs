@@ -99,7 +99,9 @@ impl Engine {
             return false;
         }
         let queued = self.delivery.expose(&mut self.out, now, activation);
-        if let (true, Some(call)) = (queued, viewed) {
+        // "Experiment Viewed" goes to Segment only when it is there (not under `fallback`).
+        let connected = self.link == super::machine::Link::Connected;
+        if let (true, Some(call), true) = (queued, viewed, connected) {
             self.out.push(Effect::TrackInSegment(call));
         }
         true

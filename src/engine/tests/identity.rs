@@ -109,6 +109,28 @@ fn storage_fallback_uses_what_segment_stored() {
 }
 
 #[test]
+fn storage_fallback_asks_nothing_of_the_segment_that_is_not_there() {
+    let mut config = config();
+    config.fallback = Fallback::Storage;
+    config.segment_experiment_viewed = true;
+    config.ensure_segment_knows = EnsureSegmentKnows::Track;
+    config.segment_knows_timeout_ms = 100;
+    let mut world = World::new(config);
+    world.segment.probe = Some(Probe::Absent);
+    world.segment.stored = ids(None, "anon-9");
+    world.route_all_ok();
+    world.start();
+    world.advance(300.0);
+    world.who();
+    world.advance(5_000.0);
+    assert!(
+        world.tracked.is_empty(),
+        "no Experiment Viewed, no Flagship Visitor Seen"
+    );
+    assert_eq!(world.activations_sent().len(), 1, "sent all the same");
+}
+
+#[test]
 fn storage_fallback_never_mints_an_id() {
     let mut config = config();
     config.fallback = Fallback::Storage;

@@ -83,23 +83,12 @@ fn from_json(text: &str) -> JsValue {
     js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)
 }
 
-/// Flag metadata as a plain object with the official SDK's field names.
+/// Flag metadata as a plain object with the official SDK's field names (the first stage's, too:
+/// `decision::write_metadata`).
 pub(crate) fn metadata(m: &FlagMetadata<'_>) -> JsValue {
-    let object = Object::new();
-    set(&object, "campaignId", &JsValue::from_str(m.campaign_id));
-    set(&object, "campaignName", &text(m.campaign_name));
-    set(&object, "slug", &text(m.slug));
-    set(&object, "campaignType", &text(m.campaign_type));
-    set(
-        &object,
-        "variationGroupId",
-        &JsValue::from_str(m.variation_group_id),
-    );
-    set(&object, "variationGroupName", &text(m.variation_group_name));
-    set(&object, "variationId", &JsValue::from_str(m.variation_id));
-    set(&object, "variationName", &text(m.variation_name));
-    set(&object, "isReference", &JsValue::from_bool(m.is_reference));
-    object.into()
+    let mut text = String::new();
+    crate::decision::write_metadata(&mut text, m);
+    from_json(&text)
 }
 
 /// `{code, message}`: how an error or a warning reaches the page as data.

@@ -1,4 +1,6 @@
-//! The exported JS surface, all in one place. Nothing here accepts a visitor ID.
+//! The exported JS surface, all in one place (hence its length). Nothing here accepts a visitor
+//! ID from the page: `takeOver`, the web build's internal hand-over (not in the typed API), takes
+//! only the IDs its own first stage read from Segment, validated again as Segment's.
 //!
 //! Flag reads never throw into the page: a bad key or default returns the default. Only `start`
 //! rejects, and only for invalid options (`INVALID_OPTIONS`); every other problem resolves with a

@@ -89,7 +89,7 @@ async fn page_reads_never_serve_a_value_decided_for_the_previous_identity() {
         let mut opts = base_options();
         opts["keepFlagsDuringRefresh"] = json!(keep);
         let (fs, analytics) = scripted_start(opts).await;
-        let page = fs.into_page_handle();
+        let page = page_handle(fs);
         let who = |page: &JsValue| call(page, "getFlag", &[s("who"), s("nobody")]).as_string();
         let status = |page: &JsValue| {
             js_sys::Reflect::get(page, &s("status"))
@@ -433,9 +433,10 @@ async fn plugin_reacts_to_identify_before_segments_event() {
     );
     call(&analytics, "register", std::slice::from_ref(&plugin));
     let started = js_sys::Reflect::get(&plugin, &s("flagship")).unwrap();
-    JsFuture::from(js_sys::Promise::from(started))
+    let page = JsFuture::from(js_sys::Promise::from(started))
         .await
         .unwrap();
+    plugin_module(&page);
     assert_eq!(calls_to("/campaigns").len(), 1);
     call(&analytics, "identify", &[s("user-U")]);
     // Segment's own identify event is 500 ms away; the plugin hook already switched.

@@ -196,6 +196,7 @@ async fn failed_exposure_is_retried_with_backoff_and_a_rejected_one_is_not() {
         2,
         "delivered, so not sent again"
     );
+    drop(fs);
 
     // A 400 is final: later reads do not send the exposure again.
     reset().await;
@@ -279,7 +280,7 @@ fn page_read(page: &JsValue, key: &str, default: JsValue, expose: Option<bool>) 
 
 #[wasm_bindgen_test]
 async fn repeated_page_reads_answer_like_the_wasm_and_expose_once() {
-    let page = ready(None).await.into_page_handle();
+    let page = page_handle(ready(None).await);
     let own = js_sys::Object::get_own_property_descriptor(&page.clone().into(), &"getFlag".into());
     assert!(
         !own.is_undefined(),
@@ -319,7 +320,7 @@ async fn repeated_page_reads_answer_like_the_wasm_and_expose_once() {
 
 #[wasm_bindgen_test]
 async fn page_reads_without_exposure_do_not_stand_for_an_exposure() {
-    let page = ready(None).await.into_page_handle();
+    let page = page_handle(ready(None).await);
     for _ in 0..3 {
         let size = page_read(&page, "size", JsValue::from_f64(1.0), Some(false));
         assert_eq!(size.as_f64(), Some(3.0));
@@ -339,7 +340,7 @@ async fn page_reads_without_exposure_do_not_stand_for_an_exposure() {
 #[wasm_bindgen_test]
 async fn page_reads_after_close_return_defaults() {
     let fs = ready(None).await;
-    let page = fs.into_page_handle();
+    let page = page_handle(fs);
     for _ in 0..2 {
         page_read(&page, "btnColor", "red".into(), None);
     }

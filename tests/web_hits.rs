@@ -435,6 +435,7 @@ async fn experiment_viewed_goes_to_segment_when_asked() {
             json!(["Experiment Viewed", {"experiment_id": "c1", "experiment_name": null, "variation_id": "v1", "variation_name": null}])
         ]
     );
+    drop(fs);
     reset().await;
     let (fs, analytics) = started(json!({})).await;
     fs.get_flag("who".into(), "x".into(), None);

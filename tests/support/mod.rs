@@ -190,7 +190,7 @@ pub fn console_lines() -> Vec<String> {
     serde_json::from_str(&console_lines_json()).unwrap()
 }
 
-pub async fn sleep(ms: u32) {
+async fn sleep(ms: u32) {
     JsFuture::from(sleep_promise(ms)).await.unwrap();
 }
 
@@ -333,9 +333,6 @@ pub fn recorded(f: &js_sys::Function) -> Vec<Value> {
 pub fn echo(delay_ms: u32) -> Value {
     json!({"echo": true, "delayMs": delay_ms})
 }
-
-/// Long enough for queued activations (sent in 50 ms windows) to reach the fake fetch.
-pub const DELIVERED_MS: u32 = 150;
 
 /// The module's localStorage keys.
 pub fn module_keys() -> Vec<String> {

@@ -1,4 +1,7 @@
-//! Browser suite: `mode: "bucketing"`, local decisions from the environment's bucketing file.
+//! Browser suite: `mode: "bucketing"` with the real bucketing engine (the second .wasm, loaded
+//! from `bucketingEngineUrl` by its JS loader) and the file fetched through the page's fetch. The
+//! mode's rules (initial file, failures, panic, polling) are the engine's, tested in
+//! src/engine/tests/bucketing.rs.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -7,7 +10,6 @@ use flagship_segment::{start, FlagshipSegment};
 use serde_json::{json, Value};
 use support::*;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -71,7 +73,7 @@ async fn fetches_the_file_and_decides_locally() {
     );
     // Exposure is the same as in API mode.
     fs.get_flag("color".into(), "x".into(), None);
-    sleep(DELIVERED_MS).await;
+    flushed(&fs).await;
     let activation = &calls_to("/activate")[0].body["batch"][0];
     assert_eq!(
         activation,
@@ -79,49 +81,28 @@ async fn fetches_the_file_and_decides_locally() {
     );
 }
 
-#[wasm_bindgen_test]
-async fn initial_bucketing_needs_no_request_and_changes_need_none_either() {
-    reset().await;
-    let mut opts = bucketing_options(0);
-    opts["initialBucketing"] = file("green");
-    let (fs, analytics) = started(opts).await;
-    assert_eq!(read(&fs, "color").as_deref(), Some("green"));
-    assert!(
-        calls().is_empty(),
-        "zero requests before the first decision"
-    );
-    call(&analytics, "identify", &["user-U".into()]);
-    sleep(40).await;
-    assert_eq!(fs.status(), "READY");
-    assert_eq!(fs.visitor_id().as_deref(), Some("user-U"));
-    let ctx = js_sys::JSON::parse(r#"{"plan":"pro"}"#).unwrap();
-    JsFuture::from(fs.update_context(ctx)).await.unwrap();
-    assert_eq!(read(&fs, "banner").as_deref(), Some("pro"));
-    assert!(
-        calls().is_empty(),
-        "identity and context changes decided without a request"
-    );
-}
-
+/// What the module sends and reads of HTTP caching, through the page's fetch: `If-Modified-Since`
+/// from the last `Last-Modified`. Each step's answers repeat until the next step routes others,
+/// so every state is waited for, not timed. (The interval, and that `close()` stops polling, are
+/// the engine's: src/engine/tests/bucketing.rs, on a fake clock.)
 #[wasm_bindgen_test]
 async fn polling_honours_last_modified_and_keeps_the_last_good_file() {
     reset().await;
-    route(
-        "bucketing.json",
-        json!([
-            served(&file("blue")),
-            {"status": 304, "body": ""},
-            {"status": 200, "body": "{\"campaigns\": [{\"id\": 7}]}"},
-            served(&file("red")),
-        ]),
-    );
+    let file_route = |replies: Value| {
+        reroute();
+        route("/activate", json!([{"status": 204, "body": ""}]));
+        route("bucketing.json", replies);
+    };
+    file_route(json!([served(&file("blue")), {"status": 304, "body": ""}]));
     let flags = recorder();
     let (fs, _) = started(bucketing_options(60)).await;
     fs.on("flags".into(), flags.clone().into());
     assert_eq!(read(&fs, "color").as_deref(), Some("blue"));
-    sleep(90).await;
+    wait_until("two polls answered 304", || {
+        calls_to("bucketing.json").len() >= 3
+    })
+    .await;
     let gets = calls_to("bucketing.json");
-    assert_eq!(gets.len(), 2);
     assert_eq!(
         gets[1].headers["if-modified-since"],
         "Sun, 29 Nov 2026 08:00:00 GMT"
@@ -131,49 +112,27 @@ async fn polling_honours_last_modified_and_keeps_the_last_good_file() {
         Some("blue"),
         "304 keeps the file"
     );
-    sleep(60).await;
+    file_route(json!([{"status": 200, "body": "{\"campaigns\": [{\"id\": 7}]}"}]));
+    wait_until("a malformed file polled", || {
+        let error = fs.last_error();
+        !error.is_null() && code_of(&error) == "BUCKETING_MALFORMED"
+    })
+    .await;
     assert_eq!(fs.status(), "READY");
-    assert_eq!(code_of(&fs.last_error()), "BUCKETING_MALFORMED");
     assert_eq!(
         read(&fs, "color").as_deref(),
         Some("blue"),
         "a malformed file keeps the last good one"
     );
-    sleep(60).await;
-    assert_eq!(read(&fs, "color").as_deref(), Some("red"));
+    file_route(json!([served(&file("red"))]));
+    wait_until("the new file applied", || {
+        read(&fs, "color").as_deref() == Some("red")
+    })
+    .await;
     assert_eq!(recorded(&flags).last().unwrap()["color"], "red");
     wasm_bindgen_futures::JsFuture::from(fs.close())
         .await
         .unwrap();
-    let polls = calls_to("bucketing.json").len();
-    sleep(150).await;
-    assert_eq!(
-        calls_to("bucketing.json").len(),
-        polls,
-        "close stops polling"
-    );
-}
-
-#[wasm_bindgen_test]
-async fn unavailable_file_serves_defaults_with_a_reason() {
-    reset().await;
-    route("bucketing.json", json!([{"status": 404, "body": ""}]));
-    let (fs, _) = started(bucketing_options(0)).await;
-    assert_eq!(fs.status(), "FETCH_FAILED");
-    assert_eq!(code_of(&fs.last_error()), "BUCKETING_FETCH");
-    assert_eq!(read(&fs, "color").as_deref(), Some("default"));
-}
-
-#[wasm_bindgen_test]
-async fn panic_file_serves_defaults() {
-    reset().await;
-    let mut opts = bucketing_options(0);
-    let mut panicked = file("blue");
-    panicked["panic"] = json!(true);
-    opts["initialBucketing"] = panicked;
-    let (fs, _) = started(opts).await;
-    assert_eq!(fs.status(), "PANIC");
-    assert_eq!(read(&fs, "color").as_deref(), Some("default"));
 }
 
 #[wasm_bindgen_test]

@@ -38,15 +38,12 @@ async fn read_and_expose(fs: &FlagshipSegment) -> Option<String> {
     who
 }
 
-/// Waits until the module is READY again after a change.
-async fn settled(fs: &FlagshipSegment) {
-    for _ in 0..100 {
-        if fs.status() == "READY" {
-            return;
-        }
-        sleep(10).await;
-    }
-    panic!("still {} after 1 s", fs.status());
+/// Waits until the module has followed Segment to `visitor` and is READY with its flags.
+async fn settled_for(fs: &FlagshipSegment, visitor: &str) {
+    wait_until(&format!("READY for {visitor}"), || {
+        fs.visitor_id().as_deref() == Some(visitor) && fs.status() == "READY"
+    })
+    .await;
 }
 
 fn last_body(part: &str) -> Value {
@@ -83,13 +80,20 @@ fn all_since(from: usize, visitor: &str, anonymous: Option<&str>) {
     assert!(hits > 0, "a hit was sent in this step");
 }
 
+/// Replaces the `/campaigns` replies with `replies`, in order.
+fn support_route_replies(replies: &[Value]) {
+    reroute();
+    route("/campaigns", Value::Array(replies.to_vec()));
+    route("/activate", json!([{"status": 204, "body": ""}]));
+}
+
 #[wasm_bindgen_test]
 async fn page_reads_never_serve_a_value_decided_for_the_previous_identity() {
     for keep in [false, true] {
         let mut opts = base_options();
         opts["keepFlagsDuringRefresh"] = json!(keep);
         let (fs, analytics) = scripted_start(opts).await;
-        let page = fs.into_page_handle();
+        let page = page_handle(fs);
         let who = |page: &JsValue| call(page, "getFlag", &[s("who"), s("nobody")]).as_string();
         let status = |page: &JsValue| {
             js_sys::Reflect::get(page, &s("status"))
@@ -105,12 +109,10 @@ async fn page_reads_never_serve_a_value_decided_for_the_previous_identity() {
         // (keepFlagsDuringRefresh) still shown but never exposed for the new visitor.
         let during = if keep { "anon-1" } else { "nobody" };
         assert_eq!(who(&page).as_deref(), Some(during), "keep: {keep}");
-        for _ in 0..100 {
-            if status(&page).as_deref() == Some("READY") {
-                break;
-            }
-            sleep(10).await;
-        }
+        wait_until("the new decision", || {
+            status(&page).as_deref() == Some("READY")
+        })
+        .await;
         let visitor = js_sys::Reflect::get(&page, &s("visitorId"))
             .unwrap()
             .as_string();
@@ -118,7 +120,7 @@ async fn page_reads_never_serve_a_value_decided_for_the_previous_identity() {
         for _ in 0..3 {
             assert_eq!(who(&page), visitor, "keep: {keep}");
         }
-        sleep(DELIVERED_MS).await;
+        page_flushed(&page).await;
         let exposed_for: Vec<_> = calls_to("/activate")
             .iter()
             .flat_map(|call| call.body["batch"].as_array().unwrap().clone())
@@ -130,30 +132,6 @@ async fn page_reads_never_serve_a_value_decided_for_the_previous_identity() {
             "keep: {keep}"
         );
     }
-}
-
-#[wasm_bindgen_test]
-async fn start_resolves_with_the_flags_of_who_segment_reports_when_it_ends() {
-    reset().await;
-    let analytics = install_scripted("analytics", "anon-1", 0);
-    route("/campaigns", json!([echo(100)]));
-    route("/activate", json!([{"status": 204, "body": ""}]));
-    // identify() while start()'s request for anon-1 is out: that answer is stale, and start()
-    // waits for the decision of user-U instead of resolving with no flags.
-    let identify_later = analytics.clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        sleep(30).await;
-        call(&identify_later, "identify", &[s("user-U")]);
-    });
-    let fs = start(options(base_options())).await.unwrap();
-    assert_eq!(fs.status(), "READY");
-    assert_eq!(fs.visitor_id().as_deref(), Some("user-U"));
-    assert_eq!(
-        fs.get_flag(s("who"), s("nobody"), None)
-            .as_string()
-            .as_deref(),
-        Some("user-U")
-    );
 }
 
 #[wasm_bindgen_test]
@@ -170,8 +148,7 @@ async fn follows_identify_identify_reset_and_set_anonymous_id() {
     // identify(U): continuity, the anonymousId Segment had before identify rides along.
     let mark = calls().len();
     call(&analytics, "identify", &[s("user-U")]);
-    sleep(IDENTIFY_EVENT_MS + 20).await;
-    settled(&fs).await;
+    settled_for(&fs, "user-U").await;
     assert_eq!(read_and_expose(&fs).await.as_deref(), Some("user-U"));
     assert_eq!(last_body("/campaigns")["visitor_id"], "user-U");
     assert_eq!(last_body("/activate")["batch"][0]["vid"], "user-U");
@@ -180,15 +157,14 @@ async fn follows_identify_identify_reset_and_set_anonymous_id() {
     // identify(V): Segment rotates the anonymousId, and so do we.
     let mark = calls().len();
     call(&analytics, "identify", &[s("user-V")]);
-    sleep(IDENTIFY_EVENT_MS + 20).await;
-    settled(&fs).await;
+    settled_for(&fs, "user-V").await;
     assert_eq!(read_and_expose(&fs).await.as_deref(), Some("user-V"));
     all_since(mark, "user-V", Some("anon-rotated-1"));
 
     // reset: the new anonymousId alone.
     let mark = calls().len();
     call(&analytics, "reset", &[]);
-    settled(&fs).await;
+    settled_for(&fs, "anon-reset-2").await;
     assert_eq!(read_and_expose(&fs).await.as_deref(), Some("anon-reset-2"));
     all_since(mark, "anon-reset-2", None);
 
@@ -196,8 +172,7 @@ async fn follows_identify_identify_reset_and_set_anonymous_id() {
     let mark = calls().len();
     call(&analytics, "setAnonymousId", &[s("anon-custom")]);
     fs.get_flag(s("banner"), s("none"), None);
-    sleep(DELIVERED_MS).await;
-    settled(&fs).await;
+    settled_for(&fs, "anon-custom").await;
     assert_eq!(read_and_expose(&fs).await.as_deref(), Some("anon-custom"));
     all_since(mark, "anon-custom", None);
     assert_eq!(fs.visitor_id().as_deref(), Some("anon-custom"));
@@ -222,96 +197,6 @@ async fn follows_identify_identify_reset_and_set_anonymous_id() {
 }
 
 #[wasm_bindgen_test]
-async fn out_of_order_answers_never_show_a_stale_identity() {
-    let (fs, analytics) = scripted_start(base_options()).await;
-    // identify(U)'s answer is slow, identify(V)'s is fast: U's must never be applied.
-    support_route_replies(&[echo(250), echo(10)]);
-    call(&analytics, "identify", &[s("user-U")]);
-    sleep(IDENTIFY_EVENT_MS + 10).await;
-    call(&analytics, "identify", &[s("user-V")]);
-    let mut seen = Vec::new();
-    for _ in 0..40 {
-        seen.push(
-            fs.get_flag(s("who"), s("nobody"), Some(false))
-                .as_string()
-                .unwrap(),
-        );
-        sleep(10).await;
-    }
-    assert_eq!(seen.last().map(String::as_str), Some("user-V"));
-    assert!(
-        !seen.iter().any(|w| w == "user-U"),
-        "stale flags shown: {seen:?}"
-    );
-    let decisions = calls_to("/campaigns");
-    let for_u: Vec<_> = decisions
-        .iter()
-        .filter(|c| c.body["visitor_id"] == "user-U")
-        .collect();
-    assert!(
-        for_u.iter().all(|c| c.aborted),
-        "the request for U was aborted"
-    );
-    sleep(300).await;
-    assert_eq!(
-        fs.get_flag(s("who"), s("nobody"), Some(false))
-            .as_string()
-            .as_deref(),
-        Some("user-V")
-    );
-}
-
-/// Replaces the `/campaigns` replies with `replies`, in order.
-fn support_route_replies(replies: &[Value]) {
-    reroute();
-    route("/campaigns", Value::Array(replies.to_vec()));
-    route("/activate", json!([{"status": 204, "body": ""}]));
-}
-
-#[wasm_bindgen_test]
-async fn defaults_during_refresh_when_asked() {
-    let mut opts = base_options();
-    opts["keepFlagsDuringRefresh"] = json!(false);
-    let (fs, analytics) = scripted_start(opts).await;
-    support_route_replies(&[echo(100)]);
-    call(&analytics, "reset", &[]);
-    assert_eq!(fs.status(), "REFRESHING");
-    assert_eq!(
-        fs.get_flag(s("who"), s("nobody"), None)
-            .as_string()
-            .as_deref(),
-        Some("nobody")
-    );
-    settled(&fs).await;
-    assert_eq!(
-        fs.get_flag(s("who"), s("nobody"), None)
-            .as_string()
-            .as_deref(),
-        Some("anon-reset-1")
-    );
-}
-
-#[wasm_bindgen_test]
-async fn previous_flags_during_refresh_by_default_without_exposure() {
-    let (fs, analytics) = scripted_start(base_options()).await;
-    support_route_replies(&[echo(100)]);
-    call(&analytics, "reset", &[]);
-    assert_eq!(fs.status(), "REFRESHING");
-    assert_eq!(
-        fs.get_flag(s("who"), s("nobody"), None)
-            .as_string()
-            .as_deref(),
-        Some("anon-1")
-    );
-    sleep(DELIVERED_MS).await;
-    assert!(
-        calls_to("/activate").is_empty(),
-        "no exposure while refreshing"
-    );
-    settled(&fs).await;
-}
-
-#[wasm_bindgen_test]
 async fn traits_allowlist_goes_into_the_context() {
     let mut opts = base_options();
     opts["traits"] = json!(["plan", "age", "vip", "nested"]);
@@ -321,8 +206,7 @@ async fn traits_allowlist_goes_into_the_context() {
     )
     .unwrap();
     call(&analytics, "identify", &[s("user-U"), traits]);
-    sleep(IDENTIFY_EVENT_MS + 20).await;
-    settled(&fs).await;
+    settled_for(&fs, "user-U").await;
     let context = last_body("/campaigns")["context"].clone();
     assert_eq!(context["plan"], "pro");
     assert_eq!(context["age"], 41);
@@ -369,14 +253,14 @@ async fn flags_events_and_throwing_listeners() {
     fs.on(s("flags"), flags.clone().into());
     fs.on(s("nope"), flags.clone().into());
     call(&analytics, "reset", &[]);
-    settled(&fs).await;
+    settled_for(&fs, "anon-reset-1").await;
     assert_eq!(
         recorded(&flags),
         [json!({"who": "anon-reset-1", "btnColor": "blue", "banner": "sale"})]
     );
     fs.off(s("flags"), flags.clone().into());
     call(&analytics, "reset", &[]);
-    settled(&fs).await;
+    settled_for(&fs, "anon-reset-2").await;
     assert_eq!(recorded(&flags).len(), 1, "off removed the listener");
     assert_eq!(
         fs.status(),
@@ -433,13 +317,14 @@ async fn plugin_reacts_to_identify_before_segments_event() {
     );
     call(&analytics, "register", std::slice::from_ref(&plugin));
     let started = js_sys::Reflect::get(&plugin, &s("flagship")).unwrap();
-    JsFuture::from(js_sys::Promise::from(started))
+    let page = JsFuture::from(js_sys::Promise::from(started))
         .await
         .unwrap();
+    plugin_module(&page);
     assert_eq!(calls_to("/campaigns").len(), 1);
     call(&analytics, "identify", &[s("user-U")]);
-    // Segment's own identify event is 500 ms away; the plugin hook already switched.
-    sleep(DELIVERED_MS).await;
+    // Segment's own identify event is 500 ms away: the plugin hook, called inside identify(),
+    // already asked for user-U.
     assert_eq!(last_body("/campaigns")["visitor_id"], "user-U");
     assert_eq!(last_body("/campaigns")["anonymous_id"], "anon-1");
 }

@@ -1,4 +1,7 @@
-//! Browser suite: flag reads, typing, metadata and exposure.
+//! Browser suite: flag reads as the page makes them (JS defaults and the values handed back,
+//! metadata and snapshot objects, bad keys, the JS read path of the page's instance) and
+//! `close()`. Which reads expose, dedupe and retry are the engine's rules, tested on a fake clock
+//! in src/engine/tests/reads.rs.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -82,136 +85,6 @@ async fn defaults_for_missing_null_and_other_types() {
 }
 
 #[wasm_bindgen_test]
-async fn first_read_sends_one_exposure_with_the_segment_ids() {
-    let fs = ready(Some("user-1")).await;
-    for _ in 0..50 {
-        read(&fs, "btnColor", "red".into());
-    }
-    sleep(DELIVERED_MS).await;
-    let activations = calls_to("/activate");
-    assert_eq!(
-        activations.len(),
-        1,
-        "deduplicated per visitor and variation"
-    );
-    let call = &activations[0];
-    assert_eq!(call.url, "https://decision.test/v2/activate");
-    assert_eq!(call.headers["x-api-key"], "key_test_123456");
-    assert!(call.keepalive);
-    let item = &call.body["batch"][0];
-    assert_eq!(call.body["cid"], "env_test");
-    assert_eq!(
-        (&item["vid"], &item["aid"]),
-        (&json!("user-1"), &json!("anon-1"))
-    );
-    assert_eq!(
-        (&item["caid"], &item["vaid"]),
-        (&json!("vg1"), &json!("v1"))
-    );
-    assert!(item["qt"].as_u64().unwrap() < 1000);
-}
-
-#[wasm_bindgen_test]
-async fn each_variation_is_exposed_once() {
-    let fs = ready(None).await;
-    read(&fs, "btnColor", "red".into());
-    read(&fs, "size", JsValue::from_f64(0.0));
-    read(&fs, "banner", "none".into());
-    sleep(DELIVERED_MS).await;
-    let calls = calls_to("/activate");
-    assert_eq!(calls.len(), 1, "reads of one render go out as one batch");
-    let items = calls[0].body["batch"].as_array().unwrap().clone();
-    let exposed: Vec<_> = items.iter().map(|item| item["vaid"].clone()).collect();
-    assert_eq!(exposed, [json!("v1"), json!("v9")]);
-    for item in items {
-        assert_eq!(item["vid"], "anon-1");
-        assert_eq!(item["aid"], json!(null));
-    }
-}
-
-#[wasm_bindgen_test]
-async fn null_value_exposes_missing_and_mismatch_do_not() {
-    let fs = ready(None).await;
-    read(&fs, "missing", "red".into());
-    read(&fs, "btnColor", JsValue::from_f64(1.0));
-    sleep(DELIVERED_MS).await;
-    assert!(calls_to("/activate").is_empty());
-    read(&fs, "discount", JsValue::from_f64(5.0));
-    sleep(DELIVERED_MS).await;
-    assert_eq!(calls_to("/activate").len(), 1);
-}
-
-#[wasm_bindgen_test]
-async fn reading_without_exposure_then_exposing() {
-    let fs = ready(None).await;
-    let value = fs.get_flag("btnColor".into(), "red".into(), Some(false));
-    assert_eq!(value.as_string().as_deref(), Some("blue"));
-    sleep(DELIVERED_MS).await;
-    assert!(calls_to("/activate").is_empty());
-    assert!(fs.expose_flag("btnColor".into()));
-    assert!(!fs.expose_flag("missing".into()));
-    sleep(DELIVERED_MS).await;
-    assert_eq!(calls_to("/activate").len(), 1);
-}
-
-#[wasm_bindgen_test]
-async fn failed_exposure_is_retried_with_backoff_and_a_rejected_one_is_not() {
-    reset().await;
-    install_loaded("analytics", None, some("anon-1"));
-    route("/campaigns", json!([decision_for("anon-1")]));
-    route(
-        "/activate",
-        json!([{"networkError": true}, {"status": 204, "body": ""}]),
-    );
-    let fs = start(options(base_options())).await.unwrap();
-    read(&fs, "btnColor", "red".into());
-    sleep(DELIVERED_MS).await;
-    assert_eq!(calls_to("/activate").len(), 1);
-    // No read needed: the queue retries after its backoff (1 to 2 s for the first retry).
-    for _ in 0..30 {
-        if calls_to("/activate").len() == 2 {
-            break;
-        }
-        sleep(100).await;
-    }
-    let sent = calls_to("/activate");
-    assert_eq!(sent.len(), 2, "retried once");
-    assert_eq!(
-        sent[0].body["batch"],
-        sent[1].body["batch"]
-            .clone()
-            .as_array()
-            .map(|b| {
-                let mut b = b.clone();
-                b[0]["qt"] = sent[0].body["batch"][0]["qt"].clone();
-                json!(b)
-            })
-            .unwrap(),
-        "the same exposure"
-    );
-    read(&fs, "btnColor", "red".into());
-    sleep(DELIVERED_MS).await;
-    assert_eq!(
-        calls_to("/activate").len(),
-        2,
-        "delivered, so not sent again"
-    );
-
-    // A 400 is final: later reads do not send the exposure again.
-    reset().await;
-    install_loaded("analytics", None, some("anon-2"));
-    route("/campaigns", json!([decision_for("anon-2")]));
-    route("/activate", json!([{"status": 400, "body": "{}"}]));
-    let fs = start(options(base_options())).await.unwrap();
-    for _ in 0..3 {
-        read(&fs, "btnColor", "red".into());
-        sleep(DELIVERED_MS).await;
-    }
-    assert_eq!(calls_to("/activate").len(), 1);
-    assert_eq!(json_of(&fs.diagnose())["activations"]["dropped"], 1);
-}
-
-#[wasm_bindgen_test]
 async fn metadata_and_snapshot() {
     let fs = ready(None).await;
     assert_eq!(
@@ -226,7 +99,7 @@ async fn metadata_and_snapshot() {
         json!({"btnColor": "blue", "size": 3, "newCheckout": true, "tiers": [1, 2],
                "copy": {"title": "Hi"}, "banner": "sale"})
     );
-    sleep(DELIVERED_MS).await;
+    flushed(&fs).await;
     assert!(
         calls_to("/activate").is_empty(),
         "metadata and snapshot do not expose"
@@ -254,6 +127,8 @@ async fn bad_keys_never_throw() {
     }
 }
 
+/// `close()` resolves, and the instance answers with defaults. (That a read after close exposes
+/// nothing is the engine's: src/engine/tests/reads.rs, no_exposure_without_consent_or_after_close.)
 #[wasm_bindgen_test]
 async fn close_stops_everything() {
     let fs = ready(None).await;
@@ -265,8 +140,6 @@ async fn close_stops_everything() {
         read(&fs, "btnColor", "red".into()).as_string().as_deref(),
         Some("red")
     );
-    sleep(DELIVERED_MS).await;
-    assert!(calls_to("/activate").is_empty());
 }
 
 /// `getFlag` as the page calls it: on the instance `start` hands to JS, whose repeated reads
@@ -279,7 +152,7 @@ fn page_read(page: &JsValue, key: &str, default: JsValue, expose: Option<bool>) 
 
 #[wasm_bindgen_test]
 async fn repeated_page_reads_answer_like_the_wasm_and_expose_once() {
-    let page = ready(None).await.into_page_handle();
+    let page = page_handle(ready(None).await);
     let own = js_sys::Object::get_own_property_descriptor(&page.clone().into(), &"getFlag".into());
     assert!(
         !own.is_undefined(),
@@ -308,7 +181,7 @@ async fn repeated_page_reads_answer_like_the_wasm_and_expose_once() {
     let again = page_read(&page, "tiers", js_sys::Array::new().into(), None);
     assert_eq!(json_of(&again), json!([1, 2]));
 
-    sleep(DELIVERED_MS).await;
+    page_flushed(&page).await;
     let exposed: Vec<_> = calls_to("/activate")
         .iter()
         .flat_map(|call| call.body["batch"].as_array().unwrap().clone())
@@ -319,18 +192,18 @@ async fn repeated_page_reads_answer_like_the_wasm_and_expose_once() {
 
 #[wasm_bindgen_test]
 async fn page_reads_without_exposure_do_not_stand_for_an_exposure() {
-    let page = ready(None).await.into_page_handle();
+    let page = page_handle(ready(None).await);
     for _ in 0..3 {
         let size = page_read(&page, "size", JsValue::from_f64(1.0), Some(false));
         assert_eq!(size.as_f64(), Some(3.0));
     }
-    sleep(DELIVERED_MS).await;
+    page_flushed(&page).await;
     assert!(calls_to("/activate").is_empty());
     for _ in 0..3 {
         let size = page_read(&page, "size", JsValue::from_f64(1.0), None);
         assert_eq!(size.as_f64(), Some(3.0));
     }
-    sleep(DELIVERED_MS).await;
+    page_flushed(&page).await;
     let activations = calls_to("/activate");
     assert_eq!(activations.len(), 1);
     assert_eq!(activations[0].body["batch"][0]["vaid"], "v1");
@@ -339,7 +212,7 @@ async fn page_reads_without_exposure_do_not_stand_for_an_exposure() {
 #[wasm_bindgen_test]
 async fn page_reads_after_close_return_defaults() {
     let fs = ready(None).await;
-    let page = fs.into_page_handle();
+    let page = page_handle(fs);
     for _ in 0..2 {
         page_read(&page, "btnColor", "red".into(), None);
     }

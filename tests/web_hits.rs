@@ -1,5 +1,7 @@
-//! Browser suite: hits, the delivery queue, persistence across reloads, consent, the decision
-//! cache and Experiment Viewed.
+//! Browser suite: what the page hands over for hits (their arguments, consent), the queue in
+//! localStorage across a reload and with a full storage, `pagehide`, and Experiment Viewed through
+//! `analytics.track`. The queue's rules (batching, retries, consent, expiry, unload) are the
+//! engine's, tested on a fake clock in src/engine/tests/delivery.rs.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -8,7 +10,6 @@ use flagship_segment::{start, FlagshipSegment};
 use serde_json::{json, Value};
 use support::*;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -31,10 +32,6 @@ async fn started(extra: Value) -> (FlagshipSegment, JsValue) {
 
 fn props(v: Value) -> JsValue {
     js_sys::JSON::parse(&v.to_string()).unwrap()
-}
-
-async fn flushed(fs: &FlagshipSegment) {
-    JsFuture::from(fs.flush()).await.unwrap();
 }
 
 fn actions(hits: &[Value]) -> Vec<String> {
@@ -130,75 +127,17 @@ async fn invalid_hits_are_refused_and_nothing_is_sent() {
 }
 
 #[wasm_bindgen_test]
-async fn batches_at_batch_size_or_after_the_interval() {
-    reset().await;
-    route("events.test", json!([{"status": 200, "body": ""}]));
-    let (fs, _) = started(json!({"batchSize": 3, "flushIntervalMs": 300})).await;
-    for action in ["a", "b", "c"] {
-        fs.track(action.into(), JsValue::UNDEFINED);
-    }
-    sleep(80).await;
-    assert_eq!(calls_to("events.test").len(), 1, "flushed at 3 hits");
-    fs.track("d".into(), JsValue::UNDEFINED);
-    sleep(100).await;
-    assert_eq!(calls_to("events.test").len(), 1, "not before the interval");
-    sleep(400).await;
-    assert_eq!(calls_to("events.test").len(), 2);
-    assert_eq!(actions(&hits_sent()), ["a", "b", "c", "d"]);
-    assert!(calls_to("events.test").iter().all(|c| c.keepalive));
-}
-
-#[wasm_bindgen_test]
-async fn offline_then_online_delivers_every_hit_once() {
-    reset().await;
-    route(
-        "events.test",
-        json!([{"networkError": true}, {"networkError": true}, {"status": 200, "body": ""}]),
-    );
-    let (fs, _) = started(json!({"batchSize": 3})).await;
-    for action in ["a", "b", "c"] {
-        fs.track(action.into(), JsValue::UNDEFINED);
-    }
-    for _ in 0..80 {
-        if calls_to("events.test").len() >= 3 {
-            break;
-        }
-        sleep(100).await;
-    }
-    let calls = calls_to("events.test");
-    assert_eq!(calls.len(), 3, "two failures, then delivered");
-    let delivered: Vec<_> = calls[2].body["h"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["ea"].clone())
-        .collect();
-    assert_eq!(delivered, [json!("a"), json!("b"), json!("c")]);
-    sleep(300).await;
-    assert_eq!(calls_to("events.test").len(), 3, "nothing sent twice");
-    assert_eq!(
-        json_of(&fs.diagnose())["hits"],
-        json!({"queued": 0, "sent": 3, "dropped": 0})
-    );
-}
-
-fn json_of(value: &JsValue) -> Value {
-    serde_json::from_str(&js_sys::JSON::stringify(value).unwrap().as_string().unwrap()).unwrap()
-}
-
-#[wasm_bindgen_test]
 async fn a_reload_in_the_middle_loses_nothing() {
     reset().await;
     route("events.test", json!([{"networkError": true}]));
     let (fs, _) = started(json!({})).await;
     fs.track("before-reload".into(), JsValue::UNDEFINED);
     fs.get_flag("who".into(), "x".into(), None);
-    sleep(20).await;
-    assert!(
-        module_keys().iter().any(|k| k.contains(":queue:")),
-        "{:?}",
-        module_keys()
-    );
+    // Stored once the current task is done.
+    wait_until("the queue is stored", || {
+        module_keys().iter().any(|k| k.contains(":queue:"))
+    })
+    .await;
     // The page dies: no pagehide, no flush.
     drop(fs);
     reroute();
@@ -218,90 +157,20 @@ async fn a_reload_in_the_middle_loses_nothing() {
         .filter(|c| c.body["batch"].as_array().is_some())
         .count();
     fs.get_flag("who".into(), "x".into(), None);
-    sleep(DELIVERED_MS).await;
+    flushed(&fs).await;
     assert_eq!(
         calls_to("/activate").len(),
         before,
         "dedupe survived the reload"
     );
-    assert!(
-        !module_keys().iter().any(|k| k.contains(":queue:")),
-        "queue emptied from storage"
-    );
+    wait_until("queue emptied from storage", || {
+        !module_keys().iter().any(|k| k.contains(":queue:"))
+    })
+    .await;
 }
 
-#[wasm_bindgen_test]
-async fn what_a_previous_page_left_leaves_without_any_call_on_this_one() {
-    reset().await;
-    route("events.test", json!([{"networkError": true}]));
-    let (fs, _) = started(json!({"flushIntervalMs": 100})).await;
-    fs.track("left-behind".into(), JsValue::UNDEFINED);
-    sleep(20).await;
-    drop(fs);
-    reroute();
-    route("events.test", json!([{"status": 200, "body": ""}]));
-    route("/campaigns", json!([echo(0)]));
-    // The stored queue is read while the decision request is out, then sent when due: the page
-    // only starts the module.
-    let _fs = start(options(opts(json!({"flushIntervalMs": 100}))))
-        .await
-        .unwrap();
-    sleep(400).await;
-    let delivered: Vec<_> = hits_sent()
-        .into_iter()
-        .filter(|h| h["ea"] == "left-behind")
-        .collect();
-    assert_eq!(delivered.len(), 1, "{delivered:?}");
-}
-
-#[wasm_bindgen_test]
-async fn withdrawn_consent_purges_and_stops_sending() {
-    reset().await;
-    route("events.test", json!([{"status": 200, "body": ""}]));
-    let (fs, analytics) = started(json!({})).await;
-    fs.track("queued".into(), JsValue::UNDEFINED);
-    fs.set_consent(JsValue::FALSE);
-    sleep(DELIVERED_MS).await;
-    let hits = hits_sent();
-    assert_eq!(actions(&hits), ["fs_consent"], "only the consent hit left");
-    assert_eq!(
-        (&hits[0]["ec"], &hits[0]["el"]),
-        (&json!("User Engagement"), &json!("flagship-segment:false"))
-    );
-    assert!(
-        !module_keys().iter().any(|k| k.contains(":queue:")),
-        "nothing stored"
-    );
-    assert!(!fs.track("after".into(), JsValue::UNDEFINED));
-    fs.get_flag("who".into(), "x".into(), None);
-    sleep(DELIVERED_MS).await;
-    assert!(
-        calls_to("/activate").is_empty(),
-        "no exposure without consent"
-    );
-    call(&analytics, "reset", &[]);
-    sleep(DELIVERED_MS).await;
-    assert_eq!(
-        calls_to("/campaigns").last().unwrap().body["visitor_consent"],
-        false,
-        "decisions go on"
-    );
-    fs.set_consent(JsValue::TRUE);
-    flushed(&fs).await;
-    assert_eq!(hits_sent().last().unwrap()["el"], "flagship-segment:true");
-}
-
-#[wasm_bindgen_test]
-async fn no_consent_at_start_sends_and_stores_nothing() {
-    reset().await;
-    let (fs, _) = started(json!({"consent": false})).await;
-    assert_eq!(calls_to("/campaigns")[0].body["visitor_consent"], false);
-    fs.get_flag("who".into(), "x".into(), None);
-    assert!(!fs.track("x".into(), JsValue::UNDEFINED));
-    sleep(DELIVERED_MS).await;
-    flushed(&fs).await;
-    assert!(calls_to("/activate").is_empty() && calls_to("events.test").is_empty());
-    assert!(!module_keys().iter().any(|k| k.contains(":queue:")));
+fn json_of(value: &JsValue) -> Value {
+    serde_json::from_str(&js_sys::JSON::stringify(value).unwrap().as_string().unwrap()).unwrap()
 }
 
 /// Expiry after four hours is the engine's (natively tested); what needs a browser is the clock
@@ -350,45 +219,13 @@ async fn a_full_storage_is_survived() {
 }
 
 #[wasm_bindgen_test]
-async fn corrupt_stored_data_is_discarded_not_thrown() {
-    reset().await;
-    let (fs, _) = started(json!({})).await;
-    fs.track("x".into(), JsValue::UNDEFINED);
-    sleep(20).await; // stored once the current task is done
-    let key = module_keys()
-        .into_iter()
-        .find(|k| k.contains(":queue:"))
-        .expect("queue stored");
-    drop(fs);
-    set_local(
-        &key,
-        "{\"v\":1,\"at\":0,\"hits\":{\"v\":1,\"items\":[{\"id\":\"x\"}]}",
-    );
-    set_local("flagship-segment:env_test:exposures", "not json");
-    set_local("flagship-segment:env_test:decisions", "[1,2");
-    console_capture();
-    let fs = start(options(opts(json!({"logLevel": "warn"}))))
-        .await
-        .unwrap();
-    assert_eq!(fs.status(), "READY");
-    let lines = console_lines();
-    assert!(lines.iter().any(|l| l.contains("unreadable")), "{lines:?}");
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("stored exposures discarded")),
-        "{lines:?}"
-    );
-}
-
-#[wasm_bindgen_test]
 async fn pagehide_hands_everything_to_keepalive() {
     reset().await;
     route("events.test", json!([{"status": 200, "body": ""}]));
     let (fs, _) = started(json!({})).await;
     fs.track("leaving".into(), JsValue::UNDEFINED);
+    // The module's listener runs inside dispatchEvent: the request is out when it returns.
     dispatch_pagehide();
-    sleep(30).await;
     let calls = calls_to("events.test");
     assert_eq!(calls.len(), 1);
     assert!(calls[0].keepalive);
@@ -398,56 +235,47 @@ async fn pagehide_hands_everything_to_keepalive() {
 }
 
 #[wasm_bindgen_test]
-async fn cached_decision_for_the_same_identity_only() {
-    reset().await;
-    let (fs, analytics) = started(json!({})).await;
-    assert_eq!(fs.status(), "READY");
-    drop(fs);
-    reroute();
-    route(
-        "/campaigns",
-        json!([{"status": 503, "body": "{\"message\":\"down\"}"}]),
-    );
-    let fs = start(options(opts(json!({})))).await.unwrap();
-    assert_eq!(fs.status(), "CACHED");
-    assert_eq!(code_of(&fs.last_error()), "DECISION_HTTP");
-    assert_eq!(
-        fs.get_flag("who".into(), "x".into(), Some(false))
-            .as_string()
-            .as_deref(),
-        Some("anon-1")
-    );
-    call(&analytics, "reset", &[]);
-    sleep(DELIVERED_MS).await;
-    assert_eq!(
-        fs.status(),
-        "FETCH_FAILED",
-        "no cache entry for the new identity"
-    );
-    assert_eq!(
-        fs.get_flag("who".into(), "x".into(), Some(false))
-            .as_string()
-            .as_deref(),
-        Some("x")
-    );
-}
-
-#[wasm_bindgen_test]
 async fn experiment_viewed_goes_to_segment_when_asked() {
     reset().await;
     let (fs, analytics) = started(json!({"segmentExperimentViewed": true})).await;
+    // The call is made as the read queues its exposure, inside getFlag.
     fs.get_flag("who".into(), "x".into(), None);
     fs.get_flag("who".into(), "x".into(), None);
-    sleep(DELIVERED_MS).await;
     assert_eq!(
         tracked(&analytics),
         [
             json!(["Experiment Viewed", {"experiment_id": "c1", "experiment_name": null, "variation_id": "v1", "variation_name": null}])
         ]
     );
+    drop(fs);
     reset().await;
     let (fs, analytics) = started(json!({})).await;
     fs.get_flag("who".into(), "x".into(), None);
-    sleep(DELIVERED_MS).await;
     assert!(tracked(&analytics).is_empty(), "off by default");
+}
+
+/// `setConsent` takes a boolean from the page, and nothing else (what consent changes is the
+/// engine's: src/engine/tests/delivery.rs, withdrawn_consent_purges_and_stops_sending).
+#[wasm_bindgen_test]
+async fn set_consent_takes_a_boolean_from_the_page() {
+    reset().await;
+    route("events.test", json!([{"status": 200, "body": ""}]));
+    let (fs, _) = started(json!({})).await;
+    for not_a_boolean in [
+        JsValue::from_str("false"),
+        JsValue::NULL,
+        JsValue::from_f64(0.0),
+    ] {
+        fs.set_consent(not_a_boolean);
+    }
+    assert!(
+        fs.track("queued".into(), JsValue::UNDEFINED),
+        "consent unchanged"
+    );
+    fs.set_consent(JsValue::FALSE);
+    assert!(!fs.track("after".into(), JsValue::UNDEFINED), "withdrawn");
+    flushed(&fs).await;
+    let hits = hits_sent();
+    assert_eq!(actions(&hits), ["fs_consent"], "only the consent hit left");
+    assert_eq!(hits[0]["el"], "flagship-segment:false");
 }

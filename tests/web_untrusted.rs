@@ -155,7 +155,7 @@ async fn issue_22_a_number_out_of_range_costs_only_its_own_flag() {
         fs.get_flag("big".into(), JsValue::from_f64(7.0), None),
         JsValue::from_f64(7.0)
     );
-    sleep(DELIVERED_MS).await;
+    flushed(&fs).await;
     assert_eq!(
         calls_to("/activate").len(),
         1,

@@ -4,6 +4,25 @@
 const state = { calls: [], routes: [] };
 const realFetch = window.fetch.bind(window);
 
+// A running module listens to `pagehide` on window, and stops when it is dropped or closed:
+// counting those listeners tells `reset()` whether a module an earlier test started still runs
+// (the suites share one page). wasm-bindgen calls `window.addEventListener` by property lookup.
+const pagehideListeners = new Set();
+const realAddEventListener = window.addEventListener;
+const realRemoveEventListener = window.removeEventListener;
+window.addEventListener = function (type, listener, options) {
+  if (type === "pagehide") pagehideListeners.add(listener);
+  return realAddEventListener.call(this, type, listener, options);
+};
+window.removeEventListener = function (type, listener, options) {
+  if (type === "pagehide") pagehideListeners.delete(listener);
+  return realRemoveEventListener.call(this, type, listener, options);
+};
+
+export function runningModules() {
+  return pagehideListeners.size;
+}
+
 function headersOf(init) {
   const out = {};
   new Headers((init && init.headers) || {}).forEach((v, k) => { out[k] = v; });
@@ -73,6 +92,21 @@ export function fetchCalls() {
 
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Resolves once a new PerformanceObserver has been handed the Resource Timing entry of `url`
+// (buffered or later). Observers are called in the order they observed, so every observer that
+// observed before this call (the module's watch of Segment's calls) has seen that entry by then.
+export function resourceEntryDelivered(url) {
+  return new Promise((resolve) => {
+    const observer = new PerformanceObserver((list) => {
+      if (list.getEntries().some((entry) => entry.name === url)) {
+        observer.disconnect();
+        resolve();
+      }
+    });
+    observer.observe({ type: "resource", buffered: true });
+  });
 }
 
 function fakeUser(ids) {
@@ -325,19 +359,21 @@ export function trackedJson(instance) {
 }
 
 // analytics-next's `Segment.io` destination as `analytics.queue.plugins` shows it, with its API on
-// this test server; `called` also completes a request to that API first (a 404 here, but Resource
-// Timing keeps it), as the snippet's page() does before the module starts.
+// this test server; `request` also completes a request to that API first (a 404 here, but Resource
+// Timing keeps it), as the snippet's page() does before the module starts, and is answered with
+// that request's URL.
 export async function segmentApiOnThisServer(instance, request) {
   const path = `segment-api-${Math.random().toString(36).slice(2)}`;
   const metadata = { apiHost: `${location.host}/${path}`, protocol: location.protocol.slice(0, -1) };
   instance.queue = { plugins: [{ name: "Segment.io", metadata }] };
-  if (request) {
-    await new Promise((resolve) => {
-      const image = new Image();
-      image.onload = image.onerror = resolve;
-      image.src = `${location.origin}/${path}/${request}`;
-    });
-  }
+  if (!request) return null;
+  const url = `${location.origin}/${path}/${request}`;
+  await new Promise((resolve) => {
+    const image = new Image();
+    image.onload = image.onerror = resolve;
+    image.src = url;
+  });
+  return url;
 }
 
 // A URL the page can fetch `bytes` from, served as application/wasm (the bucketing engine the

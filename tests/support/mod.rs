@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+use std::cell::{Cell, RefCell};
+
+use flagship_segment::FlagshipSegment;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -16,6 +19,10 @@ extern "C" {
     fn fetch_calls() -> String;
     #[wasm_bindgen(js_name = sleep)]
     fn sleep_promise(ms: u32) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = runningModules)]
+    fn running_modules() -> u32;
+    #[wasm_bindgen(js_name = resourceEntryDelivered)]
+    fn resource_entry_delivered_promise(url: &str) -> js_sys::Promise;
     #[wasm_bindgen(js_name = segmentApiOnThisServer)]
     fn segment_api_on_this_server_promise(
         instance: &JsValue,
@@ -108,10 +115,22 @@ extern "C" {
 
 /// Gives a fake instance analytics-next's `Segment.io` destination, its API on the test server;
 /// with `request` (a path below the API, `p` for a page call), a request there completes first
-/// (what the snippet's `page()` leaves).
-pub async fn segment_api_on_this_server(instance: &JsValue, request: Option<&str>) {
+/// (what the snippet's `page()` leaves), and its URL is returned.
+pub async fn segment_api_on_this_server(
+    instance: &JsValue,
+    request: Option<&str>,
+) -> Option<String> {
     let request = request.map(String::from);
     wasm_bindgen_futures::JsFuture::from(segment_api_on_this_server_promise(instance, request))
+        .await
+        .unwrap()
+        .as_string()
+}
+
+/// Returns once the Resource Timing entry of `url` has been handed to every `PerformanceObserver`
+/// observing now (a module's watch of Segment's calls among them).
+pub async fn resource_entry_delivered(url: &str) {
+    JsFuture::from(resource_entry_delivered_promise(url))
         .await
         .unwrap();
 }
@@ -171,7 +190,7 @@ pub fn console_lines() -> Vec<String> {
     serde_json::from_str(&console_lines_json()).unwrap()
 }
 
-pub async fn sleep(ms: u32) {
+async fn sleep(ms: u32) {
     JsFuture::from(sleep_promise(ms)).await.unwrap();
 }
 
@@ -204,10 +223,74 @@ pub fn base_options() -> Value {
     })
 }
 
-/// Fresh page state for a test: fake fetch, no analytics, no stored IDs. Waits first so that
-/// exposures spawned by the previous test (the suites share one page) reach the old fake.
+thread_local! {
+    /// Page handles made by [`page_handle`] or [`plugin_module`]: JS holds them, so their modules
+    /// run until closed.
+    static OPEN_PAGE_HANDLES: RefCell<Vec<JsValue>> = const { RefCell::new(Vec::new()) };
+    /// Modules plugins started: the plugin object holds each for the page's life.
+    static KEPT_BY_PLUGINS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// `fs` as the page holds it (`start()`'s instance, whose repeated reads are answered in JS);
+/// the next [`reset`] closes it unless the test did, and lets go of it.
+pub fn page_handle(fs: FlagshipSegment) -> JsValue {
+    let page = fs.into_page_handle();
+    OPEN_PAGE_HANDLES.with(|open| open.borrow_mut().push(page.clone()));
+    page
+}
+
+/// The module a plugin started (its `flagship` promise's value): the next [`reset`] closes it
+/// unless the test did. The plugin object keeps it for the page's life: its page listeners stay
+/// while `close()` keeps them (see [`reset`]).
+pub fn plugin_module(page: &JsValue) {
+    OPEN_PAGE_HANDLES.with(|open| open.borrow_mut().push(page.clone()));
+    KEPT_BY_PLUGINS.with(|kept| kept.set(kept.get() + 1));
+}
+
+/// `close()` on a page handle, awaited.
+pub async fn close_page(page: &JsValue) {
+    JsFuture::from(js_sys::Promise::from(call(page, "close", &[])))
+        .await
+        .unwrap();
+}
+
+/// Sends what `fs` has queued and returns once it is sent: afterwards, whatever a step queued
+/// has reached the fake fetch, so "nothing was sent" is a fact, not a wait that was long enough.
+pub async fn flushed(fs: &FlagshipSegment) {
+    JsFuture::from(fs.flush()).await.unwrap();
+}
+
+/// [`flushed`] on a page handle.
+pub async fn page_flushed(page: &JsValue) {
+    JsFuture::from(js_sys::Promise::from(call(page, "flush", &[])))
+        .await
+        .unwrap();
+}
+
+/// Fresh page state for a test: fake fetch, no analytics, no stored IDs.
+///
+/// The suites share one page, so the modules an earlier test started must be stopped first, or
+/// their sends and storage writes would land in this test. A module held in Rust stops when its
+/// test returns and drops it; page handles are closed here (what they still send goes to the
+/// earlier test's fake) and let go of (`free()`), which drops their module. Then no module may
+/// be listening to the page any more, but those plugins keep: `close()` lets go of the page's
+/// events only when its last flush ends after it returned (src/browser/driver.rs), so a plugin's
+/// closed module may still listen.
 pub async fn reset() {
-    sleep(120).await;
+    for page in OPEN_PAGE_HANDLES.with(|open| open.take()) {
+        let status = js_sys::Reflect::get(&page, &"status".into()).unwrap();
+        if status.as_string().as_deref() != Some("CLOSED") {
+            close_page(&page).await;
+        }
+        call(&page, "free", &[]);
+    }
+    let kept = KEPT_BY_PLUGINS.with(Cell::get);
+    assert!(
+        running_modules() <= kept,
+        "{} module(s) started by an earlier test still run: drop or close them before reset() \
+         (or an earlier test failed before it could)",
+        running_modules() - kept
+    );
     clock_reset();
     fix_storage();
     fetch_install();
@@ -250,9 +333,6 @@ pub fn recorded(f: &js_sys::Function) -> Vec<Value> {
 pub fn echo(delay_ms: u32) -> Value {
     json!({"echo": true, "delayMs": delay_ms})
 }
-
-/// Long enough for queued activations (sent in 50 ms windows) to reach the fake fetch.
-pub const DELIVERED_MS: u32 = 150;
 
 /// The module's localStorage keys.
 pub fn module_keys() -> Vec<String> {

@@ -10,6 +10,7 @@ use flagship_segment::{start, FlagshipSegment};
 use serde_json::{json, Value};
 use support::*;
 use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -278,4 +279,21 @@ async fn set_consent_takes_a_boolean_from_the_page() {
     let hits = hits_sent();
     assert_eq!(actions(&hits), ["fs_consent"], "only the consent hit left");
     assert_eq!(hits[0]["el"], "flagship-segment:false");
+}
+
+#[wasm_bindgen_test]
+async fn close_lets_go_of_the_page_once_its_last_flush_ends() {
+    reset().await;
+    let before = running_modules();
+    let (fs, _) = started(json!({})).await;
+    assert_eq!(running_modules(), before + 1, "listening to pagehide");
+    JsFuture::from(fs.close()).await.unwrap();
+    assert_eq!(
+        running_modules(),
+        before,
+        "nothing in flight: let go at once"
+    );
+    // What follows close() settles too (it hung: the flush never ended).
+    JsFuture::from(fs.flush()).await.unwrap();
+    JsFuture::from(fs.close()).await.unwrap();
 }

@@ -260,8 +260,10 @@ impl Driver {
     /// `close()`: stops the module; the promise resolves once what was queued has been sent.
     pub(crate) fn close(&self) -> Promise {
         self.listeners.borrow_mut().clear();
-        let id = self.run_alone(|engine| engine.close(now()));
+        // Known before the effects run: the flush may end among them, and then lets go.
+        let id = self.call_alone(|engine| engine.close(now()));
         self.close_flush.set(id);
+        self.turn();
         self.flushed(id)
     }
 

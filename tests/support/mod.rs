@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 use flagship_segment::FlagshipSegment;
 use serde_json::{json, Value};
@@ -20,7 +20,7 @@ extern "C" {
     #[wasm_bindgen(js_name = sleep)]
     fn sleep_promise(ms: u32) -> js_sys::Promise;
     #[wasm_bindgen(js_name = runningModules)]
-    fn running_modules() -> u32;
+    pub fn running_modules() -> u32;
     #[wasm_bindgen(js_name = resourceEntryDelivered)]
     fn resource_entry_delivered_promise(url: &str) -> js_sys::Promise;
     #[wasm_bindgen(js_name = segmentApiOnThisServer)]
@@ -227,8 +227,6 @@ thread_local! {
     /// Page handles made by [`page_handle`] or [`plugin_module`]: JS holds them, so their modules
     /// run until closed.
     static OPEN_PAGE_HANDLES: RefCell<Vec<JsValue>> = const { RefCell::new(Vec::new()) };
-    /// Modules plugins started: the plugin object holds each for the page's life.
-    static KEPT_BY_PLUGINS: Cell<u32> = const { Cell::new(0) };
 }
 
 /// `fs` as the page holds it (`start()`'s instance, whose repeated reads are answered in JS);
@@ -240,11 +238,10 @@ pub fn page_handle(fs: FlagshipSegment) -> JsValue {
 }
 
 /// The module a plugin started (its `flagship` promise's value): the next [`reset`] closes it
-/// unless the test did. The plugin object keeps it for the page's life: its page listeners stay
-/// while `close()` keeps them (see [`reset`]).
+/// unless the test did. The plugin object keeps it for the page's life; closed, it no longer
+/// listens to the page.
 pub fn plugin_module(page: &JsValue) {
     OPEN_PAGE_HANDLES.with(|open| open.borrow_mut().push(page.clone()));
-    KEPT_BY_PLUGINS.with(|kept| kept.set(kept.get() + 1));
 }
 
 /// `close()` on a page handle, awaited.
@@ -273,9 +270,8 @@ pub async fn page_flushed(page: &JsValue) {
 /// their sends and storage writes would land in this test. A module held in Rust stops when its
 /// test returns and drops it; page handles are closed here (what they still send goes to the
 /// earlier test's fake) and let go of (`free()`), which drops their module. Then no module may
-/// be listening to the page any more, but those plugins keep: `close()` lets go of the page's
-/// events only when its last flush ends after it returned (src/browser/driver.rs), so a plugin's
-/// closed module may still listen.
+/// be listening to the page any more (a closed module lets go of the page's events once its last
+/// flush ends, src/browser/driver.rs).
 pub async fn reset() {
     for page in OPEN_PAGE_HANDLES.with(|open| open.take()) {
         let status = js_sys::Reflect::get(&page, &"status".into()).unwrap();
@@ -284,12 +280,11 @@ pub async fn reset() {
         }
         call(&page, "free", &[]);
     }
-    let kept = KEPT_BY_PLUGINS.with(Cell::get);
-    assert!(
-        running_modules() <= kept,
-        "{} module(s) started by an earlier test still run: drop or close them before reset() \
-         (or an earlier test failed before it could)",
-        running_modules() - kept
+    assert_eq!(
+        running_modules(),
+        0,
+        "module(s) started by an earlier test still run: drop or close them before reset() \
+         (or an earlier test failed before it could)"
     );
     clock_reset();
     fix_storage();

@@ -51,6 +51,11 @@ impl Delivery {
     ) -> u32 {
         let id = self.next_flush;
         self.next_flush += 1;
+        if self.closed {
+            // Closed: nothing more leaves, so this flush is over (a second close() too).
+            out.push(Effect::Flushed(id));
+            return id;
+        }
         self.flushes.push(id);
         if then_close {
             self.close_after = Some(id);

@@ -329,6 +329,10 @@ fn close_stops_following_and_deciding() {
     let flush = world.run(|e, now, _| e.close(now));
     assert!(!world.subscribed, "listeners removed");
     assert!(world.flushed.contains(&flush));
+    // A flush or a second close() after it is over at once: nothing more leaves.
+    let later = world.run(|e, now, _| e.flush(now));
+    let again = world.run(|e, now, _| e.close(now));
+    assert!(world.flushed.contains(&later) && world.flushed.contains(&again));
     assert_eq!(world.status(), "CLOSED");
     assert_eq!(world.read("who", ValueKind::String, true), None);
     world.reset();

@@ -50,6 +50,9 @@ const bundle = (entry, outfile, extra = {}) =>
   })
 await bundle(path.join(root, 'bench/ours.js'), path.join(out, 'ours.js'))
 await bundle(path.join(root, 'bench/theirs.js'), path.join(out, 'theirs.js'))
+// The web build starts in two stages: the entry (bundled into ours.js) fetches the full module's glue
+// from next to itself once the first flag is in hand, and that glue the .wasm.
+copyFileSync(path.join(root, 'pkg/web/flagship_segment_full.js'), path.join(out, 'flagship_segment_full.js'))
 copyFileSync(path.join(root, 'pkg/web/flagship_segment_bg.wasm'), path.join(out, 'flagship_segment_bg.wasm'))
 // The bucketing engine, fetched in mode "bucketing" from next to the bundle that imports the module.
 copyFileSync(path.join(root, 'pkg/web/flagship_segment_bucketing.wasm'), path.join(out, 'flagship_segment_bucketing.wasm'))

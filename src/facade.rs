@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::browser::diagnose::diagnose;
 use crate::browser::driver::{now, Driver};
-use crate::browser::events::Event;
+use crate::browser::events::{Event, Listeners};
 use crate::browser::options::{self, ReadOptions};
 use crate::browser::segment::{Segment, Source};
 use crate::browser::{hit_input, js, log};
@@ -371,9 +371,9 @@ fn log_warnings(read: &ReadOptions) {
 }
 
 /// Starts a module for validated options.
-fn begin(read: ReadOptions) -> Rc<Driver> {
+fn begin(read: ReadOptions, listeners: Listeners) -> Rc<Driver> {
     let segment = Segment::new(read.source, read.config.traits.clone());
-    Driver::start(read.config, segment, read.preloaded)
+    Driver::start(read.config, segment, read.preloaded, listeners)
 }
 
 #[wasm_bindgen]
@@ -396,7 +396,7 @@ pub fn start_for_page(options: JsValue) -> Promise {
     let driver = match read_options(&options) {
         Ok(read) => {
             log_warnings(&read);
-            begin(read)
+            begin(read, Listeners::default())
         }
         Err(error) => return Promise::reject(&error),
     };
@@ -409,7 +409,9 @@ pub fn start_for_page(options: JsValue) -> Promise {
 /// which read the same `options`, decided `initial_decision` (as `start({initialDecision})`
 /// takes it; absent when it served cached flags or defaults) and says in `takeover`
 /// (`{visitorId, anonymousId, fresh, dispatched}`) for whom, whether that decision came from the
-/// Decision API just now, and whether Segment dispatched a call meanwhile. Once the module has
+/// Decision API just now, and whether Segment dispatched a call meanwhile. `emit(event,
+/// payload)` hears every event from the first, since the page listens already: an identity
+/// change while the module loaded is told before the promise resolves. Once the module has
 /// started, `adopt(handle)` is called with the page's handle: the first stage forwards the page's
 /// calls to it from then on and returns the ones made until then (engine::early's form), which
 /// are replayed here before anything else can reach the module. Not part of the typed API.
@@ -419,6 +421,7 @@ pub fn take_over(
     initial_decision: Option<String>,
     takeover: String,
     adopt: Function,
+    emit: Function,
 ) -> Promise {
     let mut read = match read_options(&options) {
         Ok(read) => read,
@@ -426,8 +429,17 @@ pub fn take_over(
     };
     read.preloaded.decision = initial_decision;
     read.preloaded.takeover = Some(crate::engine::Takeover::from_json(&takeover));
+    let mut listeners = Listeners::default();
+    for (event, name) in [
+        (Event::Change, "change"),
+        (Event::Flags, "flags"),
+        (Event::Warning, "warning"),
+    ] {
+        let emit_event = emit.bind1(&JsValue::NULL, &JsValue::from_str(name));
+        listeners.add(event, emit_event.unchecked_into());
+    }
     // The options' warnings were the first stage's to log.
-    let driver = begin(read);
+    let driver = begin(read, listeners);
     then(&driver.settled(), move || {
         let replaying = Rc::clone(&driver);
         let handle = FlagshipSegment { driver }.into_page_handle();
@@ -456,7 +468,7 @@ pub fn take_over(
 pub async fn start(options: JsValue) -> Result<FlagshipSegment, JsValue> {
     let read = read_options(&options)?;
     log_warnings(&read);
-    let driver = begin(read);
+    let driver = begin(read, Listeners::default());
     let _ = wasm_bindgen_futures::JsFuture::from(driver.settled()).await;
     Ok(FlagshipSegment { driver })
 }
@@ -735,7 +747,12 @@ pub fn flagship_segment_plugin(options: JsValue) -> Result<JsValue, JsValue> {
             let idle = loaded.borrow().is_none();
             if let (Some(resolve), true) = (resolve_started.take(), idle) {
                 let segment = Segment::new(Source::Instance(analytics), config.traits.clone());
-                let started = Driver::start(config.clone(), segment, preloaded.clone());
+                let started = Driver::start(
+                    config.clone(),
+                    segment,
+                    preloaded.clone(),
+                    Listeners::default(),
+                );
                 *loaded.borrow_mut() = Some(Rc::clone(&started));
                 let settled = started.settled();
                 let _ = then(&settled, move || {

@@ -70,6 +70,8 @@ export class StagedModule {
     this.exposed = new Set();
     this.closed = false;
     this.dispatched = false;
+    /** Segment fired `reset` meanwhile: names an anonymous visitor's new ID (see `Takeover`). */
+    this.resetSeen = false;
     this.unsubscribe = this.followSegment(stage.analytics);
     this.recording = this.recordOnUnload();
     for (const warning of stage.config.warnings) log(stage.config.logLevel, 2, "OPTION_IGNORED", warning);
@@ -80,21 +82,23 @@ export class StagedModule {
   /**
    * Notes whether Segment dispatches a call (`page`, `track`, `identify`: each fires once the
    * call is delivered) before the full module has taken over, which then knows the visitor is
-   * known to Segment (the seen-by-Segment gate; see `Takeover`). Returns what stops listening.
+   * known to Segment (the seen-by-Segment gate; see `Takeover`), and whether it fires `reset`
+   * (which names the change the full module may find). Returns what stops listening.
    */
   followSegment(analytics) {
     if (!analytics || typeof analytics.on !== "function") return () => {};
     const seen = () => (this.dispatched = true);
-    const events = ["page", "track", "identify"];
+    const reset = () => (this.resetSeen = true);
+    const listening = [["page", seen], ["track", seen], ["identify", seen], ["reset", reset]];
     try {
-      for (const event of events) analytics.on(event, seen);
+      for (const [event, listener] of listening) analytics.on(event, listener);
     } catch {
       return () => {};
     }
     return () => {
-      for (const event of events) {
+      for (const [event, listener] of listening) {
         try {
-          analytics.off?.(event, seen);
+          analytics.off?.(event, listener);
         } catch {
           // A Segment without `off` keeps a listener that only sets a flag.
         }
@@ -129,10 +133,17 @@ export class StagedModule {
       }
     }
     const options = bucketingFile == null ? this.options : { ...this.options, initialBucketing: bucketingFile };
-    const takeover = JSON.stringify({ ...report.takeover, dispatched: this.dispatched });
+    const takeover = JSON.stringify({ ...report.takeover, dispatched: this.dispatched, reset: this.resetSeen });
     const initial = report.initialDecision == null ? undefined : JSON.stringify(report.initialDecision);
-    const full = await glue.takeOver(options, initial, takeover, (handle) => this.adopt(handle));
-    for (const event of EVENTS) full.on(event, (payload) => this.emit(event, payload));
+    // The full module's events from its first moment (an identity change while it loaded:
+    // `change`, then `flags`), held until it answers the page's calls, so that a listener that
+    // reads the handle reads the new flags.
+    let held = [];
+    const emit = (event, payload) => (held ? held.push([event, payload]) : this.emit(event, payload));
+    const full = await glue.takeOver(options, initial, takeover, (handle) => this.adopt(handle), emit);
+    const heard = held;
+    held = null;
+    for (const [event, payload] of heard) this.emit(event, payload);
     for (const [method, args, settle] of this.pending.splice(0)) {
       try {
         settle[0](full[method](...args));

@@ -112,8 +112,14 @@ pub(crate) struct Driver {
 const MAX_UNHEARD_WARNINGS: usize = 16;
 
 impl Driver {
-    /// Starts a module for `config` with Segment read from `segment`.
-    pub(crate) fn start(config: Config, segment: Segment, preloaded: Preloaded) -> Rc<Driver> {
+    /// Starts a module for `config` with Segment read from `segment`, `listeners` hearing its
+    /// events from the first (the web build's takeover: the page listens already).
+    pub(crate) fn start(
+        config: Config,
+        segment: Segment,
+        preloaded: Preloaded,
+        listeners: Listeners,
+    ) -> Rc<Driver> {
         let seed = (js_sys::Math::random() * 9.007_199_254_740_991e15) as u64;
         let driver = Rc::new_cyclic(|me: &Weak<Driver>| Driver {
             store: Store::new(&config.env_id),
@@ -124,7 +130,7 @@ impl Driver {
             turning: Cell::new(false),
             timer: RefCell::default(),
             requests: RefCell::default(),
-            listeners: RefCell::default(),
+            listeners: RefCell::new(listeners),
             unheard_warnings: RefCell::new(Some(Vec::new())),
             read_cache: ReadCache::default(),
             page_listeners: RefCell::default(),

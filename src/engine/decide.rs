@@ -25,6 +25,9 @@ pub(super) enum Source {
     Reused,
     /// An older stored answer, applied while the request is out (stale while revalidate).
     Revalidating,
+    /// The web build's first stage's answer, taken over (`Takeover`): the page reads these
+    /// flags already, so no `flags` event.
+    Staged,
 }
 
 impl Engine {
@@ -202,6 +205,7 @@ impl Engine {
             line.push_str(match source {
                 Source::Answer if unchanged => " (as stored)",
                 Source::Answer => "",
+                Source::Staged => " (the first stage's)",
                 Source::Fallback => " (stored, as a fallback)",
                 Source::Reused => " (stored, reused)",
                 Source::Revalidating => " (stored, asking again)",
@@ -212,18 +216,18 @@ impl Engine {
         });
         self.status = match (decision.panic, source) {
             (true, _) => Status::Panic,
-            (false, Source::Answer | Source::Reused) => Status::Ready,
+            (false, Source::Answer | Source::Reused | Source::Staged) => Status::Ready,
             (false, Source::Fallback) => Status::Cached,
             (false, Source::Revalidating) => Status::Refreshing,
         };
-        if matches!(source, Source::Answer | Source::Reused) {
+        if matches!(source, Source::Answer | Source::Reused | Source::Staged) {
             self.last_error = None;
         }
         if !unchanged {
             self.set_flags(FlagStore::new(decision));
         }
         self.settle_if_done();
-        if !unchanged {
+        if !unchanged && source != Source::Staged {
             self.out.push(Effect::Emit(PageEvent::Flags));
         }
     }

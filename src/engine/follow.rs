@@ -80,7 +80,9 @@ impl Engine {
                 self.out.push(Effect::WatchSegmentCalls);
                 self.watch_until = Some(now + f64::from(self.config.segment_knows_timeout_ms));
             }
-            if self.sync_identity(ChangeHint::None, segment) {
+            let deciding = self.sync_identity(ChangeHint::None, segment);
+            self.announce_takeover_change();
+            if deciding {
                 self.decide(now);
             }
             self.seen_during_takeover(now);
@@ -162,6 +164,45 @@ impl Engine {
             line.push_str("segment's API received a call from this page");
         });
         self.mark_current_seen(now);
+    }
+
+    /// Taking over from the first stage, whose flags the page reads: if Segment's identity is
+    /// no longer the one they were decided for, the page hears of it as of any identity change
+    /// (`change`, then `flags` once decided). The reason is named from the stage's IDs as its
+    /// `visitorId`/`anonymousId` give them (an anonymousId beside means it was identified) and
+    /// whether Segment fired `reset` meanwhile.
+    fn announce_takeover_change(&mut self) {
+        let Some(takeover) = self.decisions.takeover.as_ref() else {
+            return;
+        };
+        let (Some(stage_visitor), Some(now)) = (takeover.visitor_id.clone(), self.ids.clone())
+        else {
+            return;
+        };
+        if self.identity.is_none() || takeover.is_for(self.identity.as_ref()) {
+            return;
+        }
+        let before = match takeover.anonymous_id.clone() {
+            Some(anonymous_id) => SegmentIds {
+                user_id: Some(stage_visitor),
+                anonymous_id: Some(anonymous_id),
+            },
+            None => SegmentIds {
+                user_id: None,
+                anonymous_id: Some(stage_visitor),
+            },
+        };
+        let hint = match takeover.reset {
+            true => ChangeHint::Reset,
+            false => ChangeHint::None,
+        };
+        let reason = classify(&before, &now, hint).unwrap_or(ChangeReason::Identify);
+        self.out.log(LogLevel::Info, "IDENTITY_CHANGED", |line| {
+            line.push_str("segment identity changed while the module loaded (");
+            line.push_str(reason.as_str());
+            line.push(')');
+        });
+        self.emit_change(reason);
     }
 
     /// Segment dispatched a call while only the first stage was up (see `Takeover`): it knows

@@ -62,6 +62,9 @@ pub struct Takeover {
     /// (What the page did meanwhile comes once the module has started:
     /// [`Engine::handle_stage_calls`](super::Engine::handle_stage_calls).)
     pub dispatched: bool,
+    /// Segment fired `reset` while only the first stage was up: names a change of an anonymous
+    /// visitor's ID `reset` rather than `anonymous-id`.
+    pub reset: bool,
 }
 
 /// What a send gave: an answer, or none (the transport's message: offline, DNS, CORS, refused
@@ -147,8 +150,8 @@ impl Takeover {
         })
     }
 
-    /// Reads the first stage's `{visitorId, anonymousId, fresh, dispatched}`; what is missing or
-    /// of another type reads as absent.
+    /// Reads the first stage's `{visitorId, anonymousId, fresh, dispatched, reset}`; what is
+    /// missing or of another type reads as absent.
     pub fn from_json(text: &str) -> Takeover {
         use crate::json::Value;
         let value = crate::json::parse(text).unwrap_or(Value::Null);
@@ -158,6 +161,7 @@ impl Takeover {
             anonymous_id: text("anonymousId"),
             fresh: value.get("fresh").and_then(Value::as_bool) == Some(true),
             dispatched: value.get("dispatched").and_then(Value::as_bool) == Some(true),
+            reset: value.get("reset").and_then(Value::as_bool) == Some(true),
         }
     }
 }

@@ -93,18 +93,12 @@ impl Engine {
     pub(super) fn hydrate(&mut self, now: f64, identity: &Identity, text: &str) -> bool {
         let takeover = self.decisions.takeover.as_ref();
         let kept = takeover.is_none_or(|t| t.fresh);
+        let taking_over = takeover.is_some();
         let initial = match parse_initial_decision(text) {
             Ok(initial) if initial.is_for(identity) => initial,
-            Ok(_) if takeover.is_some() => {
-                // Segment changed between the first stage's decision and now: decided again,
-                // as after any identity change; the page did nothing wrong.
-                self.out.log(LogLevel::Info, "IDENTITY_CHANGED", |line| {
-                    line.push_str(
-                        "segment identity changed while the module loaded; deciding again",
-                    );
-                });
-                return false;
-            }
+            // Segment changed between the first stage's decision and now: decided again, as
+            // after any identity change (the page was told: `announce_takeover_change`).
+            Ok(_) if taking_over => return false,
             Ok(_) => {
                 let error = Error::StaleIdentity;
                 self.warn_page(error.code(), error.message());
@@ -117,7 +111,11 @@ impl Engine {
         };
         match interpret_campaigns_response(identity, 200, &initial.body) {
             Ok(decision) => {
-                self.apply(decision, Source::Answer, &initial.body);
+                let source = match taking_over {
+                    true => Source::Staged,
+                    false => Source::Answer,
+                };
+                self.apply(decision, source, &initial.body);
                 // A stored decision the first stage reused keeps its age.
                 if self.config.mode == Mode::Api && kept {
                     self.keep_decision(now, identity.clone(), initial.body);

@@ -55,6 +55,15 @@ async function withPage(body) {
 
 const campaignsFor = (log) => log.decisions.filter((d) => d.endpoint === 'campaigns').map((d) => d.visitorId)
 
+/** Records the `change` and `flags` events the page's handle fires, in `window.heard`. */
+const listenToTheHandle = (page) =>
+  page.evaluate(() => {
+    window.heard = []
+    // What a listener reads from the handle is what it would render.
+    window.fs.on('change', ({ visitorId, reason }) => window.heard.push({ event: 'change', visitorId, reason, reads: window.fs.visitorId }))
+    window.fs.on('flags', () => window.heard.push({ event: 'flags', reads: window.fs.visitorId }))
+  })
+
 test('the first flag needs no other file; the full module takes over with no second decision and sends the early exposure once', { timeout: 60_000 }, async () => {
   await withPage(async ({ page }) => {
     const requests = moduleRequests(page)
@@ -70,6 +79,7 @@ test('the first flag needs no other file; the full module takes over with no sec
     }))
     assert.equal(first.stage, 'first', 'answered by the first stage')
     assert.equal(first.visitorId, anonymousId)
+    await listenToTheHandle(page)
     assert.notEqual(first.color, 'none')
     assert.deepEqual(
       requests.map((r) => r.path),
@@ -84,6 +94,7 @@ test('the first flag needs no other file; the full module takes over with no sec
     })
     const after = await page.evaluate(() => ({ stage: window.fs.diagnose().stage, visitorId: window.fs.visitorId, color: window.fs.getFlag('btnColor', 'none') }))
     assert.deepEqual(after, { stage: undefined, visitorId: anonymousId, color: first.color }, 'the full module, same visitor, same flags')
+    assert.deepEqual(await page.evaluate(() => window.heard), [], 'nothing changed for the page: no change, no flags event')
     const log = await emulator.waitForLog((l) => l.activations.length >= 1, { what: 'the early exposure' })
     assert.deepEqual(campaignsFor(log), [anonymousId], 'one decision: the full module used the first stage\'s')
     await page.waitForTimeout(1_000)
@@ -94,13 +105,14 @@ test('the first flag needs no other file; the full module takes over with no sec
   })
 })
 
-test('Segment changed between the stages: the full module decides for the new identity; what was done before and after the change carries the identity of its moment', { timeout: 60_000 }, async () => {
+test('Segment changed between the stages: the full module decides for the new identity, the page hears of it; what was done before and after the change carries the identity of its moment', { timeout: 60_000 }, async () => {
   await withPage(async ({ page }) => {
     await openBlank(page, emulator.origin)
     await loadLibraries(page, emulator)
     const release = await holdFullModule(page)
     assert.equal(await startModule(page, emulator), 'READY')
     const before = await segmentIds(page)
+    await listenToTheHandle(page)
     const made = await page.evaluate(async () => {
       window.fs.getFlag('btnColor', 'none')
       window.fs.track('before-reset')
@@ -120,6 +132,14 @@ test('Segment changed between the stages: the full module decides for the new id
       await window.fs.flush()
     })
     assert.equal(await page.evaluate(() => window.fs.visitorId), after.anonymousId)
+    assert.deepEqual(
+      await page.evaluate(() => window.heard),
+      [
+        { event: 'change', visitorId: after.anonymousId, reason: 'reset', reads: after.anonymousId },
+        { event: 'flags', reads: after.anonymousId },
+      ],
+      'the page, rendering the old identity\'s flags, hears of the change and of the new flags, as it would had the full module been up',
+    )
     const log = await emulator.waitForLog((l) => campaignsFor(l).length === 2, { what: 'the new identity\'s decision' })
     assert.deepEqual(campaignsFor(log), [before.anonymousId, after.anonymousId])
     await page.evaluate(() => window.fs.getFlag('btnColor', 'none'))

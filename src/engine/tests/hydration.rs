@@ -2,6 +2,7 @@
 //! with no request only when it is the identity the module reads from Segment.
 
 use super::*;
+use crate::identity::ChangeReason;
 
 fn initial(visitor: &str, anonymous: Option<&str>) -> String {
     json!({"visitorId": visitor, "anonymousId": anonymous, "flags": {},
@@ -20,6 +21,16 @@ fn hydrated(world: &mut World, decision: String) {
 /// Starts as the module taking over from the first stage, which decided `decision` for
 /// `visitor` (a fresh answer).
 fn taken_over(world: &mut World, visitor: (&str, Option<&str>), decision: Option<String>) {
+    taken_over_after(world, visitor, decision, false);
+}
+
+/// [`taken_over`], Segment having fired `reset` (`reset`) while only the first stage was up.
+fn taken_over_after(
+    world: &mut World,
+    visitor: (&str, Option<&str>),
+    decision: Option<String>,
+    reset: bool,
+) {
     world.route_all_ok();
     world.start_preloaded(Preloaded {
         decision,
@@ -28,6 +39,7 @@ fn taken_over(world: &mut World, visitor: (&str, Option<&str>), decision: Option
             anonymous_id: visitor.1.map(Into::into),
             fresh: true,
             dispatched: false,
+            reset,
         }),
         ..Preloaded::default()
     });
@@ -46,6 +58,11 @@ fn issue_21_the_module_takes_over_the_first_stages_decision_and_the_pages_calls(
     let decision = initial("user-1", Some("anon-1"));
     taken_over(&mut world, ("user-1", Some("anon-1")), Some(decision));
     assert_eq!(world.status(), "READY", "with no request");
+    assert!(
+        world.events.is_empty(),
+        "the page reads these flags already: no change, no flags event: {:?}",
+        world.events
+    );
     stage_calls(
         &mut world,
         true,
@@ -90,6 +107,19 @@ fn issue_21_a_takeover_after_an_identity_change_decides_again_and_each_call_keep
     let asked = world.sent_to("/campaigns");
     assert_eq!(asked.len(), 1);
     assert_eq!(asked[0].body()["visitor_id"], "anon-2");
+    // The page, which read anon-1's flags from the first stage, hears of the change as of any
+    // other, then of the new flags (an anonymous visitor's reset fires no event to name it).
+    assert_eq!(
+        world.events,
+        [
+            PageEvent::Change {
+                reason: ChangeReason::AnonymousId,
+                visitor_id: Some("anon-2".into()),
+                anonymous_id: None,
+            },
+            PageEvent::Flags,
+        ]
+    );
     // Read while Segment still said anon-1; a hit made after the reset.
     stage_calls(
         &mut world,
@@ -109,6 +139,73 @@ fn issue_21_a_takeover_after_an_identity_change_decides_again_and_each_call_keep
     assert_eq!(exposures, [json!("anon-1"), json!("anon-2")]);
     assert_eq!(world.hits_sent()[0]["vid"], "anon-2");
     assert!(warnings(&world).is_empty(), "not the page's STALE_IDENTITY");
+}
+
+/// Issue 21, found by the benchmark: a page listening to the first stage's handle missed the
+/// identity change that happened while the full module loaded (it kept rendering the previous
+/// visitor's flags). Each way Segment can have changed, named as the module names it.
+#[test]
+fn a_takeover_after_an_identity_change_tells_the_page_why() {
+    let cases = [
+        (
+            ("user-1", Some("anon-1")),
+            ids(None, "anon-2"),
+            false,
+            ChangeReason::Reset,
+        ),
+        (
+            ("anon-1", None),
+            ids(Some("user-1"), "anon-1"),
+            false,
+            ChangeReason::Identify,
+        ),
+        (
+            ("user-1", Some("anon-1")),
+            ids(Some("user-2"), "anon-2"),
+            false,
+            ChangeReason::Identify,
+        ),
+        (
+            ("anon-1", None),
+            ids(None, "custom"),
+            false,
+            ChangeReason::AnonymousId,
+        ),
+        // analytics.reset() of an anonymous visitor: only the anonymousId changes.
+        (
+            ("anon-1", None),
+            ids(None, "anon-2"),
+            true,
+            ChangeReason::Reset,
+        ),
+    ];
+    for (stage, now, reset, reason) in cases {
+        let mut world = World::new(config());
+        world.segment.ids = now;
+        taken_over_after(&mut world, stage, Some(initial(stage.0, stage.1)), reset);
+        world.advance(1000.0);
+        assert_eq!(world.change_reasons(), [reason.as_str()], "{stage:?}");
+        assert_eq!(world.events.last(), Some(&PageEvent::Flags), "{stage:?}");
+    }
+}
+
+/// The same when the first stage served no decision of its own (defaults, or stored flags):
+/// the module's decision for the new identity reaches the page with the change before it.
+#[test]
+fn a_takeover_without_the_stages_decision_still_tells_the_page_of_a_change() {
+    let mut world = World::new(config());
+    world.segment.ids = ids(None, "anon-2");
+    taken_over(&mut world, ("anon-1", None), None);
+    world.advance(1000.0);
+    assert_eq!(world.change_reasons(), ["anonymous-id"]);
+    assert_eq!(world.events.last(), Some(&PageEvent::Flags));
+    // Same identity, no decision from the stage: the module's own decision is news to the
+    // page (its flags event), with no change.
+    let mut world = World::new(config());
+    world.segment.ids = ids(None, "anon-1");
+    taken_over(&mut world, ("anon-1", None), None);
+    world.advance(1000.0);
+    assert_eq!(world.events, [PageEvent::Flags]);
 }
 
 #[test]

@@ -72,7 +72,9 @@ function bytes(file) {
 const add = (a, b) => ({ raw: a.raw + b.raw, gzip: a.gzip + b.gzip, brotli: a.brotli + b.brotli })
 const wasm = bytes(path.join(out, 'flagship_segment_bg.wasm'))
 const sizes = {
-  ours: add(bytes(path.join(out, 'size/ours.js')), wasm),
+  // Everything a page gets in the end: the bundle (the entry, the first stage inside), then the
+  // full module's glue and its .wasm.
+  ours: add(add(bytes(path.join(out, 'size/ours.js')), bytes(path.join(out, 'flagship_segment_full.js'))), wasm),
   oursGlue: bytes(path.join(out, 'size/ours.js')),
   wasm,
   theirs: bytes(path.join(out, 'size/theirs.js')),
@@ -231,7 +233,7 @@ try { os = execFileSync('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"']
 
 const split = (r) => `load ${r.startSplit.load.toFixed(1)}, decide ${r.startSplit.decide.toFixed(1)}, read ${r.startSplit.read.toFixed(1)}`
 const rows = [
-  ['bundle, gzip -9 (minimal import, esbuild --minify; ours = glue + .wasm)', kib(sizes.ours.gzip), kib(sizes.theirs.gzip), `${ratio(sizes.ours.gzip, sizes.theirs.gzip)} the official size`],
+  ['bundle, gzip -9 (minimal import, esbuild --minify; ours = the bundle with the first stage inside + the full module\'s glue + its .wasm, all of it fetched in the end)', kib(sizes.ours.gzip), kib(sizes.theirs.gzip), `${ratio(sizes.ours.gzip, sizes.theirs.gzip)} the official size`],
   ['bundle, brotli', kib(sizes.ours.brotli), kib(sizes.theirs.brotli), `${ratio(sizes.ours.brotli, sizes.theirs.brotli)}`],
   ['bundle, raw', kib(sizes.ours.raw), kib(sizes.theirs.raw), `${ratio(sizes.ours.raw, sizes.theirs.raw)}`],
   [`start() → first flag read, module loaded (both builds load on import; the page-level table above has loading inside the clock), median of ${LOADS} fresh loads (p10–p90)`, `${o.loadedMedian.toFixed(1)} ms (${o.loadedP10.toFixed(1)}–${o.loadedP90.toFixed(1)})`, `${t.loadedMedian.toFixed(1)} ms (${t.loadedP10.toFixed(1)}–${t.loadedP90.toFixed(1)})`, `ours takes ${ratio(o.loadedMedian, t.loadedMedian)} the official time`],

@@ -24,7 +24,7 @@ fn taken_over(world: &mut World, visitor: (&str, Option<&str>), decision: Option
     taken_over_after(world, visitor, decision, false);
 }
 
-/// [`taken_over`], Segment having fired `reset` (`reset`) while only the first stage was up.
+/// [`taken_over`]; `reset`: whether Segment fired `reset` while only the first stage was up.
 fn taken_over_after(
     world: &mut World,
     visitor: (&str, Option<&str>),
@@ -108,7 +108,7 @@ fn issue_21_a_takeover_after_an_identity_change_decides_again_and_each_call_keep
     assert_eq!(asked.len(), 1);
     assert_eq!(asked[0].body()["visitor_id"], "anon-2");
     // The page, which read anon-1's flags from the first stage, hears of the change as of any
-    // other, then of the new flags (an anonymous visitor's reset fires no event to name it).
+    // other, then of the new flags (no `reset` event seen: named from the IDs alone).
     assert_eq!(
         world.events,
         [

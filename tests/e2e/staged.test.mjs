@@ -266,6 +266,9 @@ for (const [missing, remove, stage] of [
       await page.addInitScript(remove)
       await openBlank(page, emulator.origin)
       await loadLibraries(page, emulator)
+      // Held, so that the read below is the first stage's however fast the full module loads
+      // (a loaded machine once saw it taken over already); without a stage, start() needs it.
+      const release = stage ? await holdFullModule(page) : () => {}
       assert.equal(await startModule(page, emulator), 'READY')
       const { anonymousId } = await segmentIds(page)
       const read = await page.evaluate(() => ({
@@ -276,6 +279,7 @@ for (const [missing, remove, stage] of [
       }))
       assert.deepEqual(read, { gone: true, color: read.color, visitorId: anonymousId, stage })
       assert.notEqual(read.color, 'none')
+      release()
     })
   })
 }

@@ -430,12 +430,8 @@ pub fn take_over(
     read.preloaded.decision = initial_decision;
     read.preloaded.takeover = Some(crate::engine::Takeover::from_json(&takeover));
     let mut listeners = Listeners::default();
-    for (event, name) in [
-        (Event::Change, "change"),
-        (Event::Flags, "flags"),
-        (Event::Warning, "warning"),
-    ] {
-        let emit_event = emit.bind1(&JsValue::NULL, &JsValue::from_str(name));
+    for event in Event::ALL {
+        let emit_event = emit.bind1(&JsValue::NULL, &JsValue::from_str(event.name()));
         listeners.add(event, emit_event.unchecked_into());
     }
     // The options' warnings were the first stage's to log.

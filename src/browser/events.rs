@@ -21,14 +21,20 @@ pub(crate) enum Event {
 }
 
 impl Event {
+    pub(crate) const ALL: [Event; 3] = [Event::Change, Event::Flags, Event::Warning];
+
+    /// The name the page listens by.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Event::Change => "change",
+            Event::Flags => "flags",
+            Event::Warning => "warning",
+        }
+    }
+
     /// Parses the page's event name.
     pub(crate) fn parse(name: &str) -> Option<Event> {
-        match name {
-            "change" => Some(Event::Change),
-            "flags" => Some(Event::Flags),
-            "warning" => Some(Event::Warning),
-            _ => None,
-        }
+        Event::ALL.into_iter().find(|event| event.name() == name)
     }
 }
 

@@ -168,35 +168,23 @@ impl Engine {
 
     /// Taking over from the first stage, whose flags the page reads: if Segment's identity is
     /// no longer the one they were decided for, the page hears of it as of any identity change
-    /// (`change`, then `flags` once decided). The reason is named from the stage's IDs as its
-    /// `visitorId`/`anonymousId` give them (an anonymousId beside means it was identified) and
-    /// whether Segment fired `reset` meanwhile.
+    /// (`change`, then `flags` once decided), the reason named from the stage's IDs
+    /// (`Takeover::segment_ids`) and whether Segment fired `reset` meanwhile.
     fn announce_takeover_change(&mut self) {
         let Some(takeover) = self.decisions.takeover.as_ref() else {
-            return;
-        };
-        let (Some(stage_visitor), Some(now)) = (takeover.visitor_id.clone(), self.ids.clone())
-        else {
             return;
         };
         if self.identity.is_none() || takeover.is_for(self.identity.as_ref()) {
             return;
         }
-        let before = match takeover.anonymous_id.clone() {
-            Some(anonymous_id) => SegmentIds {
-                user_id: Some(stage_visitor),
-                anonymous_id: Some(anonymous_id),
-            },
-            None => SegmentIds {
-                user_id: None,
-                anonymous_id: Some(stage_visitor),
-            },
+        let (Some(before), Some(now)) = (takeover.segment_ids(), self.ids.as_ref()) else {
+            return;
         };
         let hint = match takeover.reset {
             true => ChangeHint::Reset,
             false => ChangeHint::None,
         };
-        let reason = classify(&before, &now, hint).unwrap_or(ChangeReason::Identify);
+        let reason = classify(&before, now, hint).unwrap_or(ChangeReason::Identify);
         self.out.log(LogLevel::Info, "IDENTITY_CHANGED", |line| {
             line.push_str("segment identity changed while the module loaded (");
             line.push_str(reason.as_str());

@@ -150,6 +150,22 @@ impl Takeover {
         })
     }
 
+    /// Segment's IDs as the first stage's `visitorId`/`anonymousId` give them: an anonymousId
+    /// beside the visitor ID means it was the userId. `None` if the stage had no visitor.
+    pub(super) fn segment_ids(&self) -> Option<SegmentIds> {
+        let visitor_id = self.visitor_id.clone()?;
+        Some(match self.anonymous_id.clone() {
+            Some(anonymous_id) => SegmentIds {
+                user_id: Some(visitor_id),
+                anonymous_id: Some(anonymous_id),
+            },
+            None => SegmentIds {
+                user_id: None,
+                anonymous_id: Some(visitor_id),
+            },
+        })
+    }
+
     /// Reads the first stage's `{visitorId, anonymousId, fresh, dispatched, reset}`; what is
     /// missing or of another type reads as absent.
     pub fn from_json(text: &str) -> Takeover {
